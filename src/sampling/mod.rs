@@ -1,0 +1,1 @@
+//! Samplers: points of the unit cube, per fixed-size block of draws.
