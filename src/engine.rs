@@ -1,0 +1,303 @@
+//! The engine: splits the draws into fixed-size blocks, runs blocks in parallel, and merges
+//! block statistics exactly, so results are bit-identical for any thread count (ARCHITECTURE.md).
+//!
+//! A block's points come only from (seed, block index), its statistics merge exactly, and
+//! saved draws are written in block order: nothing depends on which thread ran which block.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use ndarray::{s, Array2, ArrayView2};
+
+use crate::kernel::Kernel;
+use crate::model::Model;
+use crate::sampling::{MonteCarlo, PointSet};
+use crate::stats::RunStats;
+
+/// Draws per block: the unit of parallel work, of random streams, of shards and checkpoints.
+pub const BLOCK_SIZE: u64 = 1024;
+
+/// How the points of the unit cube are generated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SamplerKind {
+    /// Independent uniforms, one ChaCha8 stream per block.
+    MonteCarlo,
+}
+
+impl SamplerKind {
+    /// The name used on the command line and in `summary.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SamplerKind::MonteCarlo => "mc",
+        }
+    }
+
+    fn point_set(self, model: &Model, seed: u64) -> Box<dyn PointSet> {
+        match self {
+            SamplerKind::MonteCarlo => Box::new(MonteCarlo::new(model.dimension, seed)),
+        }
+    }
+}
+
+/// What to run: validated settings, independent of where they came from (CLI, tests, library users).
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Number of draws.
+    pub draws: u64,
+    /// Seed of the random streams.
+    pub seed: u64,
+    /// Worker threads; 0 means all cores.
+    pub threads: usize,
+    /// Point generator.
+    pub sampler: SamplerKind,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            draws: 100_000,
+            seed: 0,
+            threads: 0,
+            sampler: SamplerKind::MonteCarlo,
+        }
+    }
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The configuration cannot be run.
+    #[error("invalid run settings: {0}")]
+    Config(String),
+    /// A block sink (e.g. the draws.csv writer) failed.
+    #[error("{0}")]
+    Sink(String),
+}
+
+/// One finished block, as handed to sinks (draw writers, progress bars).
+#[derive(Debug)]
+pub struct BlockView<'a> {
+    /// Block index.
+    pub block: u64,
+    /// Global index of the block's first draw.
+    pub first_draw: u64,
+    /// Draw × value matrix (parameters then constants).
+    pub values: ArrayView2<'a, f64>,
+    /// Picked scenario per draw.
+    pub scenarios: &'a [u32],
+    /// Draw × output matrix.
+    pub outputs: ArrayView2<'a, f64>,
+}
+
+/// Receives every finished block, from any worker thread, in any order.
+pub trait BlockSink: Sync {
+    /// Called once per block.
+    fn block(&self, view: &BlockView<'_>) -> Result<(), EngineError>;
+}
+
+/// The merged result of a run.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// Merged statistics.
+    pub stats: RunStats,
+    /// Threads used.
+    pub threads: usize,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// Number of blocks for `draws` draws.
+pub fn block_count(draws: u64) -> u64 {
+    draws.div_ceil(BLOCK_SIZE)
+}
+
+/// Per-output shifts for the moment sums: the outputs at the median input.
+fn moment_shifts(model: &Model, kernel: &Kernel) -> Vec<f64> {
+    let mut out = vec![0.0; kernel.n_outputs()];
+    kernel.evaluate(&model.median_values(), model.pick_scenario(0.5), &mut out);
+    out.iter()
+        .map(|&x| if x.is_finite() { x } else { 0.0 })
+        .collect()
+}
+
+/// Empty statistics for `model`, ready to merge block results into.
+pub fn empty_stats(model: &Model) -> RunStats {
+    let kernel = Kernel::new(model);
+    RunStats::new(model.scenarios.len(), moment_shifts(model, &kernel))
+}
+
+/// Buffers a worker reuses for every block it runs, so the hot loop does not allocate.
+struct Workspace {
+    points: Array2<f64>,
+    values: Array2<f64>,
+    outputs: Array2<f64>,
+    scenarios: Vec<u32>,
+    copula_scratch: Vec<f64>,
+}
+
+impl Workspace {
+    fn new(model: &Model, n_outputs: usize) -> Self {
+        let rows = BLOCK_SIZE as usize;
+        let defaults = model.median_values();
+        let mut values = Array2::zeros((rows, defaults.len()));
+        for mut row in values.outer_iter_mut() {
+            row.iter_mut().zip(&defaults).for_each(|(v, d)| *v = *d);
+        }
+        Workspace {
+            points: Array2::zeros((rows, model.dimension)),
+            values,
+            outputs: Array2::zeros((rows, n_outputs)),
+            scenarios: vec![0; rows],
+            copula_scratch: Vec::new(),
+        }
+    }
+}
+
+/// Runs blocks `blocks` of a run of `config.draws` draws and returns their merged statistics.
+/// A full run passes `0..block_count(draws)`; a shard passes its own range.
+pub fn run_blocks(
+    model: &Model,
+    config: &RunConfig,
+    blocks: Range<u64>,
+    sinks: &[&dyn BlockSink],
+) -> Result<RunOutcome, EngineError> {
+    let started = Instant::now();
+    if config.draws == 0 {
+        return Err(EngineError::Config("draws must be at least 1".into()));
+    }
+    let threads = if config.threads == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    } else {
+        config.threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| EngineError::Config(format!("cannot start {threads} threads: {e}")))?;
+    let kernel = Kernel::new(model);
+    let points = config.sampler.point_set(model, config.seed);
+    let shifts = moment_shifts(model, &kernel);
+    let next_block = AtomicU64::new(blocks.start);
+    let failed = AtomicBool::new(false);
+    let first_error: Mutex<Option<EngineError>> = Mutex::new(None);
+    let uncertain: Vec<(usize, usize)> = model
+        .params
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.coordinate.map(|c| (i, c)))
+        .collect();
+
+    // Workers pull blocks from a shared counter (good load balance on a noisy machine); the
+    // statistics merge exactly, so the assignment of blocks to workers does not matter.
+    let partials: Vec<RunStats> = pool.install(|| {
+        use rayon::prelude::*;
+        (0..threads)
+            .into_par_iter()
+            .map(|_| {
+                let mut stats = RunStats::new(model.scenarios.len(), shifts.clone());
+                let mut ws = Workspace::new(model, kernel.n_outputs());
+                loop {
+                    if failed.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let block = next_block.fetch_add(1, Ordering::Relaxed);
+                    if block >= blocks.end {
+                        break;
+                    }
+                    let first = block * BLOCK_SIZE;
+                    let n = (config.draws - first).min(BLOCK_SIZE) as usize;
+                    run_block(model, &kernel, points.as_ref(), &uncertain, block, n, &mut ws);
+                    stats.add_block(ws.outputs.slice(s![..n, ..]), &ws.scenarios[..n]);
+                    let view = BlockView {
+                        block,
+                        first_draw: first,
+                        values: ws.values.slice(s![..n, ..]),
+                        scenarios: &ws.scenarios[..n],
+                        outputs: ws.outputs.slice(s![..n, ..]),
+                    };
+                    for sink in sinks {
+                        if let Err(e) = sink.block(&view) {
+                            failed.store(true, Ordering::Relaxed);
+                            if let Ok(mut slot) = first_error.lock() {
+                                slot.get_or_insert(e);
+                            }
+                            break;
+                        }
+                    }
+                }
+                stats
+            })
+            .collect()
+    });
+    if let Some(e) = first_error.into_inner().ok().flatten() {
+        return Err(e);
+    }
+    let mut stats = RunStats::new(model.scenarios.len(), shifts);
+    for p in &partials {
+        stats.merge(p);
+    }
+    Ok(RunOutcome {
+        stats,
+        threads,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Runs all draws of `config`.
+pub fn run(
+    model: &Model,
+    config: &RunConfig,
+    sinks: &[&dyn BlockSink],
+) -> Result<RunOutcome, EngineError> {
+    run_blocks(model, config, 0..block_count(config.draws), sinks)
+}
+
+/// Points → copula → quantiles → kernel for the `n` draws of one block (ARCHITECTURE.md's data flow).
+fn run_block(
+    model: &Model,
+    kernel: &Kernel,
+    points: &dyn PointSet,
+    uncertain: &[(usize, usize)],
+    block: u64,
+    n: usize,
+    ws: &mut Workspace,
+) {
+    let dim = model.dimension;
+    let first = block * BLOCK_SIZE;
+    let flat = ws
+        .points
+        .as_slice_mut()
+        .expect("workspace arrays are contiguous");
+    points.fill_block(block, first, &mut flat[..n * dim]);
+    if !model.copula.is_identity() {
+        for row in flat[..n * dim].chunks_exact_mut(dim) {
+            model.copula.apply(row, &mut ws.copula_scratch);
+        }
+    }
+    for (d, row) in flat[..n * dim].chunks_exact(dim).enumerate() {
+        ws.scenarios[d] = model.pick_scenario(row[0]) as u32;
+    }
+    // One parameter at a time over the block: the same quantile function in a tight loop.
+    let width = ws.values.ncols();
+    let values = ws
+        .values
+        .as_slice_mut()
+        .expect("workspace arrays are contiguous");
+    for &(param, coord) in uncertain {
+        let dist = &model.params[param].dist;
+        for d in 0..n {
+            values[d * width + param] = dist.quantile(flat[d * dim + coord]);
+        }
+    }
+    for d in 0..n {
+        let mut out = ws.outputs.row_mut(d);
+        let out = out
+            .as_slice_mut()
+            .expect("workspace arrays are contiguous");
+        kernel.evaluate(&values[d * width..(d + 1) * width], ws.scenarios[d] as usize, out);
+    }
+}

@@ -1,0 +1,801 @@
+//! Validation and compilation of a model file (MODEL.md §2–§8).
+//!
+//! Every rule is checked and every failure collected, so a user fixes a file in one pass.
+
+use std::collections::HashSet;
+use std::ops::Range;
+
+use indexmap::IndexMap;
+use sha2::{Digest, Sha256};
+use toml::Spanned;
+
+use super::error::{Diagnostic, LineIndex, ModelError};
+use super::schema::{DistValue, RawModel, TariffTable};
+use super::{
+    Macro, Market, Model, ModelSource, Parameter, ParameterGroup, Regime, Scenario, Sector, Slot,
+};
+use crate::dist::Distribution;
+use crate::sampling::copula::{Copula, CopulaError};
+
+/// The embedded default model (the Korea–US 2025 case), compiled into the binary.
+pub const DEFAULT_MODEL_TEXT: &str = include_str!("../../models/korea_us_2025.toml");
+/// The name under which the embedded model is reported.
+pub const DEFAULT_MODEL_FILE: &str = "models/korea_us_2025.toml (embedded)";
+
+/// Probabilities must sum to 1 within this tolerance (MODEL.md §4).
+const PROBABILITY_TOLERANCE: f64 = 1e-9;
+
+/// Reads and compiles a model file.
+pub fn load_model(path: &std::path::Path) -> Result<Model, ModelError> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
+        file: file.clone(),
+        source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+        let (line, column) = LineIndex::new(&text).position(offset);
+        ModelError::Invalid {
+            file: file.clone(),
+            diagnostics: vec![Diagnostic {
+                line,
+                column,
+                span: offset..offset,
+                key: String::new(),
+                message: "the file is not valid UTF-8; accepted: UTF-8 text".into(),
+            }],
+            source_text: text,
+        }
+    })?;
+    compile_model(&text, &file)
+}
+
+/// Parses, validates and compiles model text; `file` names it in errors and in the results.
+pub fn compile_model(text: &str, file: &str) -> Result<Model, ModelError> {
+    let index = LineIndex::new(text);
+    let invalid = |diagnostics: Vec<Diagnostic>| ModelError::Invalid {
+        file: file.to_string(),
+        source_text: text.to_string(),
+        diagnostics,
+    };
+    let raw: RawModel = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            let (line, column) = index.position(span.start);
+            let message = e.message().trim().replace('\n', " ");
+            return Err(invalid(vec![Diagnostic {
+                line,
+                column,
+                span,
+                key: String::new(),
+                message: explain_toml_error(&message),
+            }]));
+        }
+    };
+    let mut compiler = Compiler {
+        index: &index,
+        diagnostics: Vec::new(),
+        params: Vec::new(),
+        constants: Vec::new(),
+    };
+    let model = compiler.compile(raw, text, file);
+    if compiler.diagnostics.is_empty() {
+        if let Some(model) = model {
+            return Ok(model);
+        }
+    }
+    let mut diagnostics = compiler.diagnostics;
+    diagnostics.sort_by_key(|d| (d.line, d.column));
+    Err(invalid(diagnostics))
+}
+
+/// Adds the accepted forms to serde's terse messages where they are not obvious.
+fn explain_toml_error(message: &str) -> String {
+    if message.starts_with("missing field") {
+        format!("{message}; see MODEL.md §8 for the required keys")
+    } else {
+        message.to_string()
+    }
+}
+
+/// The allowed range of a parameter (MODEL.md §2's table and §5).
+#[derive(Clone, Copy)]
+struct Domain {
+    low: f64,
+    low_open: bool,
+    high: f64,
+    high_open: bool,
+    text: &'static str,
+}
+
+const ANY: Domain = Domain {
+    low: f64::NEG_INFINITY,
+    low_open: true,
+    high: f64::INFINITY,
+    high_open: true,
+    text: "any finite value",
+};
+const POSITIVE: Domain = Domain {
+    low: 0.0,
+    low_open: true,
+    high: f64::INFINITY,
+    high_open: true,
+    text: "> 0",
+};
+const NON_NEGATIVE: Domain = Domain {
+    low: 0.0,
+    low_open: false,
+    high: f64::INFINITY,
+    high_open: true,
+    text: ">= 0",
+};
+const TARIFF: Domain = Domain {
+    low: -1.0,
+    low_open: true,
+    high: f64::INFINITY,
+    high_open: true,
+    text: "> -1 (a fraction: 0.25 = 25 %)",
+};
+const SHARE: Domain = Domain {
+    low: 0.0,
+    low_open: true,
+    high: 1.0,
+    high_open: false,
+    text: "in (0, 1]",
+};
+const WEIGHT: Domain = Domain {
+    low: 0.0,
+    low_open: false,
+    high: 1.0,
+    high_open: false,
+    text: "in [0, 1]",
+};
+
+impl Domain {
+    /// Whether a number lies in the domain.
+    fn contains(&self, x: f64) -> bool {
+        x.is_finite()
+            && (x > self.low || (!self.low_open && x == self.low))
+            && (x < self.high || (!self.high_open && x == self.high))
+    }
+
+    /// Whether every value a distribution can produce lies in the domain. A continuous
+    /// distribution may touch an open bound (a lognormal σ never equals 0); an atom may not.
+    fn admits(&self, dist: &Distribution) -> bool {
+        let (a, b) = dist.support();
+        let atomic = dist.as_point().is_some() || dist.kind() == "discrete";
+        let low_ok = a > self.low || (a == self.low && (!self.low_open || !atomic));
+        let high_ok = b < self.high || (b == self.high && (!self.high_open || !atomic));
+        low_ok && high_ok
+    }
+}
+
+struct Compiler<'a> {
+    index: &'a LineIndex<'a>,
+    diagnostics: Vec<Diagnostic>,
+    params: Vec<Parameter>,
+    constants: Vec<f64>,
+}
+
+/// What a regime's table entry resolved to for one sector.
+type Resolved = Vec<Slot>;
+
+impl Compiler<'_> {
+    fn error(&mut self, span: Range<usize>, key: &str, message: String) {
+        let (line, column) = self.index.position(span.start);
+        self.diagnostics.push(Diagnostic {
+            line,
+            column,
+            span,
+            key: key.to_string(),
+            message,
+        });
+    }
+
+    fn constant(&mut self, value: f64) -> Slot {
+        self.constants.push(value);
+        // Constants live after the parameters; the offset is fixed up in `finish_slots`.
+        Slot(u32::MAX - (self.constants.len() as u32 - 1))
+    }
+
+    fn line_of(&self, span: &Range<usize>) -> usize {
+        self.index.position(span.start).0
+    }
+
+    /// Adds a parameter from a distribution slot of the file, checking its domain.
+    fn param(&mut self, path: String, value: &DistValue, domain: Domain) -> Slot {
+        let span = value.span();
+        let dist = match Distribution::from_toml(value.get_ref()) {
+            Ok(d) => d,
+            Err(e) => {
+                let at = match &e.key {
+                    Some(k) => self.index.find_key(&span, k),
+                    None => span.clone(),
+                };
+                self.error(at, &path, e.message);
+                Distribution::point(f64::NAN)
+            }
+        };
+        if dist.as_point().map(|v| !v.is_nan()).unwrap_or(true) && !domain.admits(&dist) {
+            let (a, b) = dist.support();
+            let got = if a == b {
+                format!("{a}")
+            } else {
+                format!("a {} distribution with support [{a}, {b}]", dist.kind())
+            };
+            self.error(
+                span.clone(),
+                &path,
+                format!("value outside the allowed range: got {got}; accepted: {}", domain.text),
+            );
+        }
+        self.push_param(path, dist, &span)
+    }
+
+    fn push_param(&mut self, path: String, dist: Distribution, span: &Range<usize>) -> Slot {
+        let line = if span.is_empty() { 0 } else { self.line_of(span) };
+        self.params.push(Parameter {
+            path,
+            dist,
+            coordinate: None,
+            line,
+        });
+        Slot(self.params.len() as u32 - 1)
+    }
+
+    fn number(&mut self, value: &Spanned<f64>, key: &str, domain: Domain) -> f64 {
+        let x = *value.get_ref();
+        if !domain.contains(x) {
+            self.error(
+                value.span(),
+                key,
+                format!("got {x}; accepted: {}", domain.text),
+            );
+        }
+        x
+    }
+
+    fn compile(&mut self, raw: RawModel, text: &str, file: &str) -> Option<Model> {
+        let header = raw.model.into_inner();
+        let name = header.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            self.error(
+                header.name.span(),
+                "model.name",
+                "must not be empty; accepted: any non-empty text".into(),
+            );
+        }
+        let horizon_months = match &header.horizon_months {
+            Some(h) => self.number(h, "model.horizon_months", POSITIVE),
+            None => 12.0,
+        };
+        let baseline = raw.baseline.get_ref();
+        let imports_from_importer = self.number(
+            &baseline.imports_from_importer,
+            "baseline.imports_from_importer",
+            NON_NEGATIVE,
+        );
+        let gdp = self.number(&baseline.gdp, "baseline.gdp", POSITIVE);
+
+        // Sectors (MODEL.md §2).
+        let sectors_span = raw.sectors.first().map(|s| s.span()).unwrap_or(0..0);
+        if raw.sectors.is_empty() {
+            self.error(
+                0..0,
+                "sectors",
+                "the model has no sectors; accepted: at least one [[sectors]] table".into(),
+            );
+        }
+        let mut sectors = Vec::with_capacity(raw.sectors.len());
+        let mut seen = HashSet::new();
+        for spanned in &raw.sectors {
+            let s = spanned.get_ref();
+            let id = s.id.get_ref().clone();
+            self.check_id(&s.id, "sectors.id", &mut seen);
+            if id == "default" {
+                self.error(
+                    s.id.span(),
+                    "sectors.id",
+                    "`default` is reserved for tariff tables; accepted: any other id".into(),
+                );
+            }
+            let prefix = format!("sectors.{id}");
+            let exports = self.number(&s.exports, &format!("{prefix}.exports"), POSITIVE);
+            let share = self.number(&s.share, &format!("{prefix}.share"), SHARE);
+            let base_tariff = match &s.base_tariff {
+                Some(v) => self.number(v, &format!("{prefix}.base_tariff"), TARIFF),
+                None => 0.0,
+            };
+            let competitor_base_tariff = match &s.competitor_base_tariff {
+                Some(v) => self.number(v, &format!("{prefix}.competitor_base_tariff"), TARIFF),
+                None => 0.0,
+            };
+            let sigma = self.param(format!("{prefix}.sigma"), &s.sigma, POSITIVE);
+            let epsilon = self.param(format!("{prefix}.epsilon"), &s.epsilon, NON_NEGATIVE);
+            let eta = self.eta(&prefix, s.eta.as_ref());
+            sectors.push(Sector {
+                id,
+                name: s.name.clone().unwrap_or_else(|| s.id.get_ref().clone()),
+                exports,
+                share,
+                base_tariff,
+                competitor_base_tariff,
+                sigma,
+                epsilon,
+                eta,
+            });
+        }
+        let sector_ids: Vec<String> = sectors.iter().map(|s| s.id.clone()).collect();
+
+        // Regimes (MODEL.md §3): base → interim → scenario, each falling back to the previous.
+        let base_tariff: Resolved = sectors
+            .iter()
+            .map(|s| s.base_tariff)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|v| self.constant(v))
+            .collect();
+        let base_competitor: Resolved = sectors
+            .iter()
+            .map(|s| s.competitor_base_tariff)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|v| self.constant(v))
+            .collect();
+        let (interim_tariff_table, interim_competitor_table) = match raw.interim {
+            Some(i) => {
+                let i = i.into_inner();
+                (i.tariff, i.competitor_tariff)
+            }
+            None => (None, None),
+        };
+        let interim = Regime {
+            tariff: self.tariff_table(
+                "interim.tariff",
+                interim_tariff_table.as_ref(),
+                &sector_ids,
+                &base_tariff,
+            ),
+            competitor_tariff: self.tariff_table(
+                "interim.competitor_tariff",
+                interim_competitor_table.as_ref(),
+                &sector_ids,
+                &base_competitor,
+            ),
+        };
+
+        // Scenarios (MODEL.md §4).
+        if raw.scenarios.is_empty() {
+            self.error(
+                0..0,
+                "scenarios",
+                "the model has no scenarios; accepted: at least one [[scenarios]] table".into(),
+            );
+        }
+        let mut scenarios = Vec::with_capacity(raw.scenarios.len());
+        let mut seen = HashSet::new();
+        let mut total_probability = 0.0;
+        let month_domain = Domain {
+            low: 0.0,
+            low_open: false,
+            high: horizon_months,
+            high_open: false,
+            text: "in [0, model.horizon_months]",
+        };
+        for spanned in &raw.scenarios {
+            let s = spanned.get_ref();
+            let id = s.id.get_ref().clone();
+            self.check_id(&s.id, "scenarios.id", &mut seen);
+            let prefix = format!("scenarios.{id}");
+            let probability = self.number(
+                &s.probability,
+                &format!("{prefix}.probability"),
+                WEIGHT,
+            );
+            total_probability += probability;
+            let tariff = self.tariff_table(
+                &format!("{prefix}.tariff"),
+                s.tariff.as_ref(),
+                &sector_ids,
+                &interim.tariff,
+            );
+            let competitor_tariff = self.tariff_table(
+                &format!("{prefix}.competitor_tariff"),
+                s.competitor_tariff.as_ref(),
+                &sector_ids,
+                &interim.competitor_tariff,
+            );
+            let effective_month = match &s.effective_month {
+                Some(v) => self.param(format!("{prefix}.effective_month"), v, month_domain),
+                None => self.constant(0.0),
+            };
+            let purchases = match &s.purchases {
+                Some(v) => self.param(format!("{prefix}.purchases"), v, NON_NEGATIVE),
+                None => self.constant(0.0),
+            };
+            scenarios.push(Scenario {
+                id: id.clone(),
+                name: s.name.clone().unwrap_or(id),
+                rationale: s.rationale.clone().unwrap_or_default(),
+                probability,
+                effective_month,
+                purchases,
+                regime: Regime {
+                    tariff,
+                    competitor_tariff,
+                },
+            });
+        }
+        if !scenarios.is_empty() && (total_probability - 1.0).abs() > PROBABILITY_TOLERANCE {
+            let listed: Vec<String> = scenarios
+                .iter()
+                .map(|s| format!("{} = {}", s.id, s.probability))
+                .collect();
+            let span = raw.scenarios[0].get_ref().probability.span();
+            self.error(
+                span,
+                "scenarios.probability",
+                format!(
+                    "scenario probabilities sum to {total_probability} ({}); accepted: a sum of 1 within {PROBABILITY_TOLERANCE}",
+                    listed.join(", ")
+                ),
+            );
+        }
+
+        // Macro and market (MODEL.md §5).
+        let m = raw.macro_.get_ref();
+        let macro_params = Macro {
+            value_added_share: self.param(
+                "macro.value_added_share".into(),
+                &m.value_added_share,
+                SHARE,
+            ),
+            gdp_multiplier: self.param("macro.gdp_multiplier".into(), &m.gdp_multiplier, ANY),
+        };
+        let k = raw.market.get_ref();
+        let zero = Spanned::new(0..0, toml::Value::Integer(0));
+        let fx_beta = self.param("market.fx_beta".into(), &k.fx_beta, ANY);
+        let fx_noise = self.param(
+            "market.fx_noise".into(),
+            k.fx_noise.as_ref().unwrap_or(&zero),
+            ANY,
+        );
+        let equity_beta = self.param("market.equity_beta".into(), &k.equity_beta, ANY);
+        let equity_noise = self.param(
+            "market.equity_noise".into(),
+            k.equity_noise.as_ref().unwrap_or(&zero),
+            ANY,
+        );
+        let market = Market {
+            fx_beta,
+            fx_noise,
+            equity_beta,
+            equity_noise,
+            fx_stress_pct: self.number(&k.fx_stress_pct, "market.fx_stress_pct", POSITIVE),
+            equity_stress_pct: self.number(
+                &k.equity_stress_pct,
+                "market.equity_stress_pct",
+                POSITIVE,
+            ),
+            fx_weight: match &k.fx_weight {
+                Some(w) => self.number(w, "market.fx_weight", WEIGHT),
+                None => 0.5,
+            },
+        };
+
+        // Coordinates: 0 picks the scenario, then one per uncertain parameter in path order.
+        let mut dimension = 1;
+        for p in &mut self.params {
+            if p.dist.as_point().is_none() {
+                p.coordinate = Some(dimension);
+                dimension += 1;
+            }
+        }
+        let copula = self.correlations(&raw.correlations, dimension);
+        let groups = self.groups(&raw.groups);
+        let _ = sectors_span;
+
+        // Constants were numbered from the top; place them after the parameters.
+        let n_params = self.params.len() as u32;
+        let fix = |slot: &mut Slot| {
+            if slot.0 >= n_params && slot.0 > u32::MAX / 2 {
+                slot.0 = n_params + (u32::MAX - slot.0);
+            }
+        };
+        let mut interim = interim;
+        let fix_regime = |r: &mut Regime| {
+            r.tariff.iter_mut().for_each(fix);
+            r.competitor_tariff.iter_mut().for_each(fix);
+        };
+        fix_regime(&mut interim);
+        for s in &mut scenarios {
+            fix_regime(&mut s.regime);
+            fix(&mut s.effective_month);
+            fix(&mut s.purchases);
+        }
+        if !self.diagnostics.is_empty() {
+            return None;
+        }
+        let sha256 = Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Some(Model {
+            name,
+            description: header.description.unwrap_or_default(),
+            exporter: header.exporter.unwrap_or_default(),
+            importer: header.importer.unwrap_or_default(),
+            units: header.units.unwrap_or_default(),
+            horizon_months,
+            imports_from_importer,
+            gdp,
+            sectors,
+            interim,
+            scenarios,
+            macro_params,
+            market,
+            params: std::mem::take(&mut self.params),
+            constants: std::mem::take(&mut self.constants),
+            copula: copula?,
+            dimension,
+            groups,
+            source: ModelSource {
+                file: file.to_string(),
+                sha256,
+            },
+        })
+    }
+
+    fn check_id(&mut self, id: &Spanned<String>, key: &str, seen: &mut HashSet<String>) {
+        let text = id.get_ref();
+        let valid = !text.is_empty()
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !valid {
+            self.error(
+                id.span(),
+                key,
+                format!("invalid id `{text}`; accepted: letters, digits, `_` and `-`, not empty"),
+            );
+        } else if !seen.insert(text.clone()) {
+            self.error(
+                id.span(),
+                key,
+                format!("duplicate id `{text}`; accepted: ids unique within their list"),
+            );
+        }
+    }
+
+    fn eta(&mut self, prefix: &str, value: Option<&DistValue>) -> Slot {
+        let path = format!("{prefix}.eta");
+        match value {
+            None => self.push_param(path, Distribution::point(f64::INFINITY), &(0..0)),
+            Some(v) => match v.get_ref() {
+                toml::Value::String(s) if s == "inf" => {
+                    self.push_param(path, Distribution::point(f64::INFINITY), &v.span())
+                }
+                toml::Value::String(s) => {
+                    self.error(
+                        v.span(),
+                        &path,
+                        format!("unknown value \"{s}\"; accepted: \"inf\", a number > 0 or a distribution on (0, inf)"),
+                    );
+                    self.push_param(path, Distribution::point(f64::NAN), &v.span())
+                }
+                _ => self.param(path, v, POSITIVE),
+            },
+        }
+    }
+
+    /// Resolves one regime table per sector: own entry, else `default`, else `previous`.
+    fn tariff_table(
+        &mut self,
+        prefix: &str,
+        table: Option<&TariffTable>,
+        sector_ids: &[String],
+        previous: &[Slot],
+    ) -> Vec<Slot> {
+        let mut resolved = previous.to_vec();
+        let Some(table) = table else {
+            return resolved;
+        };
+        let mut own: IndexMap<&str, Slot> = IndexMap::new();
+        let mut default = None;
+        for (key, value) in table.get_ref() {
+            let k = key.get_ref().as_str();
+            let path = format!("{prefix}.{k}");
+            if k != "default" && !sector_ids.iter().any(|s| s == k) {
+                self.error(
+                    key.span(),
+                    &path,
+                    format!(
+                        "unknown sector `{k}`; accepted: default, {}",
+                        sector_ids.join(", ")
+                    ),
+                );
+                continue;
+            }
+            let slot = self.param(path, value, TARIFF);
+            if k == "default" {
+                default = Some(slot);
+            } else {
+                own.insert(k, slot);
+            }
+        }
+        for (i, id) in sector_ids.iter().enumerate() {
+            if let Some(slot) = own.get(id.as_str()) {
+                resolved[i] = *slot;
+            } else if let Some(slot) = default {
+                resolved[i] = slot;
+            }
+        }
+        resolved
+    }
+
+    fn correlations(
+        &mut self,
+        raw: &[Spanned<super::schema::RawCorrelation>],
+        dimension: usize,
+    ) -> Option<Copula> {
+        let mut pairs = Vec::new();
+        let mut entry_lines = Vec::new();
+        let mut seen = HashSet::new();
+        let mut ok = true;
+        for entry in raw {
+            let c = entry.get_ref();
+            let rho = *c.rho.get_ref();
+            let line = self.line_of(&entry.span());
+            if !(rho.is_finite() && rho > -1.0 && rho < 1.0) {
+                self.error(
+                    c.rho.span(),
+                    "correlations.rho",
+                    format!("got {rho}; accepted: -1 < rho < 1"),
+                );
+                ok = false;
+            }
+            let between = c.between.get_ref();
+            if between.len() != 2 {
+                self.error(
+                    c.between.span(),
+                    "correlations.between",
+                    format!(
+                        "lists {} paths; accepted: exactly two parameter paths",
+                        between.len()
+                    ),
+                );
+                ok = false;
+                continue;
+            }
+            let mut coords = [0usize; 2];
+            for (n, path) in between.iter().enumerate() {
+                match self.params.iter().find(|p| &p.path == path.get_ref()) {
+                    None => {
+                        let mut known: Vec<&str> = self
+                            .params
+                            .iter()
+                            .filter(|p| p.coordinate.is_some())
+                            .map(|p| p.path.as_str())
+                            .collect();
+                        known.truncate(8);
+                        self.error(
+                            path.span(),
+                            "correlations.between",
+                            format!(
+                                "unknown parameter path `{}`; accepted: a path of MODEL.md §7 defined by this model with a distribution (e.g. {} ...)",
+                                path.get_ref(),
+                                known.join(", ")
+                            ),
+                        );
+                        ok = false;
+                    }
+                    Some(p) => match p.coordinate {
+                        None => {
+                            self.error(
+                                path.span(),
+                                "correlations.between",
+                                format!(
+                                    "`{}` is a fixed number, it has no uncertainty to correlate; accepted: a parameter with a distribution",
+                                    path.get_ref()
+                                ),
+                            );
+                            ok = false;
+                        }
+                        Some(c) => coords[n] = c,
+                    },
+                }
+            }
+            if coords[0] != 0 && coords[0] == coords[1] {
+                self.error(
+                    c.between.span(),
+                    "correlations.between",
+                    "a parameter cannot be correlated with itself; accepted: two different paths"
+                        .into(),
+                );
+                ok = false;
+                continue;
+            }
+            if coords[0] != 0 && coords[1] != 0 {
+                let key = (coords[0].min(coords[1]), coords[0].max(coords[1]));
+                if !seen.insert(key) {
+                    self.error(
+                        c.between.span(),
+                        "correlations.between",
+                        "this pair is already correlated by an earlier entry; accepted: each pair once".into(),
+                    );
+                    ok = false;
+                    continue;
+                }
+                pairs.push((coords[0], coords[1], rho));
+                entry_lines.push((line, entry.span()));
+            }
+        }
+        if !ok {
+            return None;
+        }
+        match Copula::new(dimension, &pairs) {
+            Ok(c) => Some(c),
+            Err(CopulaError::NotPositiveDefinite { entries }) => {
+                let lines: Vec<String> = entries
+                    .iter()
+                    .map(|&e| {
+                        let (a, b, rho) = pairs[e];
+                        let name = |coord: usize| {
+                            self.params
+                                .iter()
+                                .find(|p| p.coordinate == Some(coord))
+                                .map(|p| p.path.clone())
+                                .unwrap_or_default()
+                        };
+                        format!(
+                            "line {}: {} ~ {} (rho = {rho})",
+                            entry_lines[e].0,
+                            name(a),
+                            name(b)
+                        )
+                    })
+                    .collect();
+                let span = entry_lines[entries[0]].1.clone();
+                self.error(
+                    span,
+                    "correlations",
+                    format!(
+                        "the correlation matrix is not positive definite; the entries involved: {}; accepted: correlations that a joint normal distribution can have (reduce some |rho|)",
+                        lines.join("; ")
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn groups(&mut self, raw: &[Spanned<super::schema::RawGroup>]) -> Vec<ParameterGroup> {
+        let mut groups = Vec::new();
+        let mut seen = HashSet::new();
+        for g in raw {
+            let g = g.get_ref();
+            self.check_id(&g.name, "groups.name", &mut seen);
+            let mut params = Vec::new();
+            for path in &g.parameters {
+                match self.params.iter().position(|p| &p.path == path.get_ref()) {
+                    Some(i) => params.push(i),
+                    None => self.error(
+                        path.span(),
+                        "groups.parameters",
+                        format!(
+                            "unknown parameter path `{}`; accepted: a path of MODEL.md §7 defined by this model",
+                            path.get_ref()
+                        ),
+                    ),
+                }
+            }
+            groups.push(ParameterGroup {
+                name: g.name.get_ref().clone(),
+                params,
+            });
+        }
+        groups
+    }
+}

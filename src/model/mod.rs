@@ -1,0 +1,218 @@
+//! Model files: the TOML schema, validation with file:line:col errors, and compilation into a
+//! flat parameter list plus the plan the kernel walks (ARCHITECTURE.md, "Model").
+//!
+//! Parameter paths (MODEL.md §7) are created here and nowhere else.
+
+mod compile;
+mod error;
+mod schema;
+
+pub use compile::{compile_model, load_model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
+pub use error::{Diagnostic, ModelError};
+
+use crate::dist::Distribution;
+use crate::sampling::copula::Copula;
+
+/// Index into a draw's value vector: parameters first (in [`Model::params`] order), then constants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot(pub u32);
+
+impl Slot {
+    /// The position in the value vector.
+    #[inline]
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// One parameter of the model, named by its path (MODEL.md §7).
+#[derive(Debug, Clone)]
+pub struct Parameter {
+    /// The parameter path, e.g. `sectors.autos.sigma`.
+    pub path: String,
+    /// Its distribution (a point mass when the file gives a number).
+    pub dist: Distribution,
+    /// The coordinate of the draw's uniform point that drives it; `None` for point masses.
+    pub coordinate: Option<usize>,
+    /// The line of the model file where it is defined (0 for defaults not written in the file).
+    pub line: usize,
+}
+
+/// A sector with its fixed data and the slots of its uncertain elasticities.
+#[derive(Debug, Clone)]
+pub struct Sector {
+    /// Short id used in parameter paths and output names.
+    pub id: String,
+    /// Human-readable name.
+    pub name: String,
+    /// Baseline exports X0 (model units per horizon).
+    pub exports: f64,
+    /// θ, the exporter's share of the importer's imports of the sector.
+    pub share: f64,
+    /// τ0, the tariff on the exporter before the shock.
+    pub base_tariff: f64,
+    /// c0, the tariff on competitors before the shock.
+    pub competitor_base_tariff: f64,
+    /// σ, Armington elasticity.
+    pub sigma: Slot,
+    /// ε, aggregate import-demand elasticity.
+    pub epsilon: Slot,
+    /// η, export-supply elasticity (infinite values mean perfectly elastic supply).
+    pub eta: Slot,
+}
+
+/// The tariffs a regime applies, resolved per sector (own entry → `default` → previous regime).
+#[derive(Debug, Clone)]
+pub struct Regime {
+    /// Tariff on the exporter, per sector.
+    pub tariff: Vec<Slot>,
+    /// Tariff on competitors, per sector.
+    pub competitor_tariff: Vec<Slot>,
+}
+
+/// A deal scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Short id.
+    pub id: String,
+    /// Human-readable name (the id when none is given).
+    pub name: String,
+    /// Why this scenario is plausible (free text from the file).
+    pub rationale: String,
+    /// Probability that a draw picks it.
+    pub probability: f64,
+    /// Month from which its tariffs hold.
+    pub effective_month: Slot,
+    /// Purchases committed per horizon (model units).
+    pub purchases: Slot,
+    /// Its tariffs, resolved per sector.
+    pub regime: Regime,
+}
+
+/// Macro parameters (MODEL.md §5).
+#[derive(Debug, Clone)]
+pub struct Macro {
+    /// Share of domestic value added in exports.
+    pub value_added_share: Slot,
+    /// GDP multiplier of lost value added.
+    pub gdp_multiplier: Slot,
+}
+
+/// Market parameters (MODEL.md §5).
+#[derive(Debug, Clone)]
+pub struct Market {
+    /// Won depreciation (%) per 1 % of GDP of export loss.
+    pub fx_beta: Slot,
+    /// Noise added to the depreciation (%).
+    pub fx_noise: Slot,
+    /// Equity drawdown (%) per 1 % of GDP of export loss.
+    pub equity_beta: Slot,
+    /// Noise added to the drawdown (%).
+    pub equity_noise: Slot,
+    /// Depreciation (%) that alone counts as stress.
+    pub fx_stress_pct: f64,
+    /// Drawdown (%) that alone counts as stress.
+    pub equity_stress_pct: f64,
+    /// Weight w of the currency in the stress index.
+    pub fx_weight: f64,
+}
+
+/// A named group of parameters for sensitivity analysis.
+#[derive(Debug, Clone)]
+pub struct ParameterGroup {
+    /// Group name.
+    pub name: String,
+    /// Indices into [`Model::params`].
+    pub params: Vec<usize>,
+}
+
+/// Where a model came from, for replication.
+#[derive(Debug, Clone)]
+pub struct ModelSource {
+    /// The path as given (or the embedded name).
+    pub file: String,
+    /// SHA-256 of the file's bytes, hex.
+    pub sha256: String,
+}
+
+/// A validated, compiled model: everything the kernel needs, with every parameter in one flat list.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// Model name.
+    pub name: String,
+    /// Free-text description.
+    pub description: String,
+    /// Exporting country code.
+    pub exporter: String,
+    /// Importing country code.
+    pub importer: String,
+    /// Money units of the file.
+    pub units: String,
+    /// H, months in the horizon.
+    pub horizon_months: f64,
+    /// The exporter's imports from the importer in the base year.
+    pub imports_from_importer: f64,
+    /// The exporter's GDP.
+    pub gdp: f64,
+    /// Sectors in file order.
+    pub sectors: Vec<Sector>,
+    /// The tariffs in force until the deal takes effect.
+    pub interim: Regime,
+    /// Deal scenarios in file order.
+    pub scenarios: Vec<Scenario>,
+    /// Macro parameters.
+    pub macro_params: Macro,
+    /// Market parameters.
+    pub market: Market,
+    /// Every parameter, in the order of `draws.csv` columns.
+    pub params: Vec<Parameter>,
+    /// Fixed values (base tariffs, defaults), stored after the parameters in the value vector.
+    pub constants: Vec<f64>,
+    /// Gaussian copula over the uncertain coordinates.
+    pub copula: Copula,
+    /// Dimension of a draw's uniform point: coordinate 0 picks the scenario, then one per uncertain parameter.
+    pub dimension: usize,
+    /// Groups of parameters for sensitivity analysis defined in the file.
+    pub groups: Vec<ParameterGroup>,
+    /// Where the model came from.
+    pub source: ModelSource,
+}
+
+impl Model {
+    /// Length of a draw's value vector (parameters then constants).
+    pub fn value_len(&self) -> usize {
+        self.params.len() + self.constants.len()
+    }
+
+    /// Total baseline exports Σ X0.
+    pub fn total_exports(&self) -> f64 {
+        self.sectors.iter().map(|s| s.exports).sum()
+    }
+
+    /// The index of a parameter path, if the model has it.
+    pub fn param_index(&self, path: &str) -> Option<usize> {
+        self.params.iter().position(|p| p.path == path)
+    }
+
+    /// Picks the scenario for the uniform coordinate `u` by cumulative probability (file order).
+    #[inline]
+    pub fn pick_scenario(&self, u: f64) -> usize {
+        let mut cumulative = 0.0;
+        let last = self.scenarios.len() - 1;
+        for (k, s) in self.scenarios[..last].iter().enumerate() {
+            cumulative += s.probability;
+            if u < cumulative {
+                return k;
+            }
+        }
+        last
+    }
+
+    /// A value vector with every point mass and constant filled in and uncertain parameters at their medians.
+    pub fn median_values(&self) -> Vec<f64> {
+        let mut values = Vec::with_capacity(self.value_len());
+        values.extend(self.params.iter().map(|p| p.dist.quantile(0.5)));
+        values.extend_from_slice(&self.constants);
+        values
+    }
+}

@@ -1,0 +1,139 @@
+//! The model file as written (MODEL.md §8): serde types that keep byte spans for error messages.
+//!
+//! Nothing here is validated beyond TOML syntax and types; `compile` turns these into a
+//! [`super::Model`] and reports every broken rule with its position.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A distribution slot: a number, `"inf"` (for `eta`) or an inline table with `dist`.
+pub(crate) type DistValue = Spanned<toml::Value>;
+/// A tariff table: sector id (or `default`) → distribution, in file order.
+pub(crate) type TariffTable = Spanned<IndexMap<Spanned<String>, DistValue>>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawModel {
+    pub model: Spanned<RawHeader>,
+    pub baseline: Spanned<RawBaseline>,
+    #[serde(rename = "macro")]
+    pub macro_: Spanned<RawMacro>,
+    pub market: Spanned<RawMarket>,
+    #[serde(default)]
+    pub sectors: Vec<Spanned<RawSector>>,
+    #[serde(default)]
+    pub interim: Option<Spanned<RawInterim>>,
+    #[serde(default)]
+    pub scenarios: Vec<Spanned<RawScenario>>,
+    #[serde(default)]
+    pub correlations: Vec<Spanned<RawCorrelation>>,
+    #[serde(default)]
+    pub groups: Vec<Spanned<RawGroup>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHeader {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub exporter: Option<String>,
+    #[serde(default)]
+    pub importer: Option<String>,
+    #[serde(default)]
+    pub units: Option<String>,
+    #[serde(default)]
+    pub horizon_months: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBaseline {
+    pub imports_from_importer: Spanned<f64>,
+    pub gdp: Spanned<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMacro {
+    pub value_added_share: DistValue,
+    pub gdp_multiplier: DistValue,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMarket {
+    pub fx_beta: DistValue,
+    #[serde(default)]
+    pub fx_noise: Option<DistValue>,
+    pub equity_beta: DistValue,
+    #[serde(default)]
+    pub equity_noise: Option<DistValue>,
+    pub fx_stress_pct: Spanned<f64>,
+    pub equity_stress_pct: Spanned<f64>,
+    #[serde(default)]
+    pub fx_weight: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSector {
+    pub id: Spanned<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub exports: Spanned<f64>,
+    pub share: Spanned<f64>,
+    #[serde(default)]
+    pub base_tariff: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub competitor_base_tariff: Option<Spanned<f64>>,
+    pub sigma: DistValue,
+    pub epsilon: DistValue,
+    #[serde(default)]
+    pub eta: Option<DistValue>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawInterim {
+    #[serde(default)]
+    pub tariff: Option<TariffTable>,
+    #[serde(default)]
+    pub competitor_tariff: Option<TariffTable>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawScenario {
+    pub id: Spanned<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub rationale: Option<String>,
+    pub probability: Spanned<f64>,
+    #[serde(default)]
+    pub effective_month: Option<DistValue>,
+    #[serde(default)]
+    pub tariff: Option<TariffTable>,
+    #[serde(default)]
+    pub competitor_tariff: Option<TariffTable>,
+    #[serde(default)]
+    pub purchases: Option<DistValue>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCorrelation {
+    pub between: Spanned<Vec<Spanned<String>>>,
+    pub rho: Spanned<f64>,
+}
+
+/// A named group of parameters for sensitivity analysis (`[[groups]]`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGroup {
+    pub name: Spanned<String>,
+    pub parameters: Vec<Spanned<String>>,
+}

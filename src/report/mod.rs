@@ -1,0 +1,69 @@
+//! Result files of MODEL.md §9: `summary.json`, `quantiles.csv`, `draws.csv`.
+//!
+//! Every file is written to a temporary file in the output folder and renamed into place, so
+//! a crash or an error never leaves a half-written result.
+
+mod draws_csv;
+mod summary;
+
+pub use draws_csv::DrawsCsv;
+pub use summary::{quantiles_csv, summary_json, RunInfo};
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Why result files could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// A file or folder could not be created or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A result file that should be read back is malformed.
+    #[error("{path}: {message}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl ReportError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        ReportError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Creates `dir` (and parents) if needed.
+pub fn ensure_dir(dir: &Path) -> Result<(), ReportError> {
+    std::fs::create_dir_all(dir).map_err(|e| ReportError::io(dir, e))
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| ReportError::io(dir, e))?;
+    tmp.write_all(bytes).map_err(|e| ReportError::io(path, e))?;
+    tmp.as_file().sync_all().map_err(|e| ReportError::io(path, e))?;
+    tmp.persist(path).map_err(|e| ReportError::io(path, e.error))?;
+    Ok(())
+}
+
+/// Formats a float so that it parses back to the same f64: the shortest round-trip digits,
+/// in plain notation for ordinary magnitudes and scientific notation otherwise.
+pub fn format_float(out: &mut Vec<u8>, x: f64) {
+    let a = x.abs();
+    let _ = if a == 0.0 || (1e-5..1e16).contains(&a) || !x.is_finite() {
+        write!(out, "{x}")
+    } else {
+        write!(out, "{x:e}")
+    };
+}

@@ -1,0 +1,230 @@
+//! Streaming statistics of MODEL.md §9, accumulated block by block in memory that does not
+//! grow with the number of draws.
+//!
+//! Every accumulator merges exactly (exact sums, integer counts, histogram bins), so the
+//! summary of a run does not depend on how its blocks were spread over threads, shards or
+//! restarts: that is what makes results bit-identical for any thread count.
+
+mod exact_sum;
+mod histogram;
+
+pub use exact_sum::ExactSum;
+pub use histogram::{LogHistogram, BIN_BITS};
+
+use ndarray::ArrayView2;
+
+/// The quantile levels reported for every output (MODEL.md §9).
+pub const QUANTILE_LEVELS: [f64; 9] = [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99];
+/// Their keys in `summary.json`, written exactly as MODEL.md §9 spells them.
+pub const QUANTILE_KEYS: [&str; 9] = [
+    "0.01", "0.05", "0.1", "0.25", "0.5", "0.75", "0.9", "0.95", "0.99",
+];
+/// Expected-shortfall levels (MODEL.md §9).
+pub const ES_LEVELS: [f64; 2] = [0.95, 0.99];
+/// Their keys in `summary.json`.
+pub const ES_KEYS: [&str; 2] = ["0.95", "0.99"];
+
+/// Summary of one output over the whole run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputSummary {
+    /// Sample mean.
+    pub mean: f64,
+    /// Sample standard deviation (n − 1 denominator).
+    pub sd: f64,
+    /// Standard error of the mean, sd/√n.
+    pub se_mean: f64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Quantiles at [`QUANTILE_LEVELS`].
+    pub quantiles: [f64; 9],
+    /// Expected shortfall at [`ES_LEVELS`].
+    pub es: [f64; 2],
+}
+
+/// Mean and standard deviation of an output conditional on a scenario.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Moments {
+    /// Conditional mean (NaN when the scenario was never drawn).
+    pub mean: f64,
+    /// Conditional standard deviation (NaN with fewer than two draws).
+    pub sd: f64,
+}
+
+/// Exact first and second moments around a fixed shift c.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct ShiftedMoments {
+    count: u64,
+    sum: ExactSum,
+    sum_sq: ExactSum,
+}
+
+impl ShiftedMoments {
+    fn merge(&mut self, other: &ShiftedMoments) {
+        self.count += other.count;
+        self.sum.merge(&other.sum);
+        self.sum_sq.merge(&other.sum_sq);
+    }
+
+    /// (mean, sd) from the correctly rounded sums, so identical for any merge order.
+    fn mean_sd(&self, shift: f64) -> (f64, f64) {
+        if self.count == 0 {
+            return (f64::NAN, f64::NAN);
+        }
+        let n = self.count as f64;
+        let s1 = self.sum.value();
+        let s2 = self.sum_sq.value();
+        let mean = shift + s1 / n;
+        let sd = if self.count > 1 {
+            ((s2 - s1 * s1 / n) / (n - 1.0)).max(0.0).sqrt()
+        } else {
+            f64::NAN
+        };
+        (mean, sd)
+    }
+}
+
+/// Mergeable accumulators for every output, overall and per scenario.
+#[derive(Debug, Clone)]
+pub struct RunStats {
+    n_outputs: usize,
+    n_scenarios: usize,
+    /// Per output: a value near the data (the output at the median input), subtracted before
+    /// squaring so that the variance does not cancel catastrophically.
+    shifts: Vec<f64>,
+    /// [scenario][output] moments.
+    moments: Vec<ShiftedMoments>,
+    min: Vec<f64>,
+    max: Vec<f64>,
+    histograms: Vec<LogHistogram>,
+    /// Per-block scratch sums, reused to avoid allocating per block.
+    scratch: Vec<(f64, f64)>,
+    block_counts: Vec<u64>,
+    counts: Vec<u64>,
+}
+
+impl RunStats {
+    /// Empty accumulators; `shifts` has one value per output (see [`RunStats::shifts`]).
+    pub fn new(n_scenarios: usize, shifts: Vec<f64>) -> Self {
+        let n_outputs = shifts.len();
+        RunStats {
+            n_outputs,
+            n_scenarios,
+            moments: vec![ShiftedMoments::default(); n_scenarios * n_outputs],
+            min: vec![f64::INFINITY; n_outputs],
+            max: vec![f64::NEG_INFINITY; n_outputs],
+            histograms: (0..n_outputs).map(|_| LogHistogram::new()).collect(),
+            scratch: vec![(0.0, 0.0); n_scenarios * n_outputs],
+            block_counts: vec![0; n_scenarios],
+            counts: vec![0; n_scenarios],
+            shifts,
+        }
+    }
+
+    /// Number of draws accumulated.
+    pub fn draws(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// Adds one block: `rows` is draws × outputs, `scenarios` the picked scenario per draw.
+    pub fn add_block(&mut self, rows: ArrayView2<f64>, scenarios: &[u32]) {
+        let n_out = self.n_outputs;
+        self.scratch.iter_mut().for_each(|s| *s = (0.0, 0.0));
+        self.block_counts.iter_mut().for_each(|c| *c = 0);
+        for (row, &k) in rows.outer_iter().zip(scenarios) {
+            let k = k as usize;
+            self.block_counts[k] += 1;
+            let sums = &mut self.scratch[k * n_out..(k + 1) * n_out];
+            for (o, (&x, s)) in row.iter().zip(sums.iter_mut()).enumerate() {
+                let d = x - self.shifts[o];
+                s.0 += d;
+                s.1 += d * d;
+                if x < self.min[o] {
+                    self.min[o] = x;
+                }
+                if x > self.max[o] {
+                    self.max[o] = x;
+                }
+                self.histograms[o].insert(x);
+            }
+        }
+        for k in 0..self.n_scenarios {
+            let block_count = self.block_counts[k];
+            if block_count == 0 {
+                continue;
+            }
+            self.counts[k] += block_count;
+            for o in 0..n_out {
+                let (s1, s2) = self.scratch[k * n_out + o];
+                let m = &mut self.moments[k * n_out + o];
+                m.count += block_count;
+                m.sum.add(s1);
+                m.sum_sq.add(s2);
+            }
+        }
+    }
+
+    /// Adds another accumulator (exact; the order of merges does not matter).
+    pub fn merge(&mut self, other: &RunStats) {
+        for (m, o) in self.moments.iter_mut().zip(&other.moments) {
+            m.merge(o);
+        }
+        for o in 0..self.n_outputs {
+            self.min[o] = self.min[o].min(other.min[o]);
+            self.max[o] = self.max[o].max(other.max[o]);
+            self.histograms[o].merge(&other.histograms[o]);
+        }
+        for (c, o) in self.counts.iter_mut().zip(&other.counts) {
+            *c += o;
+        }
+    }
+
+    /// Draws that picked each scenario.
+    pub fn scenario_counts(&self) -> &[u64] {
+        &self.counts
+    }
+
+    /// Summary of output `o` over all draws.
+    pub fn output_summary(&self, o: usize) -> OutputSummary {
+        let mut all = ShiftedMoments::default();
+        for k in 0..self.n_scenarios {
+            all.merge(&self.moments[k * self.n_outputs + o]);
+        }
+        let (mean, sd) = all.mean_sd(self.shifts[o]);
+        let n = all.count as f64;
+        let mut quantiles = [f64::NAN; 9];
+        for (q, level) in quantiles.iter_mut().zip(QUANTILE_LEVELS) {
+            *q = self.histograms[o].quantile_and_tail_mean(level).0;
+        }
+        let mut es = [f64::NAN; 2];
+        for (e, level) in es.iter_mut().zip(ES_LEVELS) {
+            *e = self.histograms[o].quantile_and_tail_mean(level).1;
+        }
+        OutputSummary {
+            mean,
+            sd,
+            se_mean: sd / n.sqrt(),
+            min: self.min[o],
+            max: self.max[o],
+            quantiles,
+            es,
+        }
+    }
+
+    /// Mean and sd of output `o` over the draws that picked scenario `k`.
+    pub fn scenario_moments(&self, k: usize, o: usize) -> Moments {
+        let (mean, sd) = self.moments[k * self.n_outputs + o].mean_sd(self.shifts[o]);
+        Moments { mean, sd }
+    }
+
+    /// The histogram of output `o` (for reports: densities, CDFs, tail quantiles).
+    pub fn histogram(&self, o: usize) -> &LogHistogram {
+        &self.histograms[o]
+    }
+
+    /// Approximate heap bytes held (histograms dominate).
+    pub fn heap_bytes(&self) -> usize {
+        self.histograms.iter().map(|h| h.heap_bytes()).sum()
+    }
+}
