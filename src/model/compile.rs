@@ -438,7 +438,7 @@ impl Compiler<'_> {
                 span,
                 "scenarios.probability",
                 format!(
-                    "scenario probabilities sum to {total_probability} ({}); accepted: a sum of 1 within {PROBABILITY_TOLERANCE}",
+                    "scenario probabilities sum to {total_probability} ({}); accepted: a sum of 1 within {PROBABILITY_TOLERANCE:e}",
                     listed.join(", ")
                 ),
             );

@@ -1,0 +1,282 @@
+//! Malformed model files: each must be rejected with a message naming the line, the key and
+//! the rule (issue #2, "Errors people can act on").
+
+use tariffsim::model::{compile_model, ModelError};
+
+/// A valid model; each case below breaks it in one place.
+const BASE: &str = r#"[model]
+name = "test"
+horizon_months = 12
+
+[baseline]
+imports_from_importer = 72.1
+gdp = 1870.0
+
+[macro]
+value_added_share = { dist = "uniform", low = 0.55, high = 0.65 }
+gdp_multiplier = 1.0
+
+[market]
+fx_beta = { dist = "normal", mean = 3.0, sd = 1.0 }
+equity_beta = 8.0
+fx_stress_pct = 10.0
+equity_stress_pct = 20.0
+fx_weight = 0.5
+
+[[sectors]]
+id = "autos"
+exports = 34.7
+share = 0.16
+sigma = { dist = "lognormal", median = 4.0, sd_log = 0.35 }
+epsilon = { dist = "uniform", low = 0.5, high = 1.5 }
+eta = "inf"
+
+[[sectors]]
+id = "other"
+exports = 93.1
+share = 0.04
+sigma = 3.0
+epsilon = { dist = "uniform", low = 0.5, high = 2.0 }
+
+[interim]
+tariff = { default = 0.10, autos = 0.25 }
+
+[[scenarios]]
+id = "deal"
+probability = 0.6
+effective_month = { dist = "uniform", low = 3, high = 7 }
+tariff = { default = { dist = "uniform", low = 0.10, high = 0.15 }, autos = 0.15 }
+purchases = { dist = "uniform", low = 10, high = 30 }
+
+[[scenarios]]
+id = "no_deal"
+probability = 0.4
+effective_month = 3
+tariff = { default = 0.25 }
+
+[[correlations]]
+between = ["sectors.autos.sigma", "sectors.autos.epsilon"]
+rho = 0.3
+"#;
+
+fn diagnostics(text: &str) -> Vec<(usize, String)> {
+    match compile_model(text, "bad.toml") {
+        Ok(_) => panic!("model accepted but should be rejected:\n{text}"),
+        Err(ModelError::Invalid { diagnostics, .. }) => diagnostics
+            .into_iter()
+            .map(|d| (d.line, d.render("bad.toml")))
+            .collect(),
+        Err(e) => panic!("unexpected error {e}"),
+    }
+}
+
+/// Replaces exactly one occurrence of `from` in the base model.
+fn with(from: &str, to: &str) -> String {
+    assert_eq!(BASE.matches(from).count(), 1, "`{from}` must occur once");
+    BASE.replacen(from, to, 1)
+}
+
+#[track_caller]
+fn rejects(text: &str, line: usize, needles: &[&str]) {
+    let found = diagnostics(text);
+    let hit = found.iter().any(|(l, m)| *l == line && needles.iter().all(|n| m.contains(n)));
+    assert!(hit, "expected line {line} with {needles:?}, got {found:#?}");
+    for (_, m) in &found {
+        assert!(m.starts_with("bad.toml:"), "message must name the file: {m}");
+    }
+}
+
+#[test]
+fn the_base_model_is_valid() {
+    compile_model(BASE, "base.toml").expect("base model must be valid");
+}
+
+#[test]
+fn toml_syntax_error_points_at_the_line() {
+    rejects(&with("gdp = 1870.0", "gdp = 1870.0.0"), 7, &["bad.toml:7:"]);
+}
+
+#[test]
+fn unknown_key_is_an_error() {
+    rejects(&with("exports = 34.7", "exports = 34.7\nexprots = 1"), 23, &["unknown field `exprots`"]);
+}
+
+#[test]
+fn wrong_type_is_an_error() {
+    rejects(&with("gdp = 1870.0", "gdp = \"big\""), 7, &["invalid type"]);
+}
+
+#[test]
+fn missing_section_is_an_error() {
+    let text = BASE.replace("[baseline]\nimports_from_importer = 72.1\ngdp = 1870.0\n", "");
+    rejects(&text, 1, &["missing field `baseline`"]);
+}
+
+#[test]
+fn probabilities_must_sum_to_one() {
+    rejects(&with("probability = 0.4", "probability = 0.5"), 40, &["sum to 1.1", "deal = 0.6", "no_deal = 0.5", "accepted: a sum of 1 within 1e-9"]);
+}
+
+#[test]
+fn unknown_sector_in_a_tariff_table() {
+    rejects(&with("tariff = { default = 0.25 }", "tariff = { default = 0.25, cars = 0.3 }"), 49, &["unknown sector `cars`", "accepted: default, autos, other"]);
+}
+
+#[test]
+fn unknown_parameter_path_in_correlations() {
+    rejects(&with("\"sectors.autos.epsilon\"]", "\"sectors.autos.epsilonn\"]"), 52, &["unknown parameter path `sectors.autos.epsilonn`"]);
+}
+
+#[test]
+fn correlation_of_a_fixed_number() {
+    rejects(&with("\"sectors.autos.epsilon\"]", "\"sectors.other.sigma\"]"), 52, &["fixed number"]);
+}
+
+#[test]
+fn correlation_matrix_not_positive_definite() {
+    let text = format!(
+        "{BASE}\n[[correlations]]\nbetween = [\"sectors.autos.sigma\", \"sectors.other.epsilon\"]\nrho = 0.9\n\n[[correlations]]\nbetween = [\"sectors.autos.epsilon\", \"sectors.other.epsilon\"]\nrho = -0.9\n"
+    );
+    rejects(&text, 51, &["not positive definite", "line 51", "line 55", "line 59"]);
+}
+
+#[test]
+fn rho_out_of_range() {
+    rejects(&with("rho = 0.3", "rho = 1.0"), 53, &["correlations.rho", "accepted: -1 < rho < 1"]);
+}
+
+#[test]
+fn effective_month_beyond_the_horizon() {
+    rejects(&with("effective_month = 3\n", "effective_month = 13\n"), 48, &["scenarios.no_deal.effective_month", "accepted: in [0, model.horizon_months]"]);
+}
+
+#[test]
+fn effective_month_distribution_beyond_the_horizon() {
+    rejects(&with("low = 3, high = 7", "low = 3, high = 17"), 41, &["support [3, 17]"]);
+}
+
+#[test]
+fn non_finite_numbers_are_rejected() {
+    rejects(&with("gdp = 1870.0", "gdp = inf"), 7, &["baseline.gdp", "got inf"]);
+}
+
+#[test]
+fn negative_sd() {
+    rejects(&with("mean = 3.0, sd = 1.0", "mean = 3.0, sd = -1.0"), 14, &["market.fx_beta", "sd"]);
+}
+
+#[test]
+fn unknown_distribution() {
+    rejects(&with("dist = \"normal\"", "dist = \"gauss\""), 14, &["market.fx_beta", "gauss"]);
+}
+
+#[test]
+fn share_out_of_range() {
+    rejects(&with("share = 0.16", "share = 1.6"), 23, &["sectors.autos.share", "accepted: in (0, 1]"]);
+}
+
+#[test]
+fn sigma_must_be_positive() {
+    rejects(&with("sigma = 3.0", "sigma = 0.0"), 32, &["sectors.other.sigma", "accepted: > 0"]);
+}
+
+#[test]
+fn sigma_distribution_reaching_negative_values() {
+    rejects(&with("sigma = 3.0", "sigma = { dist = \"normal\", mean = 3.0, sd = 1.0 }"), 32, &["sectors.other.sigma", "support"]);
+}
+
+#[test]
+fn epsilon_must_be_non_negative() {
+    rejects(&with("low = 0.5, high = 2.0", "low = -0.5, high = 2.0"), 33, &["sectors.other.epsilon", "accepted: >= 0"]);
+}
+
+#[test]
+fn eta_string_other_than_inf() {
+    rejects(&with("eta = \"inf\"", "eta = \"infinite\""), 26, &["sectors.autos.eta", "accepted: \"inf\""]);
+}
+
+#[test]
+fn tariff_at_or_below_minus_one() {
+    rejects(&with("autos = 0.15 }", "autos = -1.0 }"), 42, &["scenarios.deal.tariff.autos", "accepted: > -1"]);
+}
+
+#[test]
+fn duplicate_sector_id() {
+    rejects(&with("id = \"other\"", "id = \"autos\""), 29, &["duplicate id `autos`"]);
+}
+
+#[test]
+fn duplicate_scenario_id() {
+    rejects(&with("id = \"no_deal\"", "id = \"deal\""), 46, &["duplicate id `deal`"]);
+}
+
+#[test]
+fn no_sectors() {
+    let start = BASE.find("[[sectors]]").unwrap();
+    let end = BASE.find("[interim]").unwrap();
+    let text = format!("{}{}", &BASE[..start], &BASE[end..]).replace("autos = 0.25", "").replace(", autos = 0.15", "").replace("[[correlations]]\nbetween = [\"sectors.autos.sigma\", \"sectors.autos.epsilon\"]\nrho = 0.3\n", "");
+    let found = diagnostics(&text);
+    assert!(found.iter().any(|(_, m)| m.contains("no sectors")), "{found:#?}");
+}
+
+#[test]
+fn no_scenarios() {
+    let start = BASE.find("[[scenarios]]").unwrap();
+    let end = BASE.find("[[correlations]]").unwrap();
+    let text = format!("{}{}", &BASE[..start], &BASE[end..]);
+    let found = diagnostics(&text);
+    assert!(found.iter().any(|(_, m)| m.contains("no scenarios")), "{found:#?}");
+}
+
+#[test]
+fn value_added_share_above_one() {
+    rejects(&with("low = 0.55, high = 0.65", "low = 0.55, high = 1.65"), 10, &["macro.value_added_share", "accepted: in (0, 1]"]);
+}
+
+#[test]
+fn fx_weight_out_of_range() {
+    rejects(&with("fx_weight = 0.5", "fx_weight = 1.5"), 18, &["market.fx_weight", "accepted: in [0, 1]"]);
+}
+
+#[test]
+fn negative_purchases() {
+    rejects(&with("low = 10, high = 30", "low = -10, high = 30"), 43, &["scenarios.deal.purchases", "accepted: >= 0"]);
+}
+
+#[test]
+fn uniform_with_low_above_high() {
+    rejects(&with("low = 10, high = 30", "low = 30, high = 10"), 43, &["scenarios.deal.purchases"]);
+}
+
+#[test]
+fn missing_key_of_a_distribution() {
+    rejects(&with("low = 10, high = 30", "low = 10"), 43, &["scenarios.deal.purchases", "high"]);
+}
+
+#[test]
+fn gdp_must_be_positive() {
+    rejects(&with("gdp = 1870.0", "gdp = 0"), 7, &["baseline.gdp", "accepted: > 0"]);
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text = with("gdp = 1870.0", "gdp = -1").replace("share = 0.16", "share = 0");
+    let found = diagnostics(&text);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert_eq!(found[0].0, 7);
+    assert_eq!(found[1].0, 23);
+}
+
+#[test]
+fn invalid_utf8_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bin.toml");
+    std::fs::write(&path, b"[model]\nname = \"\xff\xfe\"\n").unwrap();
+    match tariffsim::model::load_model(&path) {
+        Err(ModelError::Invalid { diagnostics, .. }) => {
+            assert_eq!(diagnostics[0].line, 2);
+            assert!(diagnostics[0].message.contains("UTF-8"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
