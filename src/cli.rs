@@ -167,14 +167,14 @@ fn validate(models: &[PathBuf]) -> Result<(), Failure> {
     let mut code = 0;
     for path in models {
         match model::load_model(path) {
-            Ok(m) => println!(
-                "ok: {} ({} sectors, {} scenarios, {} parameters of which {} uncertain)",
+            Ok(m) => print_stdout(&format!(
+                "ok: {} ({} sectors, {} scenarios, {} parameters of which {} uncertain)\n",
                 path.display(),
                 m.sectors.len(),
                 m.scenarios.len(),
                 m.params.len(),
                 m.dimension - 1
-            ),
+            )),
             Err(e) => {
                 let f = Failure::from(e);
                 code = code.max(f.code);
@@ -260,12 +260,20 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         d.finish()?;
     }
     if !args.quiet {
-        print_headline(&model, &outcome.stats, &info, &args.out);
+        print_stdout(&headline(&model, &outcome.stats, &info, &args.out));
     }
     Ok(())
 }
 
-fn print_headline(model: &Model, stats: &crate::stats::RunStats, info: &RunInfo, out: &Path) {
+/// Prints to stdout; a closed pipe (`tariffsim run | head`) is not an error.
+fn print_stdout(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+fn headline(model: &Model, stats: &crate::stats::RunStats, info: &RunInfo, out: &Path) -> String {
+    use std::fmt::Write;
+    let mut text = String::new();
     let mut table = comfy_table::Table::new();
     table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
     table.set_header(vec!["output", "unit", "mean", "p5", "p50", "p95"]);
@@ -285,9 +293,9 @@ fn print_headline(model: &Model, stats: &crate::stats::RunStats, info: &RunInfo,
         ]);
     }
     let stress = stats.output_summary(outputs::STRESS_EVENT);
-    println!("{} — {} draws, seed {}, {} threads, {:.2} s ({:.0} draws/s)", model.name, info.draws, info.seed, info.threads, info.elapsed_s, info.draws as f64 / info.elapsed_s.max(1e-9));
-    println!("{table}");
-    println!(
+    let _ = writeln!(text, "{} — {} draws, seed {}, {} threads, {:.2} s ({:.0} draws/s)", model.name, info.draws, info.seed, info.threads, info.elapsed_s, info.draws as f64 / info.elapsed_s.max(1e-9));
+    let _ = writeln!(text, "{table}");
+    let _ = writeln!(text,
         "P(stress event) = {:.4} (± {:.4} s.e.)",
         stress.mean, stress.se_mean
     );
@@ -297,6 +305,7 @@ fn print_headline(model: &Model, stats: &crate::stats::RunStats, info: &RunInfo,
         .zip(stats.scenario_counts())
         .map(|(s, &c)| format!("{} {:.3}", s.id, c as f64 / info.draws as f64))
         .collect();
-    println!("scenario frequencies: {}", freqs.join(", "));
-    println!("results in {}", out.display());
+    let _ = writeln!(text, "scenario frequencies: {}", freqs.join(", "));
+    let _ = writeln!(text, "results in {}", out.display());
+    text
 }

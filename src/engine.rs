@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use ndarray::{s, Array2, ArrayView2};
 
-use crate::kernel::Kernel;
+use crate::kernel::{Kernel, KernelScratch};
 use crate::model::Model;
 use crate::sampling::{MonteCarlo, PointSet};
 use crate::stats::RunStats;
@@ -135,6 +135,7 @@ struct Workspace {
     outputs: Array2<f64>,
     scenarios: Vec<u32>,
     copula_scratch: Vec<f64>,
+    kernel_scratch: KernelScratch,
 }
 
 impl Workspace {
@@ -151,6 +152,7 @@ impl Workspace {
             outputs: Array2::zeros((rows, n_outputs)),
             scenarios: vec![0; rows],
             copula_scratch: Vec::new(),
+            kernel_scratch: KernelScratch::default(),
         }
     }
 }
@@ -298,6 +300,11 @@ fn run_block(
         let out = out
             .as_slice_mut()
             .expect("workspace arrays are contiguous");
-        kernel.evaluate(&values[d * width..(d + 1) * width], ws.scenarios[d] as usize, out);
+        kernel.evaluate_with(
+            &values[d * width..(d + 1) * width],
+            ws.scenarios[d] as usize,
+            out,
+            &mut ws.kernel_scratch,
+        );
     }
 }

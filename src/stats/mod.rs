@@ -115,7 +115,7 @@ impl RunStats {
             min: vec![f64::INFINITY; n_outputs],
             max: vec![f64::NEG_INFINITY; n_outputs],
             histograms: (0..n_outputs).map(|_| LogHistogram::new()).collect(),
-            scratch: vec![(0.0, 0.0); n_scenarios * n_outputs],
+            scratch: vec![(0.0, 0.0); n_scenarios],
             block_counts: vec![0; n_scenarios],
             counts: vec![0; n_scenarios],
             shifts,
@@ -130,38 +130,41 @@ impl RunStats {
     /// Adds one block: `rows` is draws × outputs, `scenarios` the picked scenario per draw.
     pub fn add_block(&mut self, rows: ArrayView2<f64>, scenarios: &[u32]) {
         let n_out = self.n_outputs;
-        self.scratch.iter_mut().for_each(|s| *s = (0.0, 0.0));
         self.block_counts.iter_mut().for_each(|c| *c = 0);
-        for (row, &k) in rows.outer_iter().zip(scenarios) {
-            let k = k as usize;
-            self.block_counts[k] += 1;
-            let sums = &mut self.scratch[k * n_out..(k + 1) * n_out];
-            for (o, (&x, s)) in row.iter().zip(sums.iter_mut()).enumerate() {
-                let d = x - self.shifts[o];
+        for &k in scenarios {
+            self.block_counts[k as usize] += 1;
+        }
+        // Column by column: one output's histogram pages stay in cache for the whole block.
+        for (o, column) in rows.columns().into_iter().enumerate() {
+            let shift = self.shifts[o];
+            let sums = &mut self.scratch[..self.n_scenarios];
+            sums.iter_mut().for_each(|s| *s = (0.0, 0.0));
+            let (mut min, mut max) = (self.min[o], self.max[o]);
+            for (&x, &k) in column.iter().zip(scenarios) {
+                let d = x - shift;
+                let s = &mut sums[k as usize];
                 s.0 += d;
                 s.1 += d * d;
-                if x < self.min[o] {
-                    self.min[o] = x;
-                }
-                if x > self.max[o] {
-                    self.max[o] = x;
-                }
-                self.histograms[o].insert(x);
+                min = min.min(x);
+                max = max.max(x);
             }
-        }
-        for k in 0..self.n_scenarios {
-            let block_count = self.block_counts[k];
-            if block_count == 0 {
-                continue;
-            }
-            self.counts[k] += block_count;
-            for o in 0..n_out {
-                let (s1, s2) = self.scratch[k * n_out + o];
+            let histogram = &mut self.histograms[o];
+            column.iter().for_each(|&x| histogram.insert(x));
+            self.min[o] = min;
+            self.max[o] = max;
+            for (k, &(s1, s2)) in sums.iter().enumerate() {
+                let count = self.block_counts[k];
+                if count == 0 {
+                    continue;
+                }
                 let m = &mut self.moments[k * n_out + o];
-                m.count += block_count;
+                m.count += count;
                 m.sum.add(s1);
                 m.sum_sq.add(s2);
             }
+        }
+        for (c, b) in self.counts.iter_mut().zip(&self.block_counts) {
+            *c += b;
         }
     }
 
