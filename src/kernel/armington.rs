@@ -165,7 +165,8 @@ mod tests {
             let x = solve_log_price(lt, lc, &shares, &el(s, e, h));
             let (lp, _) = ln_price_index(x, lt, lc, &shares, s);
             let f = (h + s) * x + s * lt + (e - s) * lp;
-            assert!(f.abs() < 1e-13, "f = {f} for σ={s} ε={e} η={h}");
+            // |x − x*| ≤ |f|/m_lo with m_lo = η + min(σ, ε).
+            assert!(f.abs() / (h + s.min(e)) <= PRICE_TOLERANCE, "f = {f} for σ={s} ε={e} η={h}");
         }
     }
 }
