@@ -122,10 +122,15 @@ fn moment_shifts(model: &Model, kernel: &Kernel) -> Vec<f64> {
         .collect()
 }
 
-/// Empty statistics for `model`, ready to merge block results into.
-pub fn empty_stats(model: &Model) -> RunStats {
+/// Empty statistics for a run of `draws` draws of `model`, ready to merge block results into.
+pub fn empty_stats(model: &Model, draws: u64) -> RunStats {
     let kernel = Kernel::new(model);
-    RunStats::new(model.scenarios.len(), moment_shifts(model, &kernel))
+    RunStats::new(
+        model.scenarios.len(),
+        moment_shifts(model, &kernel),
+        model.dimension,
+        block_count(draws),
+    )
 }
 
 /// Buffers a worker reuses for every block it runs, so the hot loop does not allocate.
@@ -200,7 +205,12 @@ pub fn run_blocks(
         (0..threads)
             .into_par_iter()
             .map(|_| {
-                let mut stats = RunStats::new(model.scenarios.len(), shifts.clone());
+                let mut stats = RunStats::new(
+                    model.scenarios.len(),
+                    shifts.clone(),
+                    model.dimension,
+                    block_count(config.draws),
+                );
                 let mut ws = Workspace::new(model, kernel.n_outputs());
                 loop {
                     if failed.load(Ordering::Relaxed) {
@@ -213,7 +223,13 @@ pub fn run_blocks(
                     let first = block * BLOCK_SIZE;
                     let n = (config.draws - first).min(BLOCK_SIZE) as usize;
                     run_block(model, &kernel, points.as_ref(), &uncertain, block, n, &mut ws);
-                    stats.add_block(ws.outputs.slice(s![..n, ..]), &ws.scenarios[..n]);
+                    stats.add_block(
+                        block,
+                        first,
+                        ws.points.slice(s![..n, ..]),
+                        ws.outputs.slice(s![..n, ..]),
+                        &ws.scenarios[..n],
+                    );
                     let view = BlockView {
                         block,
                         first_draw: first,
@@ -238,7 +254,12 @@ pub fn run_blocks(
     if let Some(e) = first_error.into_inner().ok().flatten() {
         return Err(e);
     }
-    let mut stats = RunStats::new(model.scenarios.len(), shifts);
+    let mut stats = RunStats::new(
+        model.scenarios.len(),
+        shifts,
+        model.dimension,
+        block_count(config.draws),
+    );
     for p in &partials {
         stats.merge(p);
     }

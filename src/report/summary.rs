@@ -4,7 +4,9 @@ use serde_json::{json, Map, Value};
 
 use crate::model::Model;
 use crate::outputs::output_names;
-use crate::stats::{OutputSummary, RunStats, ES_KEYS, QUANTILE_KEYS};
+use crate::stats::{
+    OutputSummary, RunStats, ES_KEYS, QUANTILE_KEYS, SCENARIO_OUTPUTS, TORNADO_OUTPUTS,
+};
 
 /// How a run was made, for replication (the `run` object of `summary.json`).
 #[derive(Debug, Clone)]
@@ -75,6 +77,60 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
             }),
         );
     }
+    let grid: Vec<f64> = distribution_grid();
+    let mut distributions = Map::new();
+    for (o, name) in names.iter().enumerate() {
+        let h = stats.histogram(o);
+        let values: Vec<Value> = grid.iter().map(|&q| num(h.quantile_and_tail_mean(q).0)).collect();
+        distributions.insert(name.clone(), Value::Array(values));
+    }
+    let mut scenario_distributions = Map::new();
+    for (k, sc) in model.scenarios.iter().enumerate() {
+        let mut per = Map::new();
+        for (i, &o) in SCENARIO_OUTPUTS.iter().enumerate() {
+            let h = stats.scenario_histogram(k, i);
+            let values: Vec<Value> = grid.iter().map(|&q| num(h.quantile_and_tail_mean(q).0)).collect();
+            per.insert(names[o].clone(), Value::Array(values));
+        }
+        scenario_distributions.insert(sc.id.clone(), Value::Object(per));
+    }
+    // Coordinate 0 picks the scenario; the others drive one uncertain parameter each.
+    let mut coordinate_names = vec!["scenario".to_string(); model.dimension];
+    for p in &model.params {
+        if let Some(c) = p.coordinate {
+            coordinate_names[c] = p.path.clone();
+        }
+    }
+    let mut tornado = Map::new();
+    for (t, &o) in TORNADO_OUTPUTS.iter().enumerate() {
+        let mut rows: Vec<(String, f64)> = coordinate_names
+            .iter()
+            .enumerate()
+            .map(|(j, name)| (name.clone(), stats.tornado_correlation(t, j)))
+            .filter(|(_, r)| r.is_finite())
+            .collect();
+        rows.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+        let rows: Vec<Value> = rows
+            .into_iter()
+            .map(|(p, r)| json!({"parameter": p, "correlation": num(r)}))
+            .collect();
+        tornado.insert(names[o].clone(), Value::Array(rows));
+    }
+    let convergence = thin_convergence(&stats.convergence());
+    let sample = stats.sample();
+    let parameters: Vec<Value> = model
+        .params
+        .iter()
+        .map(|p| {
+            json!({
+                "path": p.path,
+                "distribution": p.dist.describe(),
+                "kind": p.dist.kind(),
+                "mean": p.dist.mean().map_or(Value::Null, num),
+                "line": p.line,
+            })
+        })
+        .collect();
     json!({
         "model": {
             "name": model.name,
@@ -99,7 +155,59 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
         },
         "outputs": outputs,
         "scenarios": scenarios,
+        "tornado": tornado,
+        "distributions": {
+            "levels": grid,
+            "outputs": distributions,
+            "scenarios": scenario_distributions,
+        },
+        "convergence": {
+            "output": "export_loss",
+            "draws": convergence.iter().map(|p| p.draws).collect::<Vec<_>>(),
+            "mean": convergence.iter().map(|p| num(p.mean)).collect::<Vec<_>>(),
+            "se": convergence.iter().map(|p| num(p.se)).collect::<Vec<_>>(),
+        },
+        "sample": {
+            "draw": sample.iter().map(|s| s.0).collect::<Vec<_>>(),
+            "scenario": sample.iter().map(|s| model.scenarios[s.1 as usize].id.clone()).collect::<Vec<_>>(),
+            "export_loss": sample.iter().map(|s| num(s.2)).collect::<Vec<_>>(),
+            "fx_depreciation_pct": sample.iter().map(|s| num(s.3)).collect::<Vec<_>>(),
+            "equity_drawdown_pct": sample.iter().map(|s| num(s.4)).collect::<Vec<_>>(),
+        },
+        "parameters": parameters,
+        "market": {
+            "fx_stress_pct": model.market.fx_stress_pct,
+            "equity_stress_pct": model.market.equity_stress_pct,
+            "fx_weight": model.market.fx_weight,
+        },
     })
+}
+
+/// Quantile levels for distribution charts: 0.001, 0.005, 0.01, 0.02, …, 0.99, 0.995, 0.999.
+pub fn distribution_grid() -> Vec<f64> {
+    let mut grid = vec![0.001, 0.005];
+    grid.extend((1..100).map(|i| i as f64 / 100.0));
+    grid.extend([0.995, 0.999]);
+    grid
+}
+
+/// At most ~200 points of the running mean, spaced evenly in log(draws).
+fn thin_convergence(trace: &[crate::stats::ConvergencePoint]) -> Vec<crate::stats::ConvergencePoint> {
+    if trace.len() <= 200 {
+        return trace.to_vec();
+    }
+    let first = trace[0].draws as f64;
+    let last = trace[trace.len() - 1].draws as f64;
+    let mut out = Vec::new();
+    let mut next = first;
+    let step = (last / first).powf(1.0 / 199.0);
+    for (i, p) in trace.iter().enumerate() {
+        if p.draws as f64 >= next || i + 1 == trace.len() {
+            out.push(*p);
+            next = p.draws as f64 * step;
+        }
+    }
+    out
 }
 
 /// `quantiles.csv`: one row per output with its moments, quantiles and expected shortfalls.

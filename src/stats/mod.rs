@@ -5,11 +5,25 @@
 //! summary of a run does not depend on how its blocks were spread over threads, shards or
 //! restarts: that is what makes results bit-identical for any thread count.
 
+mod convergence;
 mod exact_sum;
 mod histogram;
+mod tornado;
 
+pub use convergence::{Convergence, ConvergencePoint};
 pub use exact_sum::ExactSum;
-pub use histogram::{LogHistogram, BIN_BITS};
+pub use histogram::{LogHistogram, BIN_BITS, EXACT_CAPACITY};
+pub use tornado::{TornadoSums, TORNADO_OUTPUTS};
+
+use crate::outputs::{EQUITY_DRAWDOWN_PCT, EXPORT_LOSS, FX_DEPRECIATION_PCT, SURPLUS_CHANGE};
+
+/// Draws kept verbatim (the first ones of the run) for scatter plots.
+pub const SAMPLE_DRAWS: u64 = 2000;
+/// Outputs with a distribution per scenario (for conditional charts).
+pub const SCENARIO_OUTPUTS: [usize; 2] = [EXPORT_LOSS, SURPLUS_CHANGE];
+
+/// One kept draw: (draw index, scenario, export loss, FX depreciation, equity drawdown).
+pub type SampleDraw = (u64, u32, f64, f64, f64);
 
 use ndarray::ArrayView2;
 
@@ -102,13 +116,26 @@ pub struct RunStats {
     scratch: Vec<(f64, f64)>,
     block_counts: Vec<u64>,
     counts: Vec<u64>,
+    /// [scenario][SCENARIO_OUTPUTS] histograms.
+    scenario_histograms: Vec<LogHistogram>,
+    tornado: TornadoSums,
+    convergence: Convergence,
+    sample: Vec<SampleDraw>,
 }
 
 impl RunStats {
-    /// Empty accumulators; `shifts` has one value per output (see [`RunStats::shifts`]).
-    pub fn new(n_scenarios: usize, shifts: Vec<f64>) -> Self {
+    /// Empty accumulators for a run of `total_blocks` blocks with points of dimension `dim`;
+    /// `shifts` has one value per output near its centre (it only improves rounding).
+    pub fn new(n_scenarios: usize, shifts: Vec<f64>, dim: usize, total_blocks: u64) -> Self {
         let n_outputs = shifts.len();
+        let tornado_shifts = TORNADO_OUTPUTS.map(|o| shifts[o]);
         RunStats {
+            scenario_histograms: (0..n_scenarios * SCENARIO_OUTPUTS.len())
+                .map(|_| LogHistogram::new())
+                .collect(),
+            tornado: TornadoSums::new(dim, tornado_shifts),
+            convergence: Convergence::new(total_blocks, shifts[EXPORT_LOSS]),
+            sample: Vec::new(),
             n_outputs,
             n_scenarios,
             moments: vec![ShiftedMoments::default(); n_scenarios * n_outputs],
@@ -127,9 +154,38 @@ impl RunStats {
         self.counts.iter().sum()
     }
 
-    /// Adds one block: `rows` is draws × outputs, `scenarios` the picked scenario per draw.
-    pub fn add_block(&mut self, rows: ArrayView2<f64>, scenarios: &[u32]) {
+    /// Adds block `block` (first draw `first_draw`): `points` is draws × dim (after the
+    /// copula), `rows` draws × outputs, `scenarios` the picked scenario per draw.
+    pub fn add_block(
+        &mut self,
+        block: u64,
+        first_draw: u64,
+        points: ArrayView2<f64>,
+        rows: ArrayView2<f64>,
+        scenarios: &[u32],
+    ) {
         let n_out = self.n_outputs;
+        self.tornado.add_block(points, rows);
+        self.convergence
+            .add_block(block, rows.column(EXPORT_LOSS).iter().copied());
+        for (i, &o) in SCENARIO_OUTPUTS.iter().enumerate() {
+            for (&x, &k) in rows.column(o).iter().zip(scenarios) {
+                self.scenario_histograms[k as usize * SCENARIO_OUTPUTS.len() + i].insert(x);
+            }
+        }
+        for (d, row) in rows.outer_iter().enumerate() {
+            let draw = first_draw + d as u64;
+            if draw >= SAMPLE_DRAWS {
+                break;
+            }
+            self.sample.push((
+                draw,
+                scenarios[d],
+                row[EXPORT_LOSS],
+                row[FX_DEPRECIATION_PCT],
+                row[EQUITY_DRAWDOWN_PCT],
+            ));
+        }
         self.block_counts.iter_mut().for_each(|c| *c = 0);
         for &k in scenarios {
             self.block_counts[k as usize] += 1;
@@ -181,6 +237,33 @@ impl RunStats {
         for (c, o) in self.counts.iter_mut().zip(&other.counts) {
             *c += o;
         }
+        for (a, b) in self.scenario_histograms.iter_mut().zip(&other.scenario_histograms) {
+            a.merge(b);
+        }
+        self.tornado.merge(&other.tornado);
+        self.convergence.merge(&other.convergence);
+        self.sample.extend_from_slice(&other.sample);
+        self.sample.sort_by_key(|s| s.0);
+    }
+
+    /// Histogram of `SCENARIO_OUTPUTS[i]` over the draws of scenario `k`.
+    pub fn scenario_histogram(&self, k: usize, i: usize) -> &LogHistogram {
+        &self.scenario_histograms[k * SCENARIO_OUTPUTS.len() + i]
+    }
+
+    /// Correlation of coordinate `j` of the point with tornado output `t` (see [`TornadoSums`]).
+    pub fn tornado_correlation(&self, t: usize, j: usize) -> f64 {
+        self.tornado.correlation(t, j)
+    }
+
+    /// The running mean of export loss.
+    pub fn convergence(&self) -> Vec<ConvergencePoint> {
+        self.convergence.trace()
+    }
+
+    /// The first [`SAMPLE_DRAWS`] draws, in draw order.
+    pub fn sample(&self) -> &[SampleDraw] {
+        &self.sample
     }
 
     /// Draws that picked each scenario.

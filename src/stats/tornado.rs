@@ -1,0 +1,126 @@
+//! Tornado data: the correlation of each uncertain input's percentile (its uniform coordinate
+//! after the copula, i.e. its rank score) with selected outputs, accumulated exactly per block.
+//!
+//! Because every parameter is sampled through its quantile function, the coordinate u is the
+//! parameter's own percentile, so corr(u, y) is a rank-on-the-input correlation: insensitive to
+//! the input's units and to monotone transformations of it.
+
+use ndarray::ArrayView2;
+
+use super::ExactSum;
+
+/// Outputs the tornado is computed for (indices into the output row).
+pub const TORNADO_OUTPUTS: [usize; 4] = [
+    crate::outputs::EXPORT_LOSS,
+    crate::outputs::SURPLUS_CHANGE,
+    crate::outputs::GDP_IMPACT_PCT,
+    crate::outputs::STRESS_INDEX,
+];
+
+/// Mergeable sums for the correlations of every coordinate with the tornado outputs.
+#[derive(Debug, Clone)]
+pub struct TornadoSums {
+    dim: usize,
+    shifts: [f64; 4],
+    count: u64,
+    sum_u: Vec<ExactSum>,
+    sum_uu: Vec<ExactSum>,
+    sum_y: [ExactSum; 4],
+    sum_yy: [ExactSum; 4],
+    /// [output][coordinate] Σ (u − ½)(y − c).
+    sum_uy: Vec<ExactSum>,
+    block_u: Vec<f64>,
+    block_uu: Vec<f64>,
+    block_uy: Vec<f64>,
+}
+
+impl TornadoSums {
+    /// Empty sums for points of dimension `dim`; `shifts` are values near each output's centre.
+    pub fn new(dim: usize, shifts: [f64; 4]) -> Self {
+        TornadoSums {
+            dim,
+            shifts,
+            count: 0,
+            sum_u: vec![ExactSum::new(); dim],
+            sum_uu: vec![ExactSum::new(); dim],
+            sum_y: Default::default(),
+            sum_yy: Default::default(),
+            sum_uy: vec![ExactSum::new(); 4 * dim],
+            block_u: vec![0.0; dim],
+            block_uu: vec![0.0; dim],
+            block_uy: vec![0.0; 4 * dim],
+        }
+    }
+
+    /// Adds one block: `points` draws × dim, `outputs` draws × outputs.
+    pub fn add_block(&mut self, points: ArrayView2<f64>, outputs: ArrayView2<f64>) {
+        let dim = self.dim;
+        self.block_u.iter_mut().for_each(|x| *x = 0.0);
+        self.block_uu.iter_mut().for_each(|x| *x = 0.0);
+        self.block_uy.iter_mut().for_each(|x| *x = 0.0);
+        let mut y_sums = [0.0; 4];
+        let mut yy_sums = [0.0; 4];
+        for (u, row) in points.outer_iter().zip(outputs.outer_iter()) {
+            let Some(u) = u.as_slice() else { continue };
+            for (j, &x) in u.iter().enumerate() {
+                let c = x - 0.5;
+                self.block_u[j] += c;
+                self.block_uu[j] += c * c;
+            }
+            for (t, &o) in TORNADO_OUTPUTS.iter().enumerate() {
+                let y = row[o] - self.shifts[t];
+                y_sums[t] += y;
+                yy_sums[t] += y * y;
+                let acc = &mut self.block_uy[t * dim..(t + 1) * dim];
+                for (a, &x) in acc.iter_mut().zip(u) {
+                    *a += (x - 0.5) * y;
+                }
+            }
+        }
+        self.count += points.nrows() as u64;
+        for j in 0..dim {
+            self.sum_u[j].add(self.block_u[j]);
+            self.sum_uu[j].add(self.block_uu[j]);
+        }
+        for t in 0..4 {
+            self.sum_y[t].add(y_sums[t]);
+            self.sum_yy[t].add(yy_sums[t]);
+        }
+        for (s, &b) in self.sum_uy.iter_mut().zip(&self.block_uy) {
+            s.add(b);
+        }
+    }
+
+    /// Adds another accumulator (exact).
+    pub fn merge(&mut self, other: &TornadoSums) {
+        self.count += other.count;
+        for (a, b) in self.sum_u.iter_mut().zip(&other.sum_u) {
+            a.merge(b);
+        }
+        for (a, b) in self.sum_uu.iter_mut().zip(&other.sum_uu) {
+            a.merge(b);
+        }
+        for t in 0..4 {
+            self.sum_y[t].merge(&other.sum_y[t]);
+            self.sum_yy[t].merge(&other.sum_yy[t]);
+        }
+        for (a, b) in self.sum_uy.iter_mut().zip(&other.sum_uy) {
+            a.merge(b);
+        }
+    }
+
+    /// Pearson correlation of coordinate `j` with tornado output `t` (NaN when undefined).
+    pub fn correlation(&self, t: usize, j: usize) -> f64 {
+        let n = self.count as f64;
+        let (su, suu) = (self.sum_u[j].value(), self.sum_uu[j].value());
+        let (sy, syy) = (self.sum_y[t].value(), self.sum_yy[t].value());
+        let suy = self.sum_uy[t * self.dim + j].value();
+        let cov = suy - su * sy / n;
+        let var_u = suu - su * su / n;
+        let var_y = syy - sy * sy / n;
+        if var_u <= 0.0 || var_y <= 0.0 {
+            return f64::NAN;
+        }
+        cov / (var_u * var_y).sqrt()
+    }
+}
