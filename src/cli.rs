@@ -33,12 +33,70 @@ enum Command {
         #[arg(required = true)]
         models: Vec<PathBuf>,
     },
+    /// Combine the partial results of `run --shard K/N` into the full result.
+    Merge {
+        /// Folders (or partial.tariffsim files) written by the shards.
+        #[arg(required = true)]
+        parts: Vec<PathBuf>,
+        /// Output folder for summary.json and quantiles.csv.
+        #[arg(long, default_value = "tariffsim-out")]
+        out: PathBuf,
+        /// No table on the terminal.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Run a model at every point of a grid of parameter values, with common random numbers.
+    Sweep(SweepArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SweepArgs {
+    /// Model file (TOML); omit to use the embedded default model.
+    model: Option<PathBuf>,
+    /// A varied parameter: PATH=v1,v2,... or PATH=lo:hi:n (repeatable; the grid is their product).
+    #[arg(long = "vary", required = true)]
+    vary: Vec<String>,
+    /// Overrides applied at every grid point (as for `run --set`).
+    #[arg(long = "set")]
+    set: Vec<String>,
+    /// Draws per grid point.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000_000))]
+    draws: u64,
+    /// Seed, the same at every grid point.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Worker threads (0 = all cores).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1024))]
+    threads: u64,
+    /// Output folder.
+    #[arg(long, default_value = "tariffsim-sweep")]
+    out: PathBuf,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Debug, clap::Args)]
 struct RunArgs {
-    /// Model file (TOML); omit to run the embedded default model.
-    model: Option<PathBuf>,
+    /// Model files (TOML); omit to run the embedded default model. With several, each gets a
+    /// sub-folder of --out and comparison.csv compares them.
+    models: Vec<PathBuf>,
+    /// Override a parameter: PATH=VALUE (a number or an inline table), PATH.key=VALUE, or
+    /// scenarios.<id>.probability=P. Repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// Condition the run on one deal scenario (its probability becomes 1).
+    #[arg(long, value_name = "ID")]
+    scenario: Option<String>,
+    /// Run only the K-th of N contiguous ranges of blocks and write a partial result (merge with `tariffsim merge`).
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    shard: Option<(u64, u64)>,
+    /// Save completed blocks to DIR as the run goes.
+    #[arg(long, value_name = "DIR")]
+    checkpoint: Option<PathBuf>,
+    /// Continue the run saved in --checkpoint DIR.
+    #[arg(long, requires = "checkpoint")]
+    resume: bool,
     /// Number of draws.
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000_000))]
     draws: u64,
@@ -145,6 +203,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Validate { models } => validate(&models),
+        Command::Merge { parts, out, quiet } => merge(&parts, &out, quiet),
+        Command::Sweep(args) => sweep(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -155,11 +215,63 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn load(path: Option<&Path>) -> Result<Model, Failure> {
-    Ok(match path {
-        Some(p) => model::load_model(p)?,
-        None => model::compile_model(model::DEFAULT_MODEL_TEXT, model::DEFAULT_MODEL_FILE)?,
-    })
+/// Parses `K/N` with 1 ≤ K ≤ N.
+fn parse_shard(text: &str) -> Result<(u64, u64), String> {
+    let parsed = text
+        .split_once('/')
+        .and_then(|(k, n)| Some((k.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?)));
+    match parsed {
+        Some((k, n)) if k >= 1 && k <= n => Ok((k, n)),
+        _ => Err(format!("`{text}` is not K/N with 1 <= K <= N (e.g. 2/8)")),
+    }
+}
+
+/// Loads a model (the embedded one when `path` is None) with its text, and applies overrides.
+fn load(path: Option<&Path>, overrides: &[String]) -> Result<(Model, String), Failure> {
+    let (model, text) = match path {
+        Some(p) => {
+            let m = model::load_model(p)?;
+            let text = std::fs::read_to_string(p).map_err(|e| Failure {
+                code: 1,
+                message: format!("error: {}: {e}", p.display()),
+            })?;
+            (m, text)
+        }
+        None => (
+            model::compile_model(model::DEFAULT_MODEL_TEXT, model::DEFAULT_MODEL_FILE)?,
+            model::DEFAULT_MODEL_TEXT.to_string(),
+        ),
+    };
+    if overrides.is_empty() {
+        return Ok((model, text));
+    }
+    let model = model::apply_overrides(&model, overrides).map_err(|e| Failure {
+        code: 2,
+        message: format!("error: {}: {e}", model.source.file),
+    })?;
+    for w in &model.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok((model, text))
+}
+
+/// The overrides of `--set` plus those implied by `--scenario`.
+fn all_overrides(model: Option<&Path>, set: &[String], scenario: Option<&str>) -> Result<Vec<String>, Failure> {
+    let mut overrides = set.to_vec();
+    if let Some(id) = scenario {
+        let (m, _) = load(model, &[])?;
+        if !m.scenarios.iter().any(|s| s.id == id) {
+            let ids: Vec<&str> = m.scenarios.iter().map(|s| s.id.as_str()).collect();
+            return Err(Failure {
+                code: 2,
+                message: format!("error: --scenario {id}: unknown scenario; accepted: {}", ids.join(", ")),
+            });
+        }
+        for s in &m.scenarios {
+            overrides.push(format!("scenarios.{}.probability={}", s.id, if s.id == id { 1 } else { 0 }));
+        }
+    }
+    Ok(overrides)
 }
 
 fn validate(models: &[PathBuf]) -> Result<(), Failure> {
@@ -202,32 +314,123 @@ impl BlockSink for Progress {
     }
 }
 
+fn progress_bar(total: u64, quiet: bool, unit: &str) -> Option<indicatif::ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{human_pos}}/{{human_len}} {unit} ({{per_sec}}, eta {{eta}})"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}
+
+impl From<crate::batch::BatchError> for Failure {
+    fn from(e: crate::batch::BatchError) -> Self {
+        use crate::batch::BatchError;
+        let code = match &e {
+            BatchError::Override(_) | BatchError::Vary { .. } => 2,
+            BatchError::Partial(crate::partial::PartialError::Mismatch(_)) => 2,
+            _ => 1,
+        };
+        Failure {
+            code,
+            message: format!("error: {e}"),
+        }
+    }
+}
+
+impl From<crate::partial::PartialError> for Failure {
+    fn from(e: crate::partial::PartialError) -> Self {
+        crate::batch::BatchError::from(e).into()
+    }
+}
+
 fn run(args: RunArgs) -> Result<(), Failure> {
-    let model = load(args.model.as_deref())?;
+    if args.models.len() > 1 {
+        if args.shard.is_some() || args.checkpoint.is_some() {
+            return Err(Failure {
+                code: 2,
+                message: "error: --shard and --checkpoint take one model at a time".into(),
+            });
+        }
+        let mut taken = Vec::new();
+        let mut runs = Vec::new();
+        for path in &args.models {
+            let dir = crate::batch::run_folder(&args.out, path, &mut taken);
+            let label = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let (model, stats) = run_one(&args, Some(path), &dir)?;
+            runs.push((label, model, stats));
+        }
+        let table: Vec<(String, &Model, &crate::stats::RunStats)> =
+            runs.iter().map(|(l, m, s)| (l.clone(), m, s)).collect();
+        report::write_atomic(&args.out.join("comparison.csv"), &crate::batch::comparison_csv(&table))?;
+        if !args.quiet {
+            print_stdout(&format!("comparison of {} models in {}\n", runs.len(), args.out.join("comparison.csv").display()));
+        }
+        return Ok(());
+    }
+    run_one(&args, args.models.first().map(|p| p.as_path()), &args.out).map(|_| ())
+}
+
+fn run_one(args: &RunArgs, path: Option<&Path>, out: &Path) -> Result<(Model, crate::stats::RunStats), Failure> {
+    let overrides = all_overrides(path, &args.set, args.scenario.as_deref())?;
+    let (model, text) = load(path, &overrides)?;
     let config = RunConfig {
         draws: args.draws,
         seed: args.seed,
         threads: args.threads as usize,
         sampler: SamplerKind::MonteCarlo,
     };
-    report::ensure_dir(&args.out)?;
-    let draws_csv = if args.save_draws {
-        Some(DrawsCsv::create(&args.out.join("draws.csv"), &model, 0)?)
-    } else {
-        None
-    };
-    let progress = if !args.quiet && std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new(config.draws);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} draws ({per_sec}, eta {eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    if args.save_draws && (args.shard.is_some() || args.checkpoint.is_some()) {
+        return Err(Failure {
+            code: 2,
+            message: "error: --save-draws cannot be combined with --shard or --checkpoint; accepted: --save-draws on a plain run".into(),
+        });
+    }
+    report::ensure_dir(out)?;
+    let started = std::time::Instant::now();
+    if let Some((k, n)) = args.shard {
+        let blocks = crate::partial::shard_blocks(config.draws, k, n);
+        let bar = progress_bar((blocks.end - blocks.start) * engine::BLOCK_SIZE, args.quiet, "draws");
+        let progress = bar.clone().map(Progress);
+        let sinks: Vec<&dyn BlockSink> = progress.iter().map(|p| p as &dyn BlockSink).collect();
+        let engine = engine::Engine::new(&model, &config)?;
+        let stats = engine.run_blocks(blocks.clone(), &sinks)?;
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        let part = crate::partial::PartialResult::new(
+            &model,
+            &text,
+            &config,
+            vec![(blocks.start, blocks.end)],
+            stats.clone(),
+            started.elapsed().as_secs_f64(),
+            engine.threads(),
         );
-        Some(Progress(bar))
+        crate::partial::write(out, &part)?;
+        if !args.quiet {
+            print_stdout(&format!(
+                "shard {k}/{n}: blocks {}..{} of {} written to {}\n",
+                blocks.start,
+                blocks.end,
+                engine.total_blocks(),
+                out.join(crate::partial::PARTIAL_FILE).display()
+            ));
+        }
+        return Ok((model, stats));
+    }
+    let draws_csv = if args.save_draws {
+        Some(DrawsCsv::create(&out.join("draws.csv"), &model, 0)?)
     } else {
         None
     };
+    let bar = progress_bar(config.draws, args.quiet, "draws");
+    let progress = bar.clone().map(Progress);
     let mut sinks: Vec<&dyn BlockSink> = Vec::new();
     if let Some(p) = &progress {
         sinks.push(p);
@@ -235,32 +438,87 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     if let Some(d) = &draws_csv {
         sinks.push(d);
     }
-    let outcome = engine::run(&model, &config, &sinks)?;
-    if let Some(p) = &progress {
-        p.0.finish_and_clear();
+    let (stats, elapsed_s, threads) = match &args.checkpoint {
+        Some(dir) => crate::batch::run_checkpointed(&model, &text, &config, dir, args.resume, &sinks)?,
+        None => {
+            let outcome = engine::run(&model, &config, &sinks)?;
+            (outcome.stats, outcome.elapsed.as_secs_f64(), outcome.threads)
+        }
+    };
+    if let Some(b) = bar {
+        b.finish_and_clear();
     }
     let info = RunInfo {
         draws: config.draws,
         seed: config.seed,
         sampler: config.sampler.name().to_string(),
-        threads: outcome.threads,
-        elapsed_s: outcome.elapsed.as_secs_f64(),
+        threads,
+        elapsed_s,
     };
-    let summary = report::summary_json(&model, &info, &outcome.stats);
-    let text = serde_json::to_string_pretty(&summary).map_err(|e| Failure {
-        code: 1,
-        message: format!("error: cannot encode summary.json: {e}"),
-    })?;
-    report::write_atomic(&args.out.join("summary.json"), text.as_bytes())?;
-    report::write_atomic(
-        &args.out.join("quantiles.csv"),
-        &report::quantiles_csv(&model, &outcome.stats),
-    )?;
+    crate::batch::write_results(&model, &info, &stats, out)?;
     if let Some(d) = draws_csv {
         d.finish()?;
     }
     if !args.quiet {
-        print_stdout(&headline(&model, &outcome.stats, &info, &args.out));
+        print_stdout(&headline(&model, &stats, &info, out));
+    }
+    Ok((model, stats))
+}
+
+fn merge(parts: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Failure> {
+    let read: Vec<crate::partial::PartialResult> = parts
+        .iter()
+        .map(|p| crate::partial::PartialResult::read(p))
+        .collect::<Result<_, _>>()?;
+    let merged = crate::partial::merge(read, true)?;
+    let model = merged.model()?;
+    let info = RunInfo {
+        draws: merged.draws,
+        seed: merged.seed,
+        sampler: merged.sampler.clone(),
+        threads: merged.threads,
+        elapsed_s: merged.elapsed_s,
+    };
+    crate::batch::write_results(&model, &info, &merged.stats, out)?;
+    if !quiet {
+        print_stdout(&headline(&model, &merged.stats, &info, out));
+    }
+    Ok(())
+}
+
+fn sweep(args: SweepArgs) -> Result<(), Failure> {
+    let (model, _) = load(args.model.as_deref(), &args.set)?;
+    let axes: Vec<crate::batch::SweepAxis> = args
+        .vary
+        .iter()
+        .map(|v| crate::batch::parse_axis(v))
+        .collect::<Result<_, _>>()?;
+    let config = RunConfig {
+        draws: args.draws,
+        seed: args.seed,
+        threads: args.threads as usize,
+        sampler: SamplerKind::MonteCarlo,
+    };
+    let n_points = crate::batch::grid(&axes).len() as u64;
+    let bar = progress_bar(n_points, args.quiet, "grid points");
+    let points = crate::batch::sweep(&model, &axes, &config, |done, _| {
+        if let Some(b) = &bar {
+            b.set_position(done as u64);
+        }
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    report::ensure_dir(&args.out)?;
+    report::write_atomic(&args.out.join("sweep.csv"), &crate::batch::sweep_csv(&axes, &points))?;
+    let json = crate::batch::sweep_json(&model, &config, &axes, &points);
+    let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+    report::write_atomic(&args.out.join("sweep.json"), text.as_bytes())?;
+    for (name, svg) in crate::batch::sweep_charts(&axes, &points) {
+        report::write_atomic(&args.out.join(name), svg.as_bytes())?;
+    }
+    if !args.quiet {
+        print_stdout(&format!("{} grid points, {} draws each (seed {}), results in {}\n", points.len(), config.draws, config.seed, args.out.display()));
     }
     Ok(())
 }

@@ -34,6 +34,14 @@ impl SamplerKind {
         }
     }
 
+    /// The sampler called `name` on the command line.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "mc" => Some(SamplerKind::MonteCarlo),
+            _ => None,
+        }
+    }
+
     fn point_set(self, model: &Model, seed: u64) -> Box<dyn PointSet> {
         match self {
             SamplerKind::MonteCarlo => Box::new(MonteCarlo::new(model.dimension, seed)),
@@ -122,17 +130,6 @@ fn moment_shifts(model: &Model, kernel: &Kernel) -> Vec<f64> {
         .collect()
 }
 
-/// Empty statistics for a run of `draws` draws of `model`, ready to merge block results into.
-pub fn empty_stats(model: &Model, draws: u64) -> RunStats {
-    let kernel = Kernel::new(model);
-    RunStats::new(
-        model.scenarios.len(),
-        moment_shifts(model, &kernel),
-        model.dimension,
-        block_count(draws),
-    )
-}
-
 /// Buffers a worker reuses for every block it runs, so the hot loop does not allocate.
 struct Workspace {
     points: Array2<f64>,
@@ -162,6 +159,157 @@ impl Workspace {
     }
 }
 
+/// A model and run settings made ready to run any range of blocks: the thread pool, the
+/// kernel and the point set are built once and reused (shards, checkpoints and MPI ranks run
+/// ranges of the same run).
+pub struct Engine<'m> {
+    model: &'m Model,
+    config: RunConfig,
+    pool: rayon::ThreadPool,
+    threads: usize,
+    kernel: Kernel<'m>,
+    points: Box<dyn PointSet>,
+    shifts: Vec<f64>,
+    /// (parameter index, coordinate) of every uncertain parameter.
+    uncertain: Vec<(usize, usize)>,
+}
+
+impl<'m> Engine<'m> {
+    /// Prepares a run of `config` on `model`.
+    pub fn new(model: &'m Model, config: &RunConfig) -> Result<Self, EngineError> {
+        if config.draws == 0 {
+            return Err(EngineError::Config("draws must be at least 1".into()));
+        }
+        let threads = if config.threads == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        } else {
+            config.threads
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| EngineError::Config(format!("cannot start {threads} threads: {e}")))?;
+        let kernel = Kernel::new(model);
+        let shifts = moment_shifts(model, &kernel);
+        Ok(Engine {
+            model,
+            config: config.clone(),
+            pool,
+            threads,
+            points: config.sampler.point_set(model, config.seed),
+            kernel,
+            shifts,
+            uncertain: model
+                .params
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| p.coordinate.map(|c| (i, c)))
+                .collect(),
+        })
+    }
+
+    /// Worker threads in use.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Number of blocks of the whole run.
+    pub fn total_blocks(&self) -> u64 {
+        block_count(self.config.draws)
+    }
+
+    /// Empty statistics of this run, to merge block results into.
+    pub fn empty_stats(&self) -> RunStats {
+        RunStats::new(
+            self.model.scenarios.len(),
+            self.shifts.clone(),
+            self.model.dimension,
+            self.total_blocks(),
+        )
+    }
+
+    /// Runs the blocks in `blocks` and returns their merged statistics.
+    pub fn run_blocks(
+        &self,
+        blocks: Range<u64>,
+        sinks: &[&dyn BlockSink],
+    ) -> Result<RunStats, EngineError> {
+        let blocks = blocks.start..blocks.end.min(self.total_blocks());
+        let next_block = AtomicU64::new(blocks.start);
+        let failed = AtomicBool::new(false);
+        let first_error: Mutex<Option<EngineError>> = Mutex::new(None);
+        let model = self.model;
+        let draws = self.config.draws;
+
+        // Workers pull blocks from a shared counter (good load balance on a noisy machine); the
+        // statistics merge exactly, so the assignment of blocks to workers does not matter.
+        let partials: Vec<RunStats> = self.pool.install(|| {
+            use rayon::prelude::*;
+            (0..self.threads)
+                .into_par_iter()
+                .map(|_| {
+                    let mut stats = self.empty_stats();
+                    let mut ws = Workspace::new(model, self.kernel.n_outputs());
+                    loop {
+                        if failed.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let block = next_block.fetch_add(1, Ordering::Relaxed);
+                        if block >= blocks.end {
+                            break;
+                        }
+                        let first = block * BLOCK_SIZE;
+                        let n = (draws - first).min(BLOCK_SIZE) as usize;
+                        run_block(
+                            model,
+                            &self.kernel,
+                            self.points.as_ref(),
+                            &self.uncertain,
+                            block,
+                            n,
+                            &mut ws,
+                        );
+                        stats.add_block(
+                            block,
+                            first,
+                            ws.points.slice(s![..n, ..]),
+                            ws.outputs.slice(s![..n, ..]),
+                            &ws.scenarios[..n],
+                        );
+                        let view = BlockView {
+                            block,
+                            first_draw: first,
+                            values: ws.values.slice(s![..n, ..]),
+                            scenarios: &ws.scenarios[..n],
+                            outputs: ws.outputs.slice(s![..n, ..]),
+                        };
+                        for sink in sinks {
+                            if let Err(e) = sink.block(&view) {
+                                failed.store(true, Ordering::Relaxed);
+                                if let Ok(mut slot) = first_error.lock() {
+                                    slot.get_or_insert(e);
+                                }
+                                break;
+                            }
+                        }
+                    }
+                    stats
+                })
+                .collect()
+        });
+        if let Some(e) = first_error.into_inner().ok().flatten() {
+            return Err(e);
+        }
+        let mut stats = self.empty_stats();
+        for p in &partials {
+            stats.merge(p);
+        }
+        Ok(stats)
+    }
+}
+
 /// Runs blocks `blocks` of a run of `config.draws` draws and returns their merged statistics.
 /// A full run passes `0..block_count(draws)`; a shard passes its own range.
 pub fn run_blocks(
@@ -171,101 +319,11 @@ pub fn run_blocks(
     sinks: &[&dyn BlockSink],
 ) -> Result<RunOutcome, EngineError> {
     let started = Instant::now();
-    if config.draws == 0 {
-        return Err(EngineError::Config("draws must be at least 1".into()));
-    }
-    let threads = if config.threads == 0 {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    } else {
-        config.threads
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| EngineError::Config(format!("cannot start {threads} threads: {e}")))?;
-    let kernel = Kernel::new(model);
-    let points = config.sampler.point_set(model, config.seed);
-    let shifts = moment_shifts(model, &kernel);
-    let next_block = AtomicU64::new(blocks.start);
-    let failed = AtomicBool::new(false);
-    let first_error: Mutex<Option<EngineError>> = Mutex::new(None);
-    let uncertain: Vec<(usize, usize)> = model
-        .params
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| p.coordinate.map(|c| (i, c)))
-        .collect();
-
-    // Workers pull blocks from a shared counter (good load balance on a noisy machine); the
-    // statistics merge exactly, so the assignment of blocks to workers does not matter.
-    let partials: Vec<RunStats> = pool.install(|| {
-        use rayon::prelude::*;
-        (0..threads)
-            .into_par_iter()
-            .map(|_| {
-                let mut stats = RunStats::new(
-                    model.scenarios.len(),
-                    shifts.clone(),
-                    model.dimension,
-                    block_count(config.draws),
-                );
-                let mut ws = Workspace::new(model, kernel.n_outputs());
-                loop {
-                    if failed.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let block = next_block.fetch_add(1, Ordering::Relaxed);
-                    if block >= blocks.end {
-                        break;
-                    }
-                    let first = block * BLOCK_SIZE;
-                    let n = (config.draws - first).min(BLOCK_SIZE) as usize;
-                    run_block(model, &kernel, points.as_ref(), &uncertain, block, n, &mut ws);
-                    stats.add_block(
-                        block,
-                        first,
-                        ws.points.slice(s![..n, ..]),
-                        ws.outputs.slice(s![..n, ..]),
-                        &ws.scenarios[..n],
-                    );
-                    let view = BlockView {
-                        block,
-                        first_draw: first,
-                        values: ws.values.slice(s![..n, ..]),
-                        scenarios: &ws.scenarios[..n],
-                        outputs: ws.outputs.slice(s![..n, ..]),
-                    };
-                    for sink in sinks {
-                        if let Err(e) = sink.block(&view) {
-                            failed.store(true, Ordering::Relaxed);
-                            if let Ok(mut slot) = first_error.lock() {
-                                slot.get_or_insert(e);
-                            }
-                            break;
-                        }
-                    }
-                }
-                stats
-            })
-            .collect()
-    });
-    if let Some(e) = first_error.into_inner().ok().flatten() {
-        return Err(e);
-    }
-    let mut stats = RunStats::new(
-        model.scenarios.len(),
-        shifts,
-        model.dimension,
-        block_count(config.draws),
-    );
-    for p in &partials {
-        stats.merge(p);
-    }
+    let engine = Engine::new(model, config)?;
+    let stats = engine.run_blocks(blocks, sinks)?;
     Ok(RunOutcome {
         stats,
-        threads,
+        threads: engine.threads(),
         elapsed: started.elapsed(),
     })
 }

@@ -14,12 +14,14 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod batch;
 pub mod cli;
 pub mod dist;
 pub mod engine;
 pub mod kernel;
 pub mod model;
 pub mod outputs;
+pub mod partial;
 pub mod report;
 pub mod sampling;
 pub mod stats;

@@ -9,6 +9,7 @@ use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
+use super::domain::*;
 use super::error::{Diagnostic, LineIndex, ModelError};
 use super::schema::{DistValue, RawModel, TariffTable};
 use super::{
@@ -22,8 +23,13 @@ pub const DEFAULT_MODEL_TEXT: &str = include_str!("../../models/korea_us_2025.to
 /// The name under which the embedded model is reported.
 pub const DEFAULT_MODEL_FILE: &str = "models/korea_us_2025.toml (embedded)";
 
+/// The `eta = "inf"` spec.
+fn inf() -> toml::Value {
+    toml::Value::String("inf".into())
+}
+
 /// Probabilities must sum to 1 within this tolerance (MODEL.md §4).
-const PROBABILITY_TOLERANCE: f64 = 1e-9;
+pub(crate) const PROBABILITY_TOLERANCE: f64 = 1e-9;
 
 /// Reads and compiles a model file.
 pub fn load_model(path: &std::path::Path) -> Result<Model, ModelError> {
@@ -79,6 +85,7 @@ pub fn compile_model(text: &str, file: &str) -> Result<Model, ModelError> {
         diagnostics: Vec::new(),
         params: Vec::new(),
         constants: Vec::new(),
+        correlations: Vec::new(),
     };
     let model = compiler.compile(raw, text, file);
     if compiler.diagnostics.is_empty() {
@@ -100,83 +107,12 @@ fn explain_toml_error(message: &str) -> String {
     }
 }
 
-/// The allowed range of a parameter (MODEL.md §2's table and §5).
-#[derive(Clone, Copy)]
-struct Domain {
-    low: f64,
-    low_open: bool,
-    high: f64,
-    high_open: bool,
-    text: &'static str,
-}
-
-const ANY: Domain = Domain {
-    low: f64::NEG_INFINITY,
-    low_open: true,
-    high: f64::INFINITY,
-    high_open: true,
-    text: "any finite value",
-};
-const POSITIVE: Domain = Domain {
-    low: 0.0,
-    low_open: true,
-    high: f64::INFINITY,
-    high_open: true,
-    text: "> 0",
-};
-const NON_NEGATIVE: Domain = Domain {
-    low: 0.0,
-    low_open: false,
-    high: f64::INFINITY,
-    high_open: true,
-    text: ">= 0",
-};
-const TARIFF: Domain = Domain {
-    low: -1.0,
-    low_open: true,
-    high: f64::INFINITY,
-    high_open: true,
-    text: "> -1 (a fraction: 0.25 = 25 %)",
-};
-const SHARE: Domain = Domain {
-    low: 0.0,
-    low_open: true,
-    high: 1.0,
-    high_open: false,
-    text: "in (0, 1]",
-};
-const WEIGHT: Domain = Domain {
-    low: 0.0,
-    low_open: false,
-    high: 1.0,
-    high_open: false,
-    text: "in [0, 1]",
-};
-
-impl Domain {
-    /// Whether a number lies in the domain.
-    fn contains(&self, x: f64) -> bool {
-        x.is_finite()
-            && (x > self.low || (!self.low_open && x == self.low))
-            && (x < self.high || (!self.high_open && x == self.high))
-    }
-
-    /// Whether every value a distribution can produce lies in the domain. A continuous
-    /// distribution may touch an open bound (a lognormal σ never equals 0); an atom may not.
-    fn admits(&self, dist: &Distribution) -> bool {
-        let (a, b) = dist.support();
-        let atomic = dist.as_point().is_some() || dist.kind() == "discrete";
-        let low_ok = a > self.low || (a == self.low && (!self.low_open || !atomic));
-        let high_ok = b < self.high || (b == self.high && (!self.high_open || !atomic));
-        low_ok && high_ok
-    }
-}
-
 struct Compiler<'a> {
     index: &'a LineIndex<'a>,
     diagnostics: Vec<Diagnostic>,
     params: Vec<Parameter>,
     constants: Vec<f64>,
+    correlations: Vec<(usize, usize, f64, usize)>,
 }
 
 /// What a regime's table entry resolved to for one sector.
@@ -231,16 +167,25 @@ impl Compiler<'_> {
                 format!("value outside the allowed range: got {got}; accepted: {}", domain.text),
             );
         }
-        self.push_param(path, dist, &span)
+        self.push_param(path, dist, &span, value.get_ref().clone(), domain)
     }
 
-    fn push_param(&mut self, path: String, dist: Distribution, span: &Range<usize>) -> Slot {
+    fn push_param(
+        &mut self,
+        path: String,
+        dist: Distribution,
+        span: &Range<usize>,
+        spec: toml::Value,
+        domain: Domain,
+    ) -> Slot {
         let line = if span.is_empty() { 0 } else { self.line_of(span) };
         self.params.push(Parameter {
             path,
             dist,
             coordinate: None,
             line,
+            spec,
+            domain,
         });
         Slot(self.params.len() as u32 - 1)
     }
@@ -539,6 +484,9 @@ impl Compiler<'_> {
             params: std::mem::take(&mut self.params),
             constants: std::mem::take(&mut self.constants),
             copula: copula?,
+            correlations: std::mem::take(&mut self.correlations),
+            overrides: Vec::new(),
+            warnings: Vec::new(),
             dimension,
             groups,
             source: ModelSource {
@@ -572,10 +520,10 @@ impl Compiler<'_> {
     fn eta(&mut self, prefix: &str, value: Option<&DistValue>) -> Slot {
         let path = format!("{prefix}.eta");
         match value {
-            None => self.push_param(path, Distribution::point(f64::INFINITY), &(0..0)),
+            None => self.push_param(path, Distribution::point(f64::INFINITY), &(0..0), inf(), POSITIVE),
             Some(v) => match v.get_ref() {
                 toml::Value::String(s) if s == "inf" => {
-                    self.push_param(path, Distribution::point(f64::INFINITY), &v.span())
+                    self.push_param(path, Distribution::point(f64::INFINITY), &v.span(), inf(), POSITIVE)
                 }
                 toml::Value::String(s) => {
                     self.error(
@@ -583,7 +531,7 @@ impl Compiler<'_> {
                         &path,
                         format!("unknown value \"{s}\"; accepted: \"inf\", a number > 0 or a distribution on (0, inf)"),
                     );
-                    self.push_param(path, Distribution::point(f64::NAN), &v.span())
+                    self.push_param(path, Distribution::point(f64::NAN), &v.span(), inf(), POSITIVE)
                 }
                 _ => self.param(path, v, POSITIVE),
             },
@@ -670,8 +618,9 @@ impl Compiler<'_> {
                 continue;
             }
             let mut coords = [0usize; 2];
+            let mut indices = [0usize; 2];
             for (n, path) in between.iter().enumerate() {
-                match self.params.iter().find(|p| &p.path == path.get_ref()) {
+                match self.params.iter().position(|p| &p.path == path.get_ref()) {
                     None => {
                         let mut known: Vec<&str> = self
                             .params
@@ -691,7 +640,7 @@ impl Compiler<'_> {
                         );
                         ok = false;
                     }
-                    Some(p) => match p.coordinate {
+                    Some(i) => match self.params[i].coordinate {
                         None => {
                             self.error(
                                 path.span(),
@@ -703,7 +652,10 @@ impl Compiler<'_> {
                             );
                             ok = false;
                         }
-                        Some(c) => coords[n] = c,
+                        Some(c) => {
+                            coords[n] = c;
+                            indices[n] = i;
+                        }
                     },
                 }
             }
@@ -729,6 +681,7 @@ impl Compiler<'_> {
                     continue;
                 }
                 pairs.push((coords[0], coords[1], rho));
+                self.correlations.push((indices[0], indices[1], rho, line));
                 entry_lines.push((line, entry.span()));
             }
         }

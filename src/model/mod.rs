@@ -4,11 +4,15 @@
 //! Parameter paths (MODEL.md §7) are created here and nowhere else.
 
 mod compile;
+mod domain;
 mod error;
+mod overrides;
 mod schema;
 
 pub use compile::{compile_model, load_model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
+pub use domain::Domain;
 pub use error::{Diagnostic, ModelError};
+pub use overrides::{apply_overrides, OverrideError};
 
 use crate::dist::Distribution;
 use crate::sampling::copula::Copula;
@@ -36,6 +40,10 @@ pub struct Parameter {
     pub coordinate: Option<usize>,
     /// The line of the model file where it is defined (0 for defaults not written in the file).
     pub line: usize,
+    /// The value as written in the file (for `--set PATH.key=...` overrides).
+    pub spec: toml::Value,
+    /// The range its values must lie in.
+    pub domain: Domain,
 }
 
 /// A sector with its fixed data and the slots of its uncertain elasticities.
@@ -170,6 +178,12 @@ pub struct Model {
     pub constants: Vec<f64>,
     /// Gaussian copula over the uncertain coordinates.
     pub copula: Copula,
+    /// `[[correlations]]` as (parameter index, parameter index, rho, line).
+    pub correlations: Vec<(usize, usize, f64, usize)>,
+    /// `--set` overrides applied after the file was read, as given.
+    pub overrides: Vec<String>,
+    /// Things the user should know about the model as run (e.g. correlations dropped by overrides).
+    pub warnings: Vec<String>,
     /// Dimension of a draw's uniform point: coordinate 0 picks the scenario, then one per uncertain parameter.
     pub dimension: usize,
     /// Groups of parameters for sensitivity analysis defined in the file.

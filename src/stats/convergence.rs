@@ -9,7 +9,7 @@ use super::ExactSum;
 pub const MAX_SEGMENTS: u64 = 2048;
 
 /// Per-segment sums of one output.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Convergence {
     blocks_per_segment: u64,
     shift: f64,

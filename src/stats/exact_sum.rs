@@ -5,7 +5,7 @@
 //! result that does not depend on that order.
 
 /// A sum of f64 values kept exactly as non-overlapping partials.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExactSum {
     partials: Vec<f64>,
     /// Sum of non-finite inputs (±inf, NaN), which the partials cannot hold.

@@ -25,7 +25,8 @@ type Page = Box<[u64; BINS_PER_PAGE]>;
 
 /// Counts per bin, pages indexed by the biased exponent (0..2047), one table per sign; plus
 /// exact value counts while the output has few distinct values.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(into = "HistogramData", from = "HistogramData")]
 pub struct LogHistogram {
     positive: Vec<Option<Page>>,
     negative: Vec<Option<Page>>,
@@ -35,6 +36,68 @@ pub struct LogHistogram {
     count: u64,
     min: f64,
     max: f64,
+}
+
+/// The serialized form: only allocated pages, as (exponent, counts).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct HistogramData {
+    positive: Vec<(u16, Vec<u64>)>,
+    negative: Vec<(u16, Vec<u64>)>,
+    exact: Option<Vec<(f64, u64)>>,
+    nan: u64,
+    count: u64,
+    min: f64,
+    max: f64,
+}
+
+fn pages_to_data(pages: &[Option<Page>]) -> Vec<(u16, Vec<u64>)> {
+    pages
+        .iter()
+        .enumerate()
+        .filter_map(|(e, p)| p.as_ref().map(|p| (e as u16, p.to_vec())))
+        .collect()
+}
+
+fn data_to_pages(data: Vec<(u16, Vec<u64>)>) -> Vec<Option<Page>> {
+    let mut pages: Vec<Option<Page>> = (0..2048).map(|_| None).collect();
+    for (e, counts) in data {
+        let mut page = Box::new([0u64; BINS_PER_PAGE]);
+        for (t, c) in page.iter_mut().zip(counts) {
+            *t = c;
+        }
+        if let Some(slot) = pages.get_mut(e as usize) {
+            *slot = Some(page);
+        }
+    }
+    pages
+}
+
+impl From<LogHistogram> for HistogramData {
+    fn from(h: LogHistogram) -> Self {
+        HistogramData {
+            positive: pages_to_data(&h.positive),
+            negative: pages_to_data(&h.negative),
+            exact: h.exact,
+            nan: h.nan,
+            count: h.count,
+            min: h.min,
+            max: h.max,
+        }
+    }
+}
+
+impl From<HistogramData> for LogHistogram {
+    fn from(d: HistogramData) -> Self {
+        LogHistogram {
+            positive: data_to_pages(d.positive),
+            negative: data_to_pages(d.negative),
+            exact: d.exact,
+            nan: d.nan,
+            count: d.count,
+            min: d.min,
+            max: d.max,
+        }
+    }
 }
 
 impl Default for LogHistogram {

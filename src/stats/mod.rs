@@ -67,7 +67,7 @@ pub struct Moments {
 }
 
 /// Exact first and second moments around a fixed shift c.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 struct ShiftedMoments {
     count: u64,
     sum: ExactSum,
@@ -99,8 +99,9 @@ impl ShiftedMoments {
     }
 }
 
-/// Mergeable accumulators for every output, overall and per scenario.
-#[derive(Debug, Clone)]
+/// Mergeable accumulators for every output, overall and per scenario. Serializable, so that
+/// shards, checkpoints and MPI ranks can hand partial results over exactly.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RunStats {
     n_outputs: usize,
     n_scenarios: usize,
@@ -113,7 +114,9 @@ pub struct RunStats {
     max: Vec<f64>,
     histograms: Vec<LogHistogram>,
     /// Per-block scratch sums, reused to avoid allocating per block.
+    #[serde(skip)]
     scratch: Vec<(f64, f64)>,
+    #[serde(skip)]
     block_counts: Vec<u64>,
     counts: Vec<u64>,
     /// [scenario][SCENARIO_OUTPUTS] histograms.

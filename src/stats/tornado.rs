@@ -18,7 +18,7 @@ pub const TORNADO_OUTPUTS: [usize; 4] = [
 ];
 
 /// Mergeable sums for the correlations of every coordinate with the tornado outputs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TornadoSums {
     dim: usize,
     shifts: [f64; 4],
@@ -29,8 +29,11 @@ pub struct TornadoSums {
     sum_yy: [ExactSum; 4],
     /// [output][coordinate] Σ (u − ½)(y − c).
     sum_uy: Vec<ExactSum>,
+    #[serde(skip)]
     block_u: Vec<f64>,
+    #[serde(skip)]
     block_uu: Vec<f64>,
+    #[serde(skip)]
     block_uy: Vec<f64>,
 }
 

@@ -1,0 +1,438 @@
+//! Batches (issue #7): result folders, checkpointed runs, several models side by side, and
+//! sweeps over a grid of parameter values with common random numbers.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde_json::{json, Value};
+
+use crate::engine::{BlockSink, Engine, EngineError, RunConfig};
+use crate::model::{apply_overrides, Model, OverrideError};
+use crate::outputs::{HEADLINE, STRESS_EVENT};
+use crate::partial::{self, PartialError, PartialResult};
+use crate::report::{self, ReportError, RunInfo};
+use crate::stats::RunStats;
+
+/// Why a batch step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// The engine failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// Result files could not be written.
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    /// Partial results could not be read, written or merged.
+    #[error(transparent)]
+    Partial(#[from] PartialError),
+    /// An override or sweep value was rejected.
+    #[error(transparent)]
+    Override(#[from] OverrideError),
+    /// A sweep specification was rejected.
+    #[error("--vary {given}: {message}")]
+    Vary {
+        /// The specification as given.
+        given: String,
+        /// The rule broken and what is accepted.
+        message: String,
+    },
+}
+
+/// Writes `summary.json` and `quantiles.csv` of a finished run into `out`.
+pub fn write_results(model: &Model, info: &RunInfo, stats: &RunStats, out: &Path) -> Result<(), ReportError> {
+    report::ensure_dir(out)?;
+    let summary = report::summary_json(model, info, stats);
+    let text = serde_json::to_string_pretty(&summary).map_err(|e| ReportError::Malformed {
+        path: out.join("summary.json"),
+        message: format!("cannot encode: {e}"),
+    })?;
+    report::write_atomic(&out.join("summary.json"), text.as_bytes())?;
+    report::write_atomic(&out.join("quantiles.csv"), &report::quantiles_csv(model, stats))
+}
+
+/// Blocks per checkpoint chunk: small enough that little work is lost, large enough to keep
+/// both cores busy between saves.
+const CHECKPOINT_CHUNK_BLOCKS: u64 = 64;
+/// Minimum seconds between two checkpoint saves (a save writes the histograms, a few MB).
+const CHECKPOINT_INTERVAL_S: f64 = 1.0;
+
+/// Runs the whole of `config`, saving the statistics of completed blocks to
+/// `checkpoint/partial.tariffsim` as it goes; with `resume`, continues from that file. The
+/// result is bit-identical to an uninterrupted run, because statistics merge exactly.
+pub fn run_checkpointed(
+    model: &Model,
+    model_text: &str,
+    config: &RunConfig,
+    checkpoint: &Path,
+    resume: bool,
+    sinks: &[&dyn BlockSink],
+) -> Result<(RunStats, f64, usize), BatchError> {
+    let started = Instant::now();
+    let engine = Engine::new(model, config)?;
+    let total = engine.total_blocks();
+    report::ensure_dir(checkpoint)?;
+    let mut done = if resume {
+        let saved = PartialResult::read(checkpoint)?;
+        let mine = PartialResult::new(model, model_text, config, Vec::new(), engine.empty_stats(), 0.0, 0);
+        if saved.model_sha256 != mine.model_sha256
+            || saved.overrides != mine.overrides
+            || saved.draws != mine.draws
+            || saved.seed != mine.seed
+            || saved.sampler != mine.sampler
+        {
+            return Err(PartialError::Mismatch(format!(
+                "{}: the checkpoint belongs to another run (draws {}, seed {}, sampler {}, model sha256 {}); accepted: --resume with the same model, --set, --draws, --seed and --sampler",
+                checkpoint.display(), saved.draws, saved.seed, saved.sampler, saved.model_sha256
+            ))
+            .into());
+        }
+        saved
+    } else {
+        PartialResult::new(model, model_text, config, Vec::new(), engine.empty_stats(), 0.0, engine.threads())
+    };
+    let mut next = done.completed.first().map(|r| if r.0 == 0 { r.1 } else { 0 }).unwrap_or(0);
+    if done.completed.len() > 1 || done.completed.first().is_some_and(|r| r.0 != 0) {
+        return Err(PartialError::Mismatch(format!("{}: the checkpoint's blocks are not a prefix of the run", checkpoint.display())).into());
+    }
+    let mut last_save = Instant::now();
+    while next < total {
+        let end = (next + CHECKPOINT_CHUNK_BLOCKS).min(total);
+        let stats = engine.run_blocks(next..end, sinks)?;
+        done.stats.merge(&stats);
+        partial::add_range(&mut done.completed, next..end);
+        next = end;
+        if next < total && last_save.elapsed().as_secs_f64() >= CHECKPOINT_INTERVAL_S {
+            done.elapsed_s += last_save.elapsed().as_secs_f64();
+            partial::write(checkpoint, &done)?;
+            last_save = Instant::now();
+        }
+    }
+    done.elapsed_s += last_save.elapsed().as_secs_f64();
+    partial::write(checkpoint, &done)?;
+    let _ = started;
+    Ok((done.stats, done.elapsed_s, engine.threads()))
+}
+
+/// `comparison.csv`: headline statistics of several runs side by side, one row per model and output.
+pub fn comparison_csv(runs: &[(String, &Model, &RunStats)]) -> Vec<u8> {
+    let mut out = b"model,name,output,mean,sd,p5,p50,p95,es95\n".to_vec();
+    for (label, model, stats) in runs {
+        for (o, name) in HEADLINE.iter().enumerate() {
+            let s = stats.output_summary(o);
+            let fields = [s.mean, s.sd, s.quantiles[1], s.quantiles[4], s.quantiles[7], s.es[0]];
+            out.extend_from_slice(format!("{},{},{}", csv_field(label), csv_field(&model.name), name).as_bytes());
+            for f in fields {
+                out.push(b',');
+                report::format_float(&mut out, f);
+            }
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// One varied parameter of a sweep and the values it takes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepAxis {
+    /// Parameter path (or path.key, or scenarios.<id>.probability), as for `--set`.
+    pub path: String,
+    /// The values, as TOML value texts.
+    pub values: Vec<String>,
+}
+
+/// Parses `PATH=v1,v2,...` or `PATH=lo:hi:n` (n evenly spaced numbers from lo to hi).
+pub fn parse_axis(given: &str) -> Result<SweepAxis, BatchError> {
+    let err = |message: String| BatchError::Vary {
+        given: given.to_string(),
+        message,
+    };
+    let (path, spec) = given
+        .split_once('=')
+        .ok_or_else(|| err("expected PATH=v1,v2,... or PATH=lo:hi:n".into()))?;
+    let path = path.trim().to_string();
+    let spec = spec.trim();
+    let values = if spec.contains(':') && !spec.contains('{') {
+        let parts: Vec<&str> = spec.split(':').collect();
+        let parsed = (
+            parts.first().and_then(|s| s.trim().parse::<f64>().ok()),
+            parts.get(1).and_then(|s| s.trim().parse::<f64>().ok()),
+            parts.get(2).and_then(|s| s.trim().parse::<usize>().ok()),
+        );
+        match (parts.len(), parsed) {
+            (3, (Some(lo), Some(hi), Some(n))) if lo.is_finite() && hi.is_finite() && (2..=10_000).contains(&n) => (0..n)
+                .map(|i| {
+                    let x = lo + (hi - lo) * i as f64 / (n - 1) as f64;
+                    format!("{x:?}")
+                })
+                .collect(),
+            _ => return Err(err("a range must be lo:hi:n with finite numbers lo, hi and an integer n in [2, 10000]".into())),
+        }
+    } else {
+        let values: Vec<String> = spec.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect();
+        if values.is_empty() {
+            return Err(err("no values; accepted: PATH=v1,v2,... or PATH=lo:hi:n".into()));
+        }
+        values
+    };
+    Ok(SweepAxis { path, values })
+}
+
+/// One grid point's result.
+#[derive(Debug, Clone)]
+pub struct SweepPoint {
+    /// The value of each axis at this point.
+    pub values: Vec<String>,
+    /// Headline statistics in [`HEADLINE`] order: (mean, sd, p5, p50, p95, es95).
+    pub headline: Vec<[f64; 6]>,
+    /// Probability of a stress event.
+    pub stress_probability: f64,
+}
+
+/// Every combination of the axes' values, the last axis varying fastest.
+pub fn grid(axes: &[SweepAxis]) -> Vec<Vec<String>> {
+    let mut points: Vec<Vec<String>> = vec![Vec::new()];
+    for axis in axes {
+        points = points
+            .into_iter()
+            .flat_map(|p| {
+                axis.values.iter().map(move |v| {
+                    let mut q = p.clone();
+                    q.push(v.clone());
+                    q
+                })
+            })
+            .collect();
+    }
+    points
+}
+
+/// Runs every grid point with the same seed and draws (common random numbers), calling
+/// `on_point` after each. Every point's model is validated before the first run.
+pub fn sweep(
+    model: &Model,
+    axes: &[SweepAxis],
+    config: &RunConfig,
+    mut on_point: impl FnMut(usize, usize),
+) -> Result<Vec<SweepPoint>, BatchError> {
+    let points = grid(axes);
+    let models: Vec<Model> = points
+        .iter()
+        .map(|values| {
+            let sets: Vec<String> = axes.iter().zip(values).map(|(a, v)| format!("{}={v}", a.path)).collect();
+            apply_overrides(model, &sets).map_err(BatchError::from)
+        })
+        .collect::<Result<_, _>>()?;
+    let mut warnings: Vec<&String> = models.iter().flat_map(|m| &m.warnings).collect();
+    warnings.sort();
+    warnings.dedup();
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    let mut results = Vec::with_capacity(points.len());
+    for (i, (values, m)) in points.into_iter().zip(&models).enumerate() {
+        let engine = Engine::new(m, config)?;
+        let stats = engine.run_blocks(0..engine.total_blocks(), &[])?;
+        let headline = (0..HEADLINE.len())
+            .map(|o| {
+                let s = stats.output_summary(o);
+                [s.mean, s.sd, s.quantiles[1], s.quantiles[4], s.quantiles[7], s.es[0]]
+            })
+            .collect();
+        results.push(SweepPoint {
+            values,
+            headline,
+            stress_probability: stats.output_summary(STRESS_EVENT).mean,
+        });
+        on_point(i + 1, models.len());
+    }
+    Ok(results)
+}
+
+const STAT_NAMES: [&str; 6] = ["mean", "sd", "p5", "p50", "p95", "es95"];
+
+/// `sweep.csv`: one row per grid point — the varied values, then mean/sd/p5/p50/p95/es95 of each
+/// headline output, then P(stress).
+pub fn sweep_csv(axes: &[SweepAxis], points: &[SweepPoint]) -> Vec<u8> {
+    let mut header: Vec<String> = axes.iter().map(|a| csv_field(&a.path)).collect();
+    for name in HEADLINE {
+        for stat in STAT_NAMES {
+            header.push(format!("{name}.{stat}"));
+        }
+    }
+    header.push("p_stress".into());
+    let mut out = header.join(",").into_bytes();
+    out.push(b'\n');
+    for p in points {
+        let fields: Vec<String> = p.values.iter().map(|v| csv_field(v)).collect();
+        out.extend_from_slice(fields.join(",").as_bytes());
+        for stats in &p.headline {
+            for &x in stats {
+                out.push(b',');
+                report::format_float(&mut out, x);
+            }
+        }
+        out.push(b',');
+        report::format_float(&mut out, p.stress_probability);
+        out.push(b'\n');
+    }
+    out
+}
+
+/// `sweep.json`: the same content, structured.
+pub fn sweep_json(model: &Model, config: &RunConfig, axes: &[SweepAxis], points: &[SweepPoint]) -> Value {
+    let num = |x: f64| serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number);
+    let rows: Vec<Value> = points
+        .iter()
+        .map(|p| {
+            let mut outputs = serde_json::Map::new();
+            for (name, stats) in HEADLINE.iter().zip(&p.headline) {
+                let o: serde_json::Map<String, Value> = STAT_NAMES.iter().zip(stats).map(|(k, &v)| (k.to_string(), num(v))).collect();
+                outputs.insert(name.to_string(), Value::Object(o));
+            }
+            let values: serde_json::Map<String, Value> = axes.iter().zip(&p.values).map(|(a, v)| (a.path.clone(), Value::String(v.clone()))).collect();
+            json!({"values": values, "outputs": outputs, "p_stress": num(p.stress_probability)})
+        })
+        .collect();
+    json!({
+        "model": {"name": model.name, "file": model.source.file, "sha256": model.source.sha256, "overrides": model.overrides},
+        "run": {"draws": config.draws, "seed": config.seed, "sampler": config.sampler.name(), "version": env!("CARGO_PKG_VERSION"), "common_random_numbers": true},
+        "axes": axes.iter().map(|a| json!({"path": a.path, "values": a.values})).collect::<Vec<_>>(),
+        "points": rows,
+    })
+}
+
+/// Sub-folder name of a model in a multi-model run: the file stem, made unique.
+pub fn run_folder(out: &Path, path: &Path, taken: &mut Vec<String>) -> PathBuf {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+    let mut name = stem.clone();
+    let mut i = 2;
+    while taken.contains(&name) {
+        name = format!("{stem}-{i}");
+        i += 1;
+    }
+    taken.push(name.clone());
+    out.join(name)
+}
+
+/// Outputs charted against each varied parameter: (index into HEADLINE or None for P(stress), label).
+const SWEEP_CHART_OUTPUTS: [(Option<usize>, &str); 4] = [
+    (Some(crate::outputs::EXPORT_LOSS), "export_loss"),
+    (Some(crate::outputs::SURPLUS_CHANGE), "surplus_change"),
+    (Some(crate::outputs::GDP_IMPACT_PCT), "gdp_impact_pct"),
+    (None, "p_stress"),
+];
+
+/// SVG charts of the headline outputs against each varied parameter: the mean with a 5–95 %
+/// band, one line per combination of the other parameters' values.
+pub fn sweep_charts(axes: &[SweepAxis], points: &[SweepPoint]) -> Vec<(String, String)> {
+    use plotters::prelude::*;
+    let mut charts = Vec::new();
+    // Okabe–Ito palette, distinguishable with colour-blindness; markers differ too.
+    let palette = [
+        RGBColor(0, 114, 178),
+        RGBColor(213, 94, 0),
+        RGBColor(0, 158, 115),
+        RGBColor(204, 121, 167),
+        RGBColor(86, 180, 233),
+        RGBColor(230, 159, 0),
+        RGBColor(0, 0, 0),
+    ];
+    for (a, axis) in axes.iter().enumerate() {
+        // x: the number itself, or its position when the values are not numbers.
+        let numeric: Option<Vec<f64>> = axis.values.iter().map(|v| v.parse::<f64>().ok()).collect();
+        let x_of = |v: &str| -> f64 {
+            match &numeric {
+                Some(_) => v.parse().unwrap_or(f64::NAN),
+                None => axis.values.iter().position(|w| w == v).unwrap_or(0) as f64,
+            }
+        };
+        for (output, label) in SWEEP_CHART_OUTPUTS {
+            let mut series: Vec<(String, Vec<(f64, f64, f64, f64)>)> = Vec::new();
+            for p in points {
+                let others: Vec<String> = p
+                    .values
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != a)
+                    .map(|(i, v)| format!("{}={v}", axes[i].path))
+                    .collect();
+                let key = others.join(", ");
+                let (mean, lo, hi) = match output {
+                    Some(o) => (p.headline[o][0], p.headline[o][2], p.headline[o][4]),
+                    None => (p.stress_probability, p.stress_probability, p.stress_probability),
+                };
+                let x = x_of(&p.values[a]);
+                match series.iter_mut().find(|s| s.0 == key) {
+                    Some(s) => s.1.push((x, mean, lo, hi)),
+                    None => series.push((key, vec![(x, mean, lo, hi)])),
+                }
+            }
+            let all: Vec<&(f64, f64, f64, f64)> = series.iter().flat_map(|s| &s.1).collect();
+            let finite = |f: fn(&(f64, f64, f64, f64)) -> f64| all.iter().map(move |p| f(p)).filter(|v| v.is_finite());
+            let (x0, x1) = (finite(|p| p.0).fold(f64::INFINITY, f64::min), finite(|p| p.0).fold(f64::NEG_INFINITY, f64::max));
+            let (y0, y1) = (finite(|p| p.2).fold(f64::INFINITY, f64::min), finite(|p| p.3).fold(f64::NEG_INFINITY, f64::max));
+            if !(x0.is_finite() && x1.is_finite() && y0.is_finite() && y1.is_finite()) {
+                continue;
+            }
+            let pad_x = ((x1 - x0) * 0.05).max(1e-9);
+            let pad_y = ((y1 - y0) * 0.08).max(1e-9);
+            let mut svg = String::new();
+            {
+                let root = SVGBackend::with_string(&mut svg, (720, 440)).into_drawing_area();
+                let _ = root.fill(&WHITE);
+                let caption = format!("{label} against {}", axis.path);
+                let chart = ChartBuilder::on(&root)
+                    .caption(caption, ("sans-serif", 18))
+                    .margin(12)
+                    .x_label_area_size(44)
+                    .y_label_area_size(70)
+                    .build_cartesian_2d((x0 - pad_x)..(x1 + pad_x), (y0 - pad_y)..(y1 + pad_y));
+                let Ok(mut chart) = chart else { continue };
+                let _ = chart
+                    .configure_mesh()
+                    .x_desc(if numeric.is_some() { axis.path.clone() } else { format!("{} (value number)", axis.path) })
+                    .y_desc(match output {
+                        Some(_) => format!("{label}: mean, 5-95 % band"),
+                        None => "probability of a stress event".into(),
+                    })
+                    .draw();
+                for (i, (key, pts)) in series.iter_mut().enumerate() {
+                    pts.sort_by(|p, q| p.0.total_cmp(&q.0));
+                    let colour = palette[i % palette.len()];
+                    if output.is_some() {
+                        let band: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.3)).chain(pts.iter().rev().map(|p| (p.0, p.2))).collect();
+                        let _ = chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(0.15))));
+                    }
+                    let _ = chart.draw_series(pts.iter().map(|p| Circle::new((p.0, p.1), 3 + (i % 3) as i32, colour.filled())));
+                    let drawn = chart.draw_series(LineSeries::new(pts.iter().map(|p| (p.0, p.1)), colour.stroke_width(2)));
+                    if let Ok(d) = drawn {
+                        let name = if key.is_empty() { "mean".to_string() } else { key.clone() };
+                        d.label(name).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
+                    }
+                }
+                let _ = chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK)
+                    .position(SeriesLabelPosition::UpperLeft)
+                    .draw();
+                let _ = root.present();
+            }
+            charts.push((format!("sweep_{}_{label}.svg", sanitize(&axis.path)), svg));
+        }
+    }
+    charts
+}
+
+/// A file-name-safe version of a parameter path.
+fn sanitize(path: &str) -> String {
+    path.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.' { c } else { '_' }).collect()
+}

@@ -1,0 +1,161 @@
+//! `--set PATH=VALUE` overrides (issue #7): replace a parameter's distribution, change one key
+//! of it, or change a scenario's probability, then validate the model again.
+//!
+//! Overrides act on the compiled model, so that error messages can name the override rather
+//! than a line of a rewritten file.
+
+use super::compile::PROBABILITY_TOLERANCE;
+use super::Model;
+use crate::dist::Distribution;
+use crate::sampling::copula::{Copula, CopulaError};
+
+/// Why an override was rejected.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("--set {given}: {message}")]
+pub struct OverrideError {
+    /// The override as given on the command line.
+    pub given: String,
+    /// The rule broken and what is accepted.
+    pub message: String,
+}
+
+fn fail(given: &str, message: impl Into<String>) -> OverrideError {
+    OverrideError {
+        given: given.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Parses VALUE as a TOML value: a number, a string or an inline table.
+fn parse_value(given: &str, text: &str) -> Result<toml::Value, OverrideError> {
+    let doc = format!("v = {text}");
+    let mut table: toml::Table = toml::from_str(&doc).map_err(|e| {
+        fail(
+            given,
+            format!(
+                "VALUE is not a TOML value ({}); accepted: a number such as 0.25, or an inline table such as {{ dist = \"uniform\", low = 0.1, high = 0.2 }}",
+                e.message().trim()
+            ),
+        )
+    })?;
+    table
+        .remove("v")
+        .ok_or_else(|| fail(given, "empty VALUE; accepted: a number or an inline table"))
+}
+
+/// Applies `overrides` (each `PATH=VALUE`) to a copy of `model` and validates the result.
+pub fn apply_overrides(model: &Model, overrides: &[String]) -> Result<Model, OverrideError> {
+    let mut m = model.clone();
+    for given in overrides {
+        let Some((path, text)) = given.split_once('=') else {
+            return Err(fail(given, "expected PATH=VALUE"));
+        };
+        let (path, text) = (path.trim(), text.trim());
+        let value = parse_value(given, text)?;
+        if let Some(id) = path
+            .strip_prefix("scenarios.")
+            .and_then(|p| p.strip_suffix(".probability"))
+        {
+            let Some(sc) = m.scenarios.iter_mut().find(|s| s.id == id) else {
+                let ids: Vec<&str> = model.scenarios.iter().map(|s| s.id.as_str()).collect();
+                return Err(fail(given, format!("unknown scenario `{id}`; accepted: {}", ids.join(", "))));
+            };
+            let p = value.as_float().or(value.as_integer().map(|i| i as f64));
+            match p {
+                Some(p) if (0.0..=1.0).contains(&p) => sc.probability = p,
+                _ => return Err(fail(given, "a probability must be a number in [0, 1]")),
+            }
+            continue;
+        }
+        let (index, new_spec) = if let Some(i) = m.param_index(path) {
+            (i, value)
+        } else if let Some((base, key)) = path.rsplit_once('.') {
+            let Some(i) = m.param_index(base) else {
+                return Err(unknown_path(given, path, &m));
+            };
+            let mut spec = m.params[i].spec.clone();
+            let Some(table) = spec.as_table_mut() else {
+                return Err(fail(
+                    given,
+                    format!("`{base}` is a single number in the model, it has no key `{key}`; accepted: --set {base}=VALUE with a number or a distribution table"),
+                ));
+            };
+            table.insert(key.to_string(), value);
+            (i, spec)
+        } else {
+            return Err(unknown_path(given, path, &m));
+        };
+        let param = &mut m.params[index];
+        let dist = if param.path.ends_with(".eta") && new_spec.as_str() == Some("inf") {
+            Distribution::point(f64::INFINITY)
+        } else {
+            Distribution::from_toml(&new_spec).map_err(|e| fail(given, e.message))?
+        };
+        if dist.as_point() != Some(f64::INFINITY) && !param.domain.admits(&dist) {
+            let (a, b) = dist.support();
+            return Err(fail(
+                given,
+                format!(
+                    "`{}` outside the allowed range: support [{a}, {b}]; accepted: {}",
+                    param.path, param.domain.text
+                ),
+            ));
+        }
+        param.dist = dist;
+        param.spec = new_spec;
+    }
+    let total: f64 = m.scenarios.iter().map(|s| s.probability).sum();
+    if (total - 1.0).abs() > PROBABILITY_TOLERANCE {
+        let listed: Vec<String> = m
+            .scenarios
+            .iter()
+            .map(|s| format!("{} = {}", s.id, s.probability))
+            .collect();
+        return Err(fail(
+            &overrides.join(" "),
+            format!(
+                "after the overrides the scenario probabilities sum to {total} ({}); accepted: a sum of 1 within {PROBABILITY_TOLERANCE:e}",
+                listed.join(", ")
+            ),
+        ));
+    }
+    // Point masses take no coordinate: renumber, then rebuild the copula on the new coordinates.
+    let mut dimension = 1;
+    for p in &mut m.params {
+        p.coordinate = if p.dist.as_point().is_none() {
+            dimension += 1;
+            Some(dimension - 1)
+        } else {
+            None
+        };
+    }
+    m.dimension = dimension;
+    let mut pairs = Vec::new();
+    for &(a, b, rho, line) in &m.correlations {
+        match (m.params[a].coordinate, m.params[b].coordinate) {
+            (Some(ca), Some(cb)) => pairs.push((ca, cb, rho)),
+            // A fixed number has nothing to correlate: the entry no longer applies. Say so.
+            _ => m.warnings.push(format!(
+                "the correlation on line {line} between `{}` and `{}` is dropped: an override made one of them a fixed number",
+                m.params[a].path, m.params[b].path
+            )),
+        }
+    }
+    m.copula = Copula::new(dimension, &pairs).map_err(|CopulaError::NotPositiveDefinite { .. }| {
+        fail(&overrides.join(" "), "the correlation matrix is no longer positive definite")
+    })?;
+    m.overrides.extend(overrides.iter().cloned());
+    Ok(m)
+}
+
+fn unknown_path(given: &str, path: &str, m: &Model) -> OverrideError {
+    let mut examples: Vec<&str> = m.params.iter().map(|p| p.path.as_str()).take(6).collect();
+    examples.push("scenarios.<id>.probability");
+    fail(
+        given,
+        format!(
+            "unknown parameter path `{path}`; accepted: a parameter path of this model (MODEL.md §7), optionally followed by `.key` of its distribution, e.g. {} ...",
+            examples.join(", ")
+        ),
+    )
+}
