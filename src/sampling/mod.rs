@@ -1,1 +1,15 @@
 //! Samplers: points of the unit cube, per fixed-size block of draws.
+
+pub mod lhs;
+pub mod sobol;
+
+/// A deterministic source of points in the open unit cube (0,1)^dim, addressed by global draw index.
+pub trait PointSet: Send + Sync {
+    /// Dimension of every point.
+    fn dim(&self) -> usize;
+    /// Fill `out` (row-major, out.len() = n * dim) with the points of draws `first .. first + n`,
+    /// all of which lie in block `block` (blocks are fixed-size ranges of draw indices chosen by the engine).
+    /// The result must depend only on the sampler's construction (seed, total draws, dim) and the draw
+    /// indices — never on the thread or on how calls are split — and every coordinate must be strictly inside (0,1).
+    fn fill_block(&self, block: u64, first: u64, out: &mut [f64]);
+}
