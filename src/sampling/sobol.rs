@@ -60,7 +60,9 @@ pub(crate) fn mix64(mut z: u64) -> u64 {
 pub(crate) fn derive_key(seed: u64, labels: &[u64]) -> u64 {
     let mut h = mix64(seed ^ 0x5851_F42D_4C95_7F2D);
     for &l in labels {
-        h = mix64(h.wrapping_add(0x9E37_79B9_7F4A_7C15) ^ mix64(l.wrapping_add(0x2545_F491_4F6C_DD1D)));
+        h = mix64(
+            h.wrapping_add(0x9E37_79B9_7F4A_7C15) ^ mix64(l.wrapping_add(0x2545_F491_4F6C_DD1D)),
+        );
     }
     h
 }
@@ -292,14 +294,18 @@ impl<P: PointSet> PointSet for Antithetic<P> {
         let last = first.wrapping_add(n as u64 - 1);
         let k0 = first / 2;
         // Base points needed; m ≤ n.
-        let m = ((last / 2).wrapping_sub(k0) as usize).saturating_add(1).min(n);
+        let m = ((last / 2).wrapping_sub(k0) as usize)
+            .saturating_add(1)
+            .min(n);
         // Base points go to the tail rows n − m .. n, then rows are expanded front to back in
         // place: row r reads tail row n − m + (first + r)/2 − k0 ≥ r, never a rewritten row.
         self.base
             .fill_block(block, k0, &mut out[(n - m) * dim..n * dim]);
         for r in 0..n {
             let draw = first.wrapping_add(r as u64);
-            let src = (n - m).saturating_add((draw / 2).wrapping_sub(k0) as usize).min(n - 1);
+            let src = (n - m)
+                .saturating_add((draw / 2).wrapping_sub(k0) as usize)
+                .min(n - 1);
             if src != r {
                 out.copy_within(src * dim..(src + 1) * dim, r * dim);
             }
