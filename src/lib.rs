@@ -7,3 +7,4 @@
 
 pub mod dist;
 pub mod sampling;
+pub mod sensitivity;
