@@ -387,3 +387,28 @@ fn sobol_integrates_smooth_functions_far_better_than_mc() {
     );
     assert!(lhs_rmse < mc_rmse, "LHS {lhs_rmse} vs MC {mc_rmse}");
 }
+
+/// Value stability: a change of these points changes every result for a fixed seed, and must say so.
+#[test]
+fn pinned_points_for_seed_42() {
+    let s = fill(&Sobol::new(3, 42).unwrap(), 1000, 2);
+    let expected_sobol = [
+        0.6523762296498415,
+        0.4929309980528557,
+        0.6899514551596372,
+        0.13515492425080466,
+        0.6521902210500933,
+        0.49919222420509846,
+    ];
+    assert_eq!(s, expected_sobol);
+    let l = fill(&LatinHypercube::new(3, 1000, 42).unwrap(), 998, 2);
+    let expected_lhs = [
+        0.12448273096704776,
+        0.8943295226990183,
+        0.31239774523674546,
+        0.15421030557219625,
+        0.04931910067754749,
+        0.5034013959610484,
+    ];
+    assert_eq!(l, expected_lhs);
+}

@@ -52,7 +52,7 @@ impl LatinHypercube {
     }
 
     fn keys(&self, j: usize, replicate: u64) -> Keys {
-        let k = |r: u64| derive_key(self.seed, &[0x1A7_1Au64, j as u64, replicate, r]);
+        let k = |r: u64| derive_key(self.seed, &[0x0001_A71A_u64, j as u64, replicate, r]);
         Keys {
             perm: [k(0), k(1), k(2), k(3)],
             jitter: k(4),
@@ -134,7 +134,12 @@ impl PointSet for LatinHypercube {
             for r in 0..n {
                 let i = first.wrapping_add(r as u64);
                 let s = self.permute(p, &keys.perm);
-                out[r * dim + j] = self.coordinate(s, mix64(mix64(i ^ keys.jitter) ^ keys.jitter));
+                // SplitMix64 output of counter i in the stream keyed by (seed, j, replicate).
+                let h = mix64(
+                    keys.jitter
+                        .wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+                );
+                out[r * dim + j] = self.coordinate(s, h);
                 p += 1;
                 if p == self.n {
                     p = 0;

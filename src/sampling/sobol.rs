@@ -75,7 +75,8 @@ pub(crate) fn derive_key(seed: u64, labels: &[u64]) -> u64 {
 #[derive(Debug, Clone)]
 pub struct Sobol {
     dim: usize,
-    /// `dirs[j][k]`: direction number k of dimension j, most significant bit = 1/2.
+    /// `dirs[j][k]`: direction number k of dimension j, most significant bit = 1/2 (bit-reversed,
+    /// least significant bit = 1/2, when scrambled).
     dirs: Vec<[u64; 64]>,
     /// Per-dimension scrambling keys; `None` for the plain sequence.
     keys: Option<Vec<[u64; 4]>>,
@@ -84,12 +85,17 @@ pub struct Sobol {
 impl Sobol {
     /// An Owen-scrambled Sobol sequence of `dim` coordinates (1 ≤ dim ≤ [`SOBOL_MAX_DIM`]) keyed by `seed`.
     pub fn new(dim: usize, seed: u64) -> Result<Sobol, SamplerError> {
-        let dirs = direction_numbers(dim)?;
+        // Bit reversal commutes with XOR, so the scrambled sequence keeps its direction numbers
+        // (and hence its running integers) bit-reversed, ready for the scramble.
+        let mut dirs = direction_numbers(dim)?;
+        for v in dirs.iter_mut().flatten() {
+            *v = v.reverse_bits();
+        }
         let keys = (0..dim as u64)
             .map(|j| {
                 let mut k = [0u64; 4];
                 for (r, kr) in k.iter_mut().enumerate() {
-                    *kr = derive_key(seed, &[0x50B0_1u64, j, r as u64]);
+                    *kr = derive_key(seed, &[0x0005_0B01_u64, j, r as u64]);
                 }
                 k
             })
@@ -114,16 +120,11 @@ impl Sobol {
     pub fn point(&self, index: u64, out: &mut [f64]) {
         let gray = index ^ (index >> 1);
         for (j, o) in out.iter_mut().enumerate().take(self.dim) {
-            *o = self.finish(j, xor_directions(&self.dirs[j], gray));
-        }
-    }
-
-    /// Scramble (if keyed) the raw Sobol integer of coordinate `j` and map it to (0,1).
-    #[inline(always)]
-    fn finish(&self, j: usize, x: u64) -> f64 {
-        match &self.keys {
-            Some(keys) => unit_from_u64(owen_scramble(x, &keys[j])),
-            None => unit_from_u64(x),
+            let x = xor_directions(&self.dirs[j], gray);
+            *o = match &self.keys {
+                Some(keys) => unit_from_u64(owen_scramble_reversed(x, &keys[j])),
+                None => unit_from_u64(x),
+            };
         }
     }
 }
@@ -142,18 +143,33 @@ impl PointSet for Sobol {
             return;
         }
         // Dimension-outer: the running Sobol integer lives in a register and no buffer is needed.
+        // The branch on scrambling is hoisted out of the point loop.
         let gray = first ^ (first >> 1);
         for j in 0..dim {
             let v = &self.dirs[j];
-            let mut x = xor_directions(v, gray);
-            out[j] = self.finish(j, x);
-            for r in 1..n {
-                // Gray-code step: index i differs from i − 1 in Gray bit ctz(i).
-                let i = first.wrapping_add(r as u64);
-                x ^= v[(i.trailing_zeros() & 63) as usize];
-                out[r * dim + j] = self.finish(j, x);
+            let x = xor_directions(v, gray);
+            match &self.keys {
+                Some(keys) => {
+                    let k = &keys[j];
+                    gray_steps(v, first, x, n, |r, x| {
+                        out[r * dim + j] = unit_from_u64(owen_scramble_reversed(x, k));
+                    });
+                }
+                None => gray_steps(v, first, x, n, |r, x| out[r * dim + j] = unit_from_u64(x)),
             }
         }
+    }
+}
+
+/// Visit the Sobol integers of draws `first .. first + n` of one dimension, starting from `x`
+/// (the integer of draw `first`): index i differs from i − 1 in Gray-code bit ctz(i).
+#[inline(always)]
+fn gray_steps(v: &[u64; 64], first: u64, mut x: u64, n: usize, mut f: impl FnMut(usize, u64)) {
+    f(0, x);
+    for r in 1..n {
+        let i = first.wrapping_add(r as u64);
+        x ^= v[(i.trailing_zeros() & 63) as usize];
+        f(r, x);
     }
 }
 
@@ -179,10 +195,11 @@ fn xor_directions(v: &[u64; 64], mut gray: u64) -> u64 {
 /// net balance is preserved exactly, and the keyed multiplications and additions make the flip
 /// functions f_k behave like independent fair coins. Burley's 32-bit hash is widened to 64 bits
 /// (each coordinate keeps 52 significant bits) with four per-dimension keys and extra rounds.
+///
+/// Takes the bit-reversed Sobol integer and returns the scrambled integer in natural bit order.
 #[inline(always)]
-fn owen_scramble(x: u64, k: &[u64; 4]) -> u64 {
-    let mut x = x.reverse_bits();
-    x = x.wrapping_add(k[0]);
+fn owen_scramble_reversed(x: u64, k: &[u64; 4]) -> u64 {
+    let mut x = x.wrapping_add(k[0]);
     x ^= x.wrapping_mul(0x6C8E_9CF5_7093_2BD4);
     x = x.wrapping_mul(k[1] | 1);
     x ^= x.wrapping_mul(0xB5AD_4ECE_DA1C_E2A8);

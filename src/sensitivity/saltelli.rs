@@ -47,7 +47,7 @@ pub fn sobol_indices<P: Problem + ?Sized>(
     };
     let total_len = n.checked_mul(stride).ok_or_else(too_large)?;
     let evaluations = n.checked_mul(2 + n_groups).ok_or_else(too_large)?;
-    let sobol = Sobol::new(2 * dim, derive_key(seed, &[0x5A1_7E11]))
+    let sobol = Sobol::new(2 * dim, derive_key(seed, &[0x05A1_7E11]))
         .map_err(|source| SensitivityError::Sampler { dim, source })?;
 
     // Row r of `y`: [f(A_r) | f(B_r) | f(AB_{G_0}, r) | ...], each k_out wide.
