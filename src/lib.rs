@@ -24,4 +24,5 @@ pub mod outputs;
 pub mod partial;
 pub mod report;
 pub mod sampling;
+pub mod sensitivity;
 pub mod stats;

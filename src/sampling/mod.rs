@@ -3,9 +3,13 @@
 //! They know nothing about economics (ARCHITECTURE.md, "Sampler").
 
 pub mod copula;
+pub mod lhs;
 mod monte_carlo;
+pub mod sobol;
 
+pub use lhs::LatinHypercube;
 pub use monte_carlo::MonteCarlo;
+pub use sobol::{unit_from_u64, Antithetic, SamplerError, Sobol};
 
 /// A deterministic source of points in the open unit cube (0,1)^dim, addressed by global draw index.
 pub trait PointSet: Send + Sync {
@@ -16,10 +20,4 @@ pub trait PointSet: Send + Sync {
     /// The result must depend only on the sampler's construction (seed, total draws, dim) and the draw
     /// indices — never on the thread or on how calls are split — and every coordinate must be strictly inside (0,1).
     fn fill_block(&self, block: u64, first: u64, out: &mut [f64]);
-}
-
-/// Maps 64 random bits to the open interval (0,1): the 53 high bits plus half an ulp, so 0 and 1 never occur.
-#[inline]
-pub fn bits_to_open_unit(x: u64) -> f64 {
-    ((x >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
 }

@@ -3,7 +3,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{bits_to_open_unit, PointSet};
+use super::{unit_from_u64, PointSet};
 
 /// Independent uniform points; block b's points come from ChaCha8 stream b of the seed, so a
 /// block's numbers do not depend on which thread or shard computes it.
@@ -30,7 +30,7 @@ impl PointSet for MonteCarlo {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         rng.set_stream(block);
         for u in out.iter_mut() {
-            *u = bits_to_open_unit(rng.next_u64());
+            *u = unit_from_u64(rng.next_u64());
         }
     }
 }
