@@ -200,8 +200,10 @@ fn render_model_error(e: &ModelError) -> String {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Under `mpirun -n R` (feature `mpi`) every rank runs its share of the blocks.
+    let world = crate::mpi::init();
     let result = match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(args, world.as_ref()),
         Command::Validate { models } => validate(&models),
         Command::Merge { parts, out, quiet } => merge(&parts, &out, quiet),
         Command::Sweep(args) => sweep(args),
@@ -349,7 +351,7 @@ impl From<crate::partial::PartialError> for Failure {
     }
 }
 
-fn run(args: RunArgs) -> Result<(), Failure> {
+fn run(args: RunArgs, world: Option<&crate::mpi::MpiWorld>) -> Result<(), Failure> {
     if args.models.len() > 1 {
         if args.shard.is_some() || args.checkpoint.is_some() {
             return Err(Failure {
@@ -362,7 +364,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         for path in &args.models {
             let dir = crate::batch::run_folder(&args.out, path, &mut taken);
             let label = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let (model, stats) = run_one(&args, Some(path), &dir)?;
+            let (model, stats) = run_one(&args, Some(path), &dir, world)?;
             runs.push((label, model, stats));
         }
         let table: Vec<(String, &Model, &crate::stats::RunStats)> =
@@ -373,10 +375,15 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         }
         return Ok(());
     }
-    run_one(&args, args.models.first().map(|p| p.as_path()), &args.out).map(|_| ())
+    run_one(&args, args.models.first().map(|p| p.as_path()), &args.out, world).map(|_| ())
 }
 
-fn run_one(args: &RunArgs, path: Option<&Path>, out: &Path) -> Result<(Model, crate::stats::RunStats), Failure> {
+fn run_one(
+    args: &RunArgs,
+    path: Option<&Path>,
+    out: &Path,
+    world: Option<&crate::mpi::MpiWorld>,
+) -> Result<(Model, crate::stats::RunStats), Failure> {
     let overrides = all_overrides(path, &args.set, args.scenario.as_deref())?;
     let (model, text) = load(path, &overrides)?;
     let config = RunConfig {
@@ -390,6 +397,9 @@ fn run_one(args: &RunArgs, path: Option<&Path>, out: &Path) -> Result<(Model, cr
             code: 2,
             message: "error: --save-draws cannot be combined with --shard or --checkpoint; accepted: --save-draws on a plain run".into(),
         });
+    }
+    if let Some(world) = world {
+        return run_mpi(args, &model, &text, &config, out, world);
     }
     report::ensure_dir(out)?;
     let started = std::time::Instant::now();
@@ -463,6 +473,60 @@ fn run_one(args: &RunArgs, path: Option<&Path>, out: &Path) -> Result<(Model, cr
         print_stdout(&headline(&model, &stats, &info, out));
     }
     Ok((model, stats))
+}
+
+/// One rank's share of an MPI run: its contiguous range of blocks; rank 0 gathers the exact
+/// partial results, merges them and writes the result files.
+fn run_mpi(
+    args: &RunArgs,
+    model: &Model,
+    text: &str,
+    config: &RunConfig,
+    out: &Path,
+    world: &crate::mpi::MpiWorld,
+) -> Result<(Model, crate::stats::RunStats), Failure> {
+    if args.shard.is_some() || args.checkpoint.is_some() || args.save_draws {
+        return Err(Failure {
+            code: 2,
+            message: "error: under mpirun, --shard, --checkpoint and --save-draws are not available; the ranks split the run themselves".into(),
+        });
+    }
+    let started = std::time::Instant::now();
+    let blocks = crate::partial::shard_blocks(config.draws, world.rank() + 1, world.size());
+    let engine = engine::Engine::new(model, config)?;
+    let stats = engine.run_blocks(blocks.clone(), &[])?;
+    let part = crate::partial::PartialResult::new(
+        model,
+        text,
+        config,
+        vec![(blocks.start, blocks.end)],
+        stats,
+        started.elapsed().as_secs_f64(),
+        engine.threads(),
+    );
+    let bytes = part.to_bytes()?;
+    let Some(all) = crate::mpi::gather_to_root(world, &bytes) else {
+        return Ok((model.clone(), engine.empty_stats()));
+    };
+    let parts: Vec<crate::partial::PartialResult> = all
+        .iter()
+        .enumerate()
+        .map(|(r, b)| crate::partial::PartialResult::from_bytes(b, &format!("rank {r}")))
+        .collect::<Result<_, _>>()?;
+    let merged = crate::partial::merge(parts, true)?;
+    let info = RunInfo {
+        draws: config.draws,
+        seed: config.seed,
+        sampler: config.sampler.name().to_string(),
+        threads: merged.threads,
+        elapsed_s: started.elapsed().as_secs_f64(),
+    };
+    crate::batch::write_results(model, &info, &merged.stats, out)?;
+    if !args.quiet {
+        print_stdout(&headline(model, &merged.stats, &info, out));
+        print_stdout(&format!("({} MPI ranks)\n", world.size()));
+    }
+    Ok((model.clone(), merged.stats))
 }
 
 fn merge(parts: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Failure> {

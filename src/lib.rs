@@ -20,6 +20,7 @@ pub mod dist;
 pub mod engine;
 pub mod kernel;
 pub mod model;
+pub mod mpi;
 pub mod outputs;
 pub mod partial;
 pub mod report;
