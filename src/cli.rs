@@ -47,6 +47,23 @@ enum Command {
     },
     /// Run a model at every point of a grid of parameter values, with common random numbers.
     Sweep(SweepArgs),
+    /// Measure throughput (draws/s) and peak memory of a run; writes no files.
+    Bench {
+        /// Model file (TOML); omit to use the embedded default model.
+        model: Option<PathBuf>,
+        /// Use a synthetic model of this many sectors instead.
+        #[arg(long, conflicts_with = "model")]
+        sectors: Option<usize>,
+        /// Number of draws.
+        #[arg(long, default_value_t = 10_000_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000_000))]
+        draws: u64,
+        /// Worker threads (0 = all cores).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1024))]
+        threads: u64,
+        /// Seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -207,6 +224,13 @@ pub fn main() -> ExitCode {
         Command::Validate { models } => validate(&models),
         Command::Merge { parts, out, quiet } => merge(&parts, &out, quiet),
         Command::Sweep(args) => sweep(args),
+        Command::Bench {
+            model,
+            sectors,
+            draws,
+            threads,
+            seed,
+        } => bench(model.as_deref(), sectors, draws, threads as usize, seed),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -527,6 +551,49 @@ fn run_mpi(
         print_stdout(&format!("({} MPI ranks)\n", world.size()));
     }
     Ok((model.clone(), merged.stats))
+}
+
+/// Peak resident memory of this process in MiB (Linux `VmHWM`), if known.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+fn bench(path: Option<&Path>, sectors: Option<usize>, draws: u64, threads: usize, seed: u64) -> Result<(), Failure> {
+    let model = match sectors {
+        Some(n) if n >= 1 => model::compile_model(&crate::synthetic::synthetic_model_text(n), "synthetic")?,
+        Some(_) => {
+            return Err(Failure {
+                code: 2,
+                message: "error: --sectors must be at least 1".into(),
+            })
+        }
+        None => load(path, &[])?.0,
+    };
+    let config = RunConfig {
+        draws,
+        seed,
+        threads,
+        sampler: SamplerKind::MonteCarlo,
+    };
+    let outcome = engine::run(&model, &config, &[])?;
+    let secs = outcome.elapsed.as_secs_f64();
+    let summary_started = std::time::Instant::now();
+    let export_loss = outcome.stats.output_summary(crate::outputs::EXPORT_LOSS);
+    print_stdout(&format!(
+        "model: {} ({} sectors, {} uncertain parameters)\ndraws: {draws}, threads: {}\nelapsed: {secs:.3} s\nthroughput: {:.0} draws/s\nsummary: {:.3} s\npeak memory (VmHWM): {}\nexport_loss mean: {}\n",
+        model.name,
+        model.sectors.len(),
+        model.dimension - 1,
+        outcome.threads,
+        draws as f64 / secs.max(1e-12),
+        summary_started.elapsed().as_secs_f64(),
+        peak_rss_mib().map_or("unknown".to_string(), |m| format!("{m:.1} MiB")),
+        export_loss.mean,
+    ));
+    Ok(())
 }
 
 fn merge(parts: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Failure> {
