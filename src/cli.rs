@@ -33,6 +33,14 @@ enum Command {
         #[arg(required = true)]
         models: Vec<PathBuf>,
     },
+    /// Rebuild report.html (and with --charts the chart SVGs) from a finished run's folder.
+    Report {
+        /// The --out folder of a run (it holds summary.json).
+        dir: PathBuf,
+        /// Also write each chart as an SVG file to this folder.
+        #[arg(long, value_name = "DIR")]
+        charts: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -57,6 +65,12 @@ struct RunArgs {
     /// No progress bar and no table on the terminal.
     #[arg(long)]
     quiet: bool,
+    /// Also write report.html, a self-contained page of charts, to the output folder.
+    #[arg(long)]
+    report: bool,
+    /// Also write each chart of the report as an SVG file to DIR (implies --report).
+    #[arg(long, value_name = "DIR")]
+    charts: Option<PathBuf>,
 }
 
 /// A failure, already explained for the user, with its exit code.
@@ -145,6 +159,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Validate { models } => validate(&models),
+        Command::Report { dir, charts } => report_cmd(&dir, charts.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -259,10 +274,28 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     if let Some(d) = draws_csv {
         d.finish()?;
     }
+    if args.report || args.charts.is_some() {
+        report::write_report(&args.out, args.charts.as_deref())?;
+    }
     if !args.quiet {
         print_stdout(&headline(&model, &outcome.stats, &info, &args.out));
     }
     Ok(())
+}
+
+/// `tariffsim report DIR`: a missing or malformed summary.json is bad input (exit code 2).
+fn report_cmd(dir: &Path, charts: Option<&Path>) -> Result<(), Failure> {
+    match report::write_report(dir, charts) {
+        Ok(path) => {
+            print_stdout(&format!("wrote {}\n", path.display()));
+            Ok(())
+        }
+        Err(e @ report::ReportError::Malformed { .. }) => Err(Failure {
+            code: 2,
+            message: format!("error: {e}"),
+        }),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Prints to stdout; a closed pipe (`tariffsim run | head`) is not an error.
