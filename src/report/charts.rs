@@ -564,16 +564,17 @@ pub(crate) fn sectors(title_text: &str, x_desc: &str, rows: &[Interval]) -> R<St
                 PathElement::new(vec![(r.p5, y), (r.p95, y)], whisker),
                 PathElement::new(vec![(r.p5, y - 0.18), (r.p5, y + 0.18)], whisker),
                 PathElement::new(vec![(r.p95, y - 0.18), (r.p95, y + 0.18)], whisker),
-                PathElement::new(
-                    vec![(r.p50, y - 0.25), (r.p50, y + 0.25)],
-                    ShapeStyle::from(&BLACK).stroke_width(2),
-                ),
             ])?;
             chart.draw_series(std::iter::once(
                 EmptyElement::at((r.mean, y))
                     + Circle::new((0, 0), 6, ORANGE.filled())
                     + Circle::new((0, 0), 6, ShapeStyle::from(&BLACK).stroke_width(1)),
             ))?;
+            // The median on top of the dot, so it shows when the two are close.
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(r.p50, y - 0.25), (r.p50, y + 0.25)],
+                ShapeStyle::from(&BLACK).stroke_width(2),
+            )))?;
         }
         // Legend above the plot.
         let y = 14;
@@ -947,6 +948,17 @@ pub(crate) fn market_stress(
         let threshold = Line::new(BLACK, 3, Some((12, 6)));
         if let Some([p, q]) = clip_line(a, b, (x0, x1), (y0, y1)) {
             draw_path(&mut chart, vec![p, q], threshold)?;
+        }
+        // Name the stress side of the line in the corner that lies on it.
+        if a * x1 + b * y1 >= 1.0 {
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((x1, y1))
+                    + Text::new(
+                        "stress events (index ≥ 1)",
+                        (-8, 8),
+                        text_style(13).pos(Pos::new(HPos::Right, VPos::Top)),
+                    ),
+            ))?;
         }
         // Legend beside the plot.
         let mut y = 40;

@@ -74,6 +74,12 @@ pub fn format_number(x: f64) -> String {
     }
 }
 
+/// A model constant as written (0.5, 10), without float noise such as 0.30000000000000004.
+fn plain(x: f64) -> String {
+    let s = format!("{x:.6}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// Looks up `keys` in `v`; the error names the path that is missing.
 fn at<'a>(v: &'a Value, keys: &[&str]) -> Result<&'a Value, String> {
     let mut cur = v;
@@ -784,10 +790,10 @@ fn market_stress(ctx: &Ctx<'_>, out: &mut Vec<(String, String)>) -> Result<Secti
             "{n} draws of the run (a thinned sample). A draw is a stress event when it lies on or \
              beyond the dashed line, where the stress index {} · FX/{} % + {} · equity/{} % equals 1. \
              Marker shape and colour show the deal scenario of the draw.",
-            format_number(w),
-            format_number(fx_stress),
-            format_number(1.0 - w),
-            format_number(eq_stress),
+            plain(w),
+            plain(fx_stress),
+            plain(1.0 - w),
+            plain(eq_stress),
         ),
     );
     out.push(("market_stress.svg".into(), svg));
