@@ -956,6 +956,57 @@ mod tests {
         assert_eq!(format_number(0.0), "0");
     }
 
+    fn default_summary() -> Value {
+        use crate::{engine, model};
+        let model = model::compile_model(model::DEFAULT_MODEL_TEXT, "korea_us_2025.toml").unwrap();
+        let config = engine::RunConfig {
+            draws: 2048,
+            ..Default::default()
+        };
+        let outcome = engine::run(&model, &config, &[]).unwrap();
+        let info = super::super::RunInfo {
+            draws: 2048,
+            seed: 0,
+            sampler: "mc".into(),
+            threads: 1,
+            elapsed_s: 0.0,
+        };
+        super::super::summary_json(&model, &info, &outcome.stats)
+    }
+
+    #[test]
+    fn a_scenario_without_draws_and_a_missing_section_degrade_to_notes() {
+        let mut s = default_summary();
+        let full = render_report(&s).unwrap();
+        assert_eq!(full.charts.len(), 6);
+        assert!(!full.html.contains("Not available"));
+        // A scenario no draw picked has null quantiles.
+        let id = s["scenarios"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .next()
+            .unwrap()
+            .clone();
+        s["scenarios"][&id]["draws"] = 0.into();
+        for o in ["export_loss", "surplus_change"] {
+            let n = s["distributions"]["scenarios"][&id][o]
+                .as_array()
+                .unwrap()
+                .len();
+            s["distributions"]["scenarios"][&id][o] = Value::Array(vec![Value::Null; n]);
+        }
+        s.as_object_mut().unwrap().remove("tornado");
+        let r = render_report(&s).unwrap();
+        assert!(r
+            .charts
+            .iter()
+            .any(|(n, svg)| n == "scenarios.svg" && svg.contains("no draws")));
+        assert!(!r.charts.iter().any(|(n, _)| n == "tornado.svg"));
+        let sensitivity = &r.html[r.html.find("<section id=\"sensitivity\">").unwrap()..];
+        assert!(sensitivity.starts_with("<section id=\"sensitivity\">\n<h2>6. Sensitivity</h2>\n<p class=\"note\">Not available"));
+    }
+
     #[test]
     fn a_document_without_outputs_names_what_is_missing() {
         let e = render_report(&serde_json::json!({"model": {"name": "m"}, "run": {}, "distributions": {"levels": [0.5]}}))
