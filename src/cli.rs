@@ -27,12 +27,6 @@ pub struct Cli {
 enum Command {
     /// Run a model (the embedded Korea–US 2025 model when none is given) and write results.
     Run(RunArgs),
-    /// Check model files and report every problem with its line and column.
-    Validate {
-        /// Model files (TOML).
-        #[arg(required = true)]
-        models: Vec<PathBuf>,
-    },
     /// Rebuild report.html (and with --charts the chart SVGs) from a finished run's folder.
     Report {
         /// The --out folder of a run (it holds summary.json).
@@ -40,6 +34,12 @@ enum Command {
         /// Also write each chart as an SVG file to this folder.
         #[arg(long, value_name = "DIR")]
         charts: Option<PathBuf>,
+    },
+    /// Check model files and report every problem with its line and column.
+    Validate {
+        /// Model files (TOML).
+        #[arg(required = true)]
+        models: Vec<PathBuf>,
     },
 }
 
@@ -158,8 +158,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
-        Command::Validate { models } => validate(&models),
         Command::Report { dir, charts } => report_cmd(&dir, charts.as_deref()),
+        Command::Validate { models } => validate(&models),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
