@@ -27,6 +27,14 @@ pub struct Cli {
 enum Command {
     /// Run a model (the embedded Korea–US 2025 model when none is given) and write results.
     Run(RunArgs),
+    /// Rebuild report.html (and with --charts the chart SVGs) from a finished run's folder.
+    Report {
+        /// The --out folder of a run (it holds summary.json).
+        dir: PathBuf,
+        /// Also write each chart as an SVG file to this folder.
+        #[arg(long, value_name = "DIR")]
+        charts: Option<PathBuf>,
+    },
     /// Check model files and report every problem with its line and column.
     Validate {
         /// Model files (TOML).
@@ -132,6 +140,12 @@ struct RunArgs {
     /// No progress bar and no table on the terminal.
     #[arg(long)]
     quiet: bool,
+    /// Also write report.html, a self-contained page of charts, to the output folder.
+    #[arg(long)]
+    report: bool,
+    /// Also write each chart of the report as an SVG file to DIR (implies --report).
+    #[arg(long, value_name = "DIR")]
+    charts: Option<PathBuf>,
 }
 
 /// A failure, already explained for the user, with its exit code.
@@ -221,6 +235,7 @@ pub fn main() -> ExitCode {
     let world = crate::mpi::init();
     let result = match cli.command {
         Command::Run(args) => run(args, world.as_ref()),
+        Command::Report { dir, charts } => report_cmd(&dir, charts.as_deref()),
         Command::Validate { models } => validate(&models),
         Command::Merge { parts, out, quiet } => merge(&parts, &out, quiet),
         Command::Sweep(args) => sweep(args),
@@ -493,10 +508,25 @@ fn run_one(
     if let Some(d) = draws_csv {
         d.finish()?;
     }
+    write_report_if_asked(args, out)?;
     if !args.quiet {
         print_stdout(&headline(&model, &stats, &info, out));
     }
     Ok((model, stats))
+}
+
+/// `--report` / `--charts DIR`: the HTML report of the run in `out`; with several models each
+/// model's charts go to a sub-folder of DIR named like its result folder.
+fn write_report_if_asked(args: &RunArgs, out: &Path) -> Result<(), Failure> {
+    if !(args.report || args.charts.is_some()) {
+        return Ok(());
+    }
+    let charts = args.charts.as_ref().map(|dir| match (args.models.len() > 1, out.file_name()) {
+        (true, Some(name)) => dir.join(name),
+        _ => dir.clone(),
+    });
+    report::write_report(out, charts.as_deref())?;
+    Ok(())
 }
 
 /// One rank's share of an MPI run: its contiguous range of blocks; rank 0 gathers the exact
@@ -546,6 +576,7 @@ fn run_mpi(
         elapsed_s: started.elapsed().as_secs_f64(),
     };
     crate::batch::write_results(model, &info, &merged.stats, out)?;
+    write_report_if_asked(args, out)?;
     if !args.quiet {
         print_stdout(&headline(model, &merged.stats, &info, out));
         print_stdout(&format!("({} MPI ranks)\n", world.size()));
@@ -652,6 +683,21 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         print_stdout(&format!("{} grid points, {} draws each (seed {}), results in {}\n", points.len(), config.draws, config.seed, args.out.display()));
     }
     Ok(())
+}
+
+/// `tariffsim report DIR`: a missing or malformed summary.json is bad input (exit code 2).
+fn report_cmd(dir: &Path, charts: Option<&Path>) -> Result<(), Failure> {
+    match report::write_report(dir, charts) {
+        Ok(path) => {
+            print_stdout(&format!("wrote {}\n", path.display()));
+            Ok(())
+        }
+        Err(e @ report::ReportError::Malformed { .. }) => Err(Failure {
+            code: 2,
+            message: format!("error: {e}"),
+        }),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Prints to stdout; a closed pipe (`tariffsim run | head`) is not an error.

@@ -1,12 +1,15 @@
-//! Result files of MODEL.md §9: `summary.json`, `quantiles.csv`, `draws.csv`.
+//! Result files of MODEL.md §9: `summary.json`, `quantiles.csv`, `draws.csv`, `report.html`.
 //!
 //! Every file is written to a temporary file in the output folder and renamed into place, so
 //! a crash or an error never leaves a half-written result.
 
+mod charts;
 mod draws_csv;
+mod html;
 mod summary;
 
 pub use draws_csv::DrawsCsv;
+pub use html::{escape_html, format_number, render_report, write_report, ReportFiles};
 pub use summary::{quantiles_csv, summary_json, RunInfo};
 
 use std::io::Write;
