@@ -533,11 +533,10 @@ impl Distribution {
 
 /// A number as a person would write it: `4`, `0.25`, `1e-12`.
 fn fmt_num(x: f64) -> String {
-    let plain = format!("{x}");
-    if plain.len() <= 16 {
-        plain
-    } else {
+    if x != 0.0 && (x.abs() < 1e-4 || x.abs() >= 1e15) {
         format!("{x:e}")
+    } else {
+        format!("{x}")
     }
 }
 
