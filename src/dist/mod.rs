@@ -450,7 +450,9 @@ impl Distribution {
         let n = fmt_num;
         match &self.spec {
             &Spec::Point { value } => n(value),
-            &Spec::Uniform { low, high } => format!("uniform(low = {}, high = {})", n(low), n(high)),
+            &Spec::Uniform { low, high } => {
+                format!("uniform(low = {}, high = {})", n(low), n(high))
+            }
             &Spec::Triangular { low, mode, high } => format!(
                 "triangular(low = {}, mode = {}, high = {})",
                 n(low),
@@ -560,7 +562,7 @@ fn truncated_normal(mean: f64, sd: f64, low: f64, high: f64) -> Result<Imp, Dist
     let alpha = (low - mean) / sd;
     let beta = (high - mean) / sd;
     let mass = normal_mass(alpha, beta);
-    if !(mass >= MIN_TRUNCATED_MASS) {
+    if mass.is_nan() || mass < MIN_TRUNCATED_MASS {
         let key = if alpha >= 0.0 { "low" } else { "high" };
         return Err(DistError::at(
             key,
