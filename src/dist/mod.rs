@@ -129,6 +129,7 @@ enum Imp {
     Point(f64),
     Uniform {
         low: f64,
+        high: f64,
         width: f64,
     },
     Triangular {
@@ -136,7 +137,8 @@ enum Imp {
         high: f64,
         /// F(mode) = (mode − low)/(high − low).
         f_mode: f64,
-        /// (high − low)(mode − low) and (high − low)(high − mode).
+        /// high − low, mode − low, high − mode.
+        width: f64,
         left: f64,
         right: f64,
     },
@@ -214,14 +216,16 @@ impl Distribution {
             &Spec::Point { value } => Imp::Point(value),
             &Spec::Uniform { low, high } => Imp::Uniform {
                 low,
+                high,
                 width: high - low,
             },
             &Spec::Triangular { low, mode, high } => Imp::Triangular {
                 low,
                 high,
                 f_mode: (mode - low) / (high - low),
-                left: (high - low) * (mode - low),
-                right: (high - low) * (high - mode),
+                width: high - low,
+                left: mode - low,
+                right: high - mode,
             },
             &Spec::Pert {
                 low,
@@ -304,18 +308,41 @@ impl Distribution {
         };
         match &self.imp {
             &Imp::Point(v) => v,
-            &Imp::Uniform { low, width } => low + width * u,
+            &Imp::Uniform { low, high, width } => {
+                // From the nearer end (1 − u is exact for u ≥ ½), so a quantile near an end
+                // at 0 keeps its relative digits.
+                if u < 0.5 {
+                    low + width * u
+                } else {
+                    high - width * (1.0 - u)
+                }
+            }
             &Imp::Triangular {
                 low,
                 high,
                 f_mode,
+                width,
                 left,
                 right,
             } => {
+                // x − low = √(u w (m − l)) below the mode, high − x = √((1 − u) w (h − m))
+                // above. When the other end is nearer, measure from it instead, using
+                // w − e = w((h − m) + (1 − u)(m − l))/(w + e) (and the mirror), which has no
+                // cancellation: e.g. mode = low = 0 and u = 1e-9 keep full relative accuracy.
                 if u < f_mode {
-                    low + (u * left).sqrt()
+                    let e = (u * width * left).sqrt();
+                    if e <= 0.5 * width {
+                        low + e
+                    } else {
+                        high - width * (right + (1.0 - u) * left) / (width + e)
+                    }
                 } else {
-                    high - ((1.0 - u) * right).sqrt()
+                    let d = ((1.0 - u) * width * right).sqrt();
+                    if d <= 0.5 * width {
+                        high - d
+                    } else {
+                        low + width * (left + u * right) / (width + d)
+                    }
                 }
             }
             Imp::ScaledBeta {
