@@ -60,7 +60,10 @@ impl StudentQuantile {
                 // q − 1 = (cos φ − cos 3φ)/c = 4 sin²φ cos φ / c, so |t| = 4 sin φ √(cos φ / c):
                 // no cancellation near p = ½ (θ → 0) nor in acos near 1.
                 let c = 2.0 * (p * (1.0 - p)).sqrt();
-                let (sin_phi, cos_phi) = ((1.0 - 2.0 * p).atan2(c) / 3.0).sin_cos();
+                // θ ∈ [0, π/2), so atan of the (positive) ratio is enough, and φ ≤ π/6 gives
+                // cos φ ≥ 0.86 from sin φ without cancellation: one trig call instead of two.
+                let sin_phi = (((1.0 - 2.0 * p) / c).atan() / 3.0).sin();
+                let cos_phi = (1.0 - sin_phi * sin_phi).sqrt();
                 4.0 * sin_phi * (cos_phi / c).sqrt()
             }
             StudentQuantile::Table { sqrt_df, q } => sqrt_df * (-0.5 * q.logit(2.0 * p)).exp(),
