@@ -286,8 +286,8 @@ fn issue_4_hostile_model_text_is_escaped_in_html_and_svg() {
     let hostile = default
         .replacen(name_line, "name = \"<script>alert(1)</script>\"", 1)
         .replacen(
-            "id = \"deal\"",
-            "id = \"deal\"\nname = \"<img src=x onerror=alert(2)> & \\\"quotes\\\"\"",
+            "id = \"package_deal\"",
+            "id = \"package_deal\"\nname = \"<img src=x onerror=alert(2)> & \\\"quotes\\\"\"",
             1,
         );
     assert_ne!(hostile, default);
