@@ -21,6 +21,7 @@
 //! fixtures in `tests/fixtures/quantiles/`.
 
 mod beta_table;
+mod central_grid;
 mod normal;
 mod parse;
 mod special;
@@ -29,6 +30,7 @@ mod student;
 pub use normal::{standard_normal_cdf, standard_normal_quantile};
 
 use beta_table::BetaQuantile;
+use central_grid::CentralGrid;
 use normal::{standard_normal_isf, standard_normal_pdf, standard_normal_sf};
 
 /// The kinds accepted in `dist = "..."`, in the order of MODEL.md §6.
@@ -185,6 +187,8 @@ enum Imp {
 pub struct Distribution {
     spec: Spec,
     imp: Imp,
+    /// Verified fast path on a central range of u (see `central_grid`).
+    fast: Option<Box<CentralGrid>>,
 }
 
 /// Equality of the parameters (the precomputed tables follow from them).
@@ -200,6 +204,7 @@ impl Distribution {
         Distribution {
             spec: Spec::Point { value },
             imp: Imp::Point(value),
+            fast: None,
         }
     }
 
@@ -287,7 +292,23 @@ impl Distribution {
                 }
             }
         };
-        Ok(Distribution { spec, imp })
+        let mut dist = Distribution {
+            spec,
+            imp,
+            fast: None,
+        };
+        let slow = matches!(
+            dist.imp,
+            Imp::ScaledBeta { .. }
+                | Imp::StudentT { .. }
+                | Imp::Lognormal { .. }
+                | Imp::Normal { .. }
+                | Imp::TruncatedNormal { .. }
+        );
+        if slow {
+            dist.fast = CentralGrid::build(|u| dist.exact_quantile(u)).map(Box::new);
+        }
+        Ok(dist)
     }
 
     /// The quantile function F⁻¹(u) for u in the open interval (0, 1).
@@ -301,6 +322,14 @@ impl Distribution {
     /// the result is always exactly one of the listed values.
     #[inline]
     pub fn quantile(&self, u: f64) -> f64 {
+        if let Some(x) = self.fast.as_ref().and_then(|g| g.get(u)) {
+            return x;
+        }
+        self.exact_quantile(u)
+    }
+
+    /// The quantile function without the central-grid fast path.
+    fn exact_quantile(&self, u: f64) -> f64 {
         let u = if u.is_nan() {
             0.5
         } else {

@@ -55,6 +55,9 @@ pub struct Kernel<'m> {
     interim: RegimePlan,
     scenarios: Vec<RegimePlan>,
     total_exports: f64,
+    /// ln(1 + value) of every slot whose value is the same in every draw (point masses and
+    /// constants), so the draw loop takes logs only of uncertain tariffs.
+    fixed_ln_one_plus: Vec<Option<f64>>,
 }
 
 impl<'m> Kernel<'m> {
@@ -79,6 +82,13 @@ impl<'m> Kernel<'m> {
                 .map(|s| RegimePlan::new(&s.regime))
                 .collect(),
             total_exports: model.total_exports(),
+            fixed_ln_one_plus: model
+                .params
+                .iter()
+                .map(|p| p.dist.as_point())
+                .chain(model.constants.iter().map(|&c| Some(c)))
+                .map(|v| v.map(f64::ln_1p))
+                .collect(),
         }
     }
 
@@ -100,7 +110,9 @@ impl<'m> Kernel<'m> {
     ) {
         let logs = &mut scratch.ln_one_plus;
         logs.clear();
-        logs.extend(plan.slots.iter().map(|s| values[s.index()].ln_1p()));
+        logs.extend(plan.slots.iter().map(|s| {
+            self.fixed_ln_one_plus[s.index()].unwrap_or_else(|| values[s.index()].ln_1p())
+        }));
         for (s, sector) in self.model.sectors.iter().enumerate() {
             let (ln_base_t, ln_base_c) = self.ln_base[s];
             let ln_t = logs[plan.tariff[s]] - ln_base_t;
