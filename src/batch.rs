@@ -303,7 +303,7 @@ pub fn sweep_json(model: &Model, config: &RunConfig, axes: &[SweepAxis], points:
         .collect();
     json!({
         "model": {"name": model.name, "file": model.source.file, "sha256": model.source.sha256, "overrides": model.overrides},
-        "run": {"draws": config.draws, "seed": config.seed, "sampler": config.sampler.name(), "version": env!("CARGO_PKG_VERSION"), "common_random_numbers": true},
+        "run": {"draws": config.draws, "seed": config.seed, "sampler": config.sampler.name(), "antithetic": config.antithetic, "version": env!("CARGO_PKG_VERSION"), "common_random_numbers": true},
         "axes": axes.iter().map(|a| json!({"path": a.path, "values": a.values})).collect::<Vec<_>>(),
         "points": rows,
     })

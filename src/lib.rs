@@ -27,3 +27,4 @@ pub mod report;
 pub mod sampling;
 pub mod sensitivity;
 pub mod stats;
+pub mod stopping;

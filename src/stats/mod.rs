@@ -22,6 +22,18 @@ pub const SAMPLE_DRAWS: u64 = 2000;
 /// Outputs with a distribution per scenario (for conditional charts).
 pub const SCENARIO_OUTPUTS: [usize; 2] = [EXPORT_LOSS, SURPLUS_CHANGE];
 
+/// Outputs with batch-means standard errors of their quantiles.
+pub const QUANTILE_SE_OUTPUTS: [usize; 4] = [
+    crate::outputs::EXPORT_LOSS,
+    crate::outputs::SURPLUS_CHANGE,
+    crate::outputs::GDP_IMPACT_PCT,
+    crate::outputs::STRESS_INDEX,
+];
+/// Number of batches behind the quantile standard errors. Block b belongs to batch b mod 32:
+/// interleaved rather than contiguous, so that any prefix of the blocks (a run stopped by
+/// `--target-se`, a short run) spreads evenly over the batches.
+pub const QUANTILE_SE_BATCHES: u64 = 32;
+
 /// One kept draw: (draw index, scenario, export loss, FX depreciation, equity drawdown).
 pub type SampleDraw = (u64, u32, f64, f64, f64);
 
@@ -124,6 +136,8 @@ pub struct RunStats {
     tornado: TornadoSums,
     convergence: Convergence,
     sample: Vec<SampleDraw>,
+    /// [batch][QUANTILE_SE_OUTPUTS] histograms, allocated when a batch first gets a block.
+    batch_histograms: Vec<Option<LogHistogram>>,
 }
 
 impl RunStats {
@@ -139,6 +153,7 @@ impl RunStats {
             tornado: TornadoSums::new(dim, tornado_shifts),
             convergence: Convergence::new(total_blocks, shifts[EXPORT_LOSS]),
             sample: Vec::new(),
+            batch_histograms: vec![None; QUANTILE_SE_BATCHES as usize * QUANTILE_SE_OUTPUTS.len()],
             n_outputs,
             n_scenarios,
             moments: vec![ShiftedMoments::default(); n_scenarios * n_outputs],
@@ -169,6 +184,12 @@ impl RunStats {
     ) {
         let n_out = self.n_outputs;
         self.tornado.add_block(points, rows);
+        let batch = (block % QUANTILE_SE_BATCHES) as usize;
+        for (i, &o) in QUANTILE_SE_OUTPUTS.iter().enumerate() {
+            let h = self.batch_histograms[batch * QUANTILE_SE_OUTPUTS.len() + i]
+                .get_or_insert_with(LogHistogram::new);
+            rows.column(o).iter().for_each(|&x| h.insert(x));
+        }
         self.convergence
             .add_block(block, rows.column(EXPORT_LOSS).iter().copied());
         for (i, &o) in SCENARIO_OUTPUTS.iter().enumerate() {
@@ -243,6 +264,11 @@ impl RunStats {
         for (a, b) in self.scenario_histograms.iter_mut().zip(&other.scenario_histograms) {
             a.merge(b);
         }
+        for (a, b) in self.batch_histograms.iter_mut().zip(&other.batch_histograms) {
+            if let Some(b) = b {
+                a.get_or_insert_with(LogHistogram::new).merge(b);
+            }
+        }
         self.tornado.merge(&other.tornado);
         self.convergence.merge(&other.convergence);
         self.sample.extend_from_slice(&other.sample);
@@ -301,6 +327,33 @@ impl RunStats {
         }
     }
 
+    /// Batch-means standard error of the quantile at `level` of output `QUANTILE_SE_OUTPUTS[i]`.
+    ///
+    /// With batch quantiles q_b over n_b draws (N in all, k batches with draws) and weights
+    /// w_b = n_b / N: SE² = k/(k−1) · Σ w_b² (q_b − q̄)², q̄ = Σ w_b q_b; for equal batches this
+    /// is the textbook sd(q_b)/√k. Each batch is a sample of its own, so the estimate holds for
+    /// every sampler (for Sobol and Latin hypercube points it is conservative: the whole run is
+    /// better balanced than its batches). NaN with fewer than two batches.
+    pub fn quantile_se(&self, i: usize, level: f64) -> f64 {
+        let m = QUANTILE_SE_OUTPUTS.len();
+        let batches: Vec<(f64, f64)> = (0..QUANTILE_SE_BATCHES as usize)
+            .filter_map(|b| self.batch_histograms.get(b * m + i)?.as_ref())
+            .filter(|h| h.count() > 0)
+            .map(|h| (h.count() as f64, h.quantile_and_tail_mean(level).0))
+            .collect();
+        let k = batches.len() as f64;
+        if batches.len() < 2 {
+            return f64::NAN;
+        }
+        let n: f64 = batches.iter().map(|b| b.0).sum();
+        let q_bar: f64 = batches.iter().map(|&(nb, q)| nb / n * q).sum();
+        let ss: f64 = batches
+            .iter()
+            .map(|&(nb, q)| (nb / n * (q - q_bar)).powi(2))
+            .sum();
+        (k / (k - 1.0) * ss).sqrt()
+    }
+
     /// Mean and sd of output `o` over the draws that picked scenario `k`.
     pub fn scenario_moments(&self, k: usize, o: usize) -> Moments {
         let (mean, sd) = self.moments[k * self.n_outputs + o].mean_sd(self.shifts[o]);
@@ -314,6 +367,10 @@ impl RunStats {
 
     /// Approximate heap bytes held (histograms dominate).
     pub fn heap_bytes(&self) -> usize {
-        self.histograms.iter().map(|h| h.heap_bytes()).sum()
+        self.histograms
+            .iter()
+            .chain(self.batch_histograms.iter().flatten())
+            .map(|h| h.heap_bytes())
+            .sum()
     }
 }
