@@ -28,3 +28,4 @@ pub mod sampling;
 pub mod sensitivity;
 pub mod stats;
 pub mod stopping;
+pub mod synthetic;

@@ -73,10 +73,9 @@ fn ln_price_index(x: f64, ln_t: f64, ln_c: f64, shares: &SectorShares, sigma: f6
     (ln_p, w)
 }
 
-/// Export value relative to baseline, V = p·Q, at x = ln p.
+/// Export value relative to baseline, V = p·Q, at x = ln p with price index ln P.
 #[inline]
-fn export_value_at(x: f64, ln_t: f64, ln_c: f64, shares: &SectorShares, e: &Elasticities) -> f64 {
-    let (ln_p, _) = ln_price_index(x, ln_t, ln_c, shares, e.sigma);
+fn export_value_at(x: f64, ln_t: f64, ln_p: f64, e: &Elasticities) -> f64 {
     let ln_q = -e.sigma * (x + ln_t - ln_p) - e.epsilon * ln_p;
     (x + ln_q).exp()
 }
@@ -88,8 +87,14 @@ fn export_value_at(x: f64, ln_t: f64, ln_c: f64, shares: &SectorShares, e: &Elas
 /// [m_lo, m_hi] = [η + min(σ, ε), η + max(σ, ε)], so the root lies between −f(0)/m_lo and
 /// −f(0)/m_hi, and |x − x*| ≤ |f(x)|/m_lo gives a stopping rule that guarantees the tolerance.
 pub fn solve_log_price(ln_t: f64, ln_c: f64, shares: &SectorShares, e: &Elasticities) -> f64 {
+    solve(ln_t, ln_c, shares, e).0
+}
+
+/// The root x* = ln p and ln P at it (so that V needs no further evaluation of the index).
+#[inline]
+fn solve(ln_t: f64, ln_c: f64, shares: &SectorShares, e: &Elasticities) -> (f64, f64) {
     if e.eta.is_infinite() {
-        return 0.0;
+        return (0.0, ln_price_index(0.0, ln_t, ln_c, shares, e.sigma).0);
     }
     let sigma = e.sigma.max(ELASTICITY_FLOOR);
     let eta = e.eta.max(ELASTICITY_FLOOR);
@@ -98,13 +103,14 @@ pub fn solve_log_price(ln_t: f64, ln_c: f64, shares: &SectorShares, e: &Elastici
         (
             (eta + sigma) * x + sigma * ln_t + (e.epsilon - sigma) * ln_p,
             eta + sigma + (e.epsilon - sigma) * w,
+            ln_p,
         )
     };
     let m_lo = eta + sigma.min(e.epsilon);
     let m_hi = eta + sigma.max(e.epsilon);
-    let (f0, d0) = f(0.0);
+    let (f0, d0, ln_p0) = f(0.0);
     if f0 == 0.0 {
-        return 0.0;
+        return (0.0, ln_p0);
     }
     let (mut lo, mut hi) = if f0 > 0.0 {
         (-f0 / m_lo, -f0 / m_hi)
@@ -114,9 +120,11 @@ pub fn solve_log_price(ln_t: f64, ln_c: f64, shares: &SectorShares, e: &Elastici
     let stop = PRICE_TOLERANCE * m_lo;
     let mut x = (-f0 / d0).clamp(lo, hi);
     for _ in 0..200 {
-        let (fx, dx) = f(x);
+        #[cfg(test)]
+        EVALS.with(|c| c.set(c.get() + 1));
+        let (fx, dx, ln_p) = f(x);
         if fx.abs() <= stop {
-            return x;
+            return (x, ln_p);
         }
         if fx > 0.0 {
             hi = x;
@@ -130,24 +138,47 @@ pub fn solve_log_price(ln_t: f64, ln_c: f64, shares: &SectorShares, e: &Elastici
             0.5 * (lo + hi)
         };
         // Steps below the spacing of doubles near x: the root is found to machine precision.
-        if (next - x).abs() <= f64::EPSILON * x.abs().max(f64::MIN_POSITIVE) || hi - lo <= PRICE_TOLERANCE * 1e-3 {
-            return next;
+        if (next - x).abs() <= f64::EPSILON * x.abs().max(f64::MIN_POSITIVE)
+            || hi - lo <= PRICE_TOLERANCE * 1e-3
+        {
+            return (next, ln_price_index(next, ln_t, ln_c, shares, sigma).0);
         }
         x = next;
     }
-    x
+    (x, ln_price_index(x, ln_t, ln_c, shares, sigma).0)
 }
 
 /// Export value V relative to baseline in a regime with ln T = `ln_t`, ln C = `ln_c` (MODEL.md §2).
 #[inline]
 pub fn export_value(ln_t: f64, ln_c: f64, shares: &SectorShares, e: &Elasticities) -> f64 {
-    let x = solve_log_price(ln_t, ln_c, shares, e);
-    export_value_at(x, ln_t, ln_c, shares, e)
+    let (x, ln_p) = solve(ln_t, ln_c, shares, e);
+    export_value_at(x, ln_t, ln_p, e)
+}
+
+#[cfg(test)]
+thread_local! {
+    static EVALS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn newton_needs_few_evaluations() {
+        let shares = SectorShares::new(0.16);
+        let mut solves = 0;
+        EVALS.with(|c| c.set(0));
+        for i in 0..1000 {
+            let f = i as f64 / 1000.0;
+            let e = el(1.5 + 6.0 * f, 0.3 + 2.0 * (1.0 - f), 0.5 + 8.0 * f);
+            solve_log_price((1.10 + 0.3 * f).ln(), (1.0 + 0.2 * (1.0 - f)).ln(), &shares, &e);
+            solves += 1;
+        }
+        let evals = EVALS.with(|c| c.get()) as f64 / solves as f64;
+        // f(0) plus the Newton steps: quadratic convergence from a good start.
+        assert!(evals <= 3.5, "{evals} evaluations per solve");
+    }
 
     fn el(sigma: f64, epsilon: f64, eta: f64) -> Elasticities {
         Elasticities {

@@ -65,10 +65,11 @@ impl TornadoSums {
         let mut yy_sums = [0.0; 4];
         for (u, row) in points.outer_iter().zip(outputs.outer_iter()) {
             let Some(u) = u.as_slice() else { continue };
-            for (j, &x) in u.iter().enumerate() {
+            // Zipped iterators (no indexing) so that the compiler vectorises these loops.
+            for ((su, suu), &x) in self.block_u.iter_mut().zip(self.block_uu.iter_mut()).zip(u) {
                 let c = x - 0.5;
-                self.block_u[j] += c;
-                self.block_uu[j] += c * c;
+                *su += c;
+                *suu += c * c;
             }
             for (t, &o) in TORNADO_OUTPUTS.iter().enumerate() {
                 let y = row[o] - self.shifts[t];

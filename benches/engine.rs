@@ -1,0 +1,31 @@
+//! The whole engine: draws/s on the default model and on synthetic models of 10, 50 and 200
+//! sectors, with 1 and 2 threads.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use tariffsim::engine::{self, RunConfig};
+use tariffsim::model::{compile_model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
+use tariffsim::synthetic::synthetic_model_text;
+
+const DRAWS: u64 = 65_536;
+
+fn whole_engine(c: &mut Criterion) {
+    let mut models = vec![("default".to_string(), compile_model(DEFAULT_MODEL_TEXT, DEFAULT_MODEL_FILE).expect("default model"))];
+    for n in [10, 50, 200] {
+        models.push((format!("synthetic_{n}"), compile_model(&synthetic_model_text(n), "synthetic").expect("synthetic model")));
+    }
+    let mut group = c.benchmark_group("engine");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(DRAWS));
+    for (name, model) in &models {
+        for threads in [1, 2] {
+            let config = RunConfig { draws: DRAWS, seed: 1, threads, ..Default::default() };
+            group.bench_function(format!("{name}/{threads}_threads"), |b| {
+                b.iter(|| engine::run(model, &config, &[]).expect("run"))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, whole_engine);
+criterion_main!(benches);

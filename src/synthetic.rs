@@ -1,0 +1,67 @@
+//! Synthetic models of any number of sectors, for benchmarks of how cost grows with size
+//! (issue #6). Shaped like the default model: five scenarios, uncertain tariffs and timing,
+//! two finite-η sectors in every eleven, correlated elasticities.
+
+/// TOML text of a synthetic model with `sectors` sectors.
+pub fn synthetic_model_text(sectors: usize) -> String {
+    let mut t = String::from(
+        r#"[model]
+name = "synthetic"
+units = "USD bn"
+horizon_months = 12
+
+[baseline]
+imports_from_importer = 72.1
+gdp = 1868.0
+
+[macro]
+value_added_share = { dist = "uniform", low = 0.55, high = 0.70 }
+gdp_multiplier = { dist = "pert", low = 0.8, mode = 1.0, high = 1.6 }
+
+[market]
+fx_beta = { dist = "normal", mean = 0.8, sd = 0.4 }
+fx_noise = { dist = "student_t", df = 4, scale = 2.8 }
+equity_beta = { dist = "normal", mean = 4.5, sd = 2.0 }
+equity_noise = { dist = "student_t", df = 4, scale = 6.4 }
+fx_stress_pct = 10.0
+equity_stress_pct = 20.0
+fx_weight = 0.5
+"#,
+    );
+    for s in 0..sectors {
+        let eta = if s % 11 < 2 {
+            "{ dist = \"lognormal\", median = 4.0, sd_log = 0.6 }"
+        } else {
+            "\"inf\""
+        };
+        t.push_str(&format!(
+            "\n[[sectors]]\nid = \"s{s}\"\nexports = {}\nshare = {}\ncompetitor_base_tariff = 0.02\nsigma = {{ dist = \"lognormal\", median = {}, sd_log = 0.4 }}\nepsilon = {{ dist = \"pert\", low = 0.3, mode = 1.0, high = 2.5 }}\neta = {eta}\n",
+            1.0 + (s % 7) as f64,
+            0.02 + 0.01 * (s % 9) as f64,
+            2.5 + 0.5 * (s % 5) as f64,
+        ));
+    }
+    let sectoral: Vec<String> = (0..sectors).step_by(4).map(|s| format!("s{s} = 0.25")).collect();
+    t.push_str(&format!(
+        "\n[interim]\ntariff = {{ default = 0.10, {} }}\ncompetitor_tariff = {{ default = {{ dist = \"pert\", low = 0.10, mode = 0.2, high = 0.5 }} }}\n",
+        sectoral.join(", ")
+    ));
+    let scenarios = [
+        ("package", 0.35, "{ dist = \"pert\", low = 2, mode = 4, high = 9 }", "{ dist = \"uniform\", low = 0.10, high = 0.15 }", "{ dist = \"pert\", low = 3, mode = 10, high = 25 }"),
+        ("partial", 0.25, "{ dist = \"pert\", low = 2, mode = 5, high = 10 }", "{ dist = \"pert\", low = 0.10, mode = 0.15, high = 0.25 }", "{ dist = \"uniform\", low = 0, high = 12 }"),
+        ("pause", 0.20, "{ dist = \"pert\", low = 2.5, mode = 3, high = 6 }", "0.10", "0"),
+        ("no_deal", 0.12, "{ dist = \"truncated_normal\", mean = 3.2, sd = 0.7, low = 2.5, high = 6 }", "0.25", "0"),
+        ("escalation", 0.08, "{ dist = \"pert\", low = 2, mode = 3, high = 6 }", "{ dist = \"pert\", low = 0.25, mode = 0.25, high = 0.40 }", "0"),
+    ];
+    for (id, p, month, rate, purchases) in scenarios {
+        t.push_str(&format!(
+            "\n[[scenarios]]\nid = \"{id}\"\nprobability = {p}\neffective_month = {month}\ntariff = {{ default = {rate} }}\ncompetitor_tariff = {{ default = {{ dist = \"uniform\", low = 0.08, high = 0.2 }} }}\npurchases = {purchases}\n"
+        ));
+    }
+    for s in 0..sectors.min(4) {
+        t.push_str(&format!(
+            "\n[[correlations]]\nbetween = [\"sectors.s{s}.sigma\", \"sectors.s{s}.epsilon\"]\nrho = 0.3\n"
+        ));
+    }
+    t
+}
