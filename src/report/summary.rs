@@ -93,7 +93,7 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
     let mut distributions = Map::new();
     for (o, name) in names.iter().enumerate() {
         let h = stats.histogram(o);
-        let values: Vec<Value> = grid.iter().map(|&q| num(h.quantile_and_tail_mean(q).0)).collect();
+        let values: Vec<Value> = h.quantiles_and_tail_means(&grid).iter().map(|r| num(r.0)).collect();
         distributions.insert(name.clone(), Value::Array(values));
     }
     let mut scenario_distributions = Map::new();
@@ -101,7 +101,7 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
         let mut per = Map::new();
         for (i, &o) in SCENARIO_OUTPUTS.iter().enumerate() {
             let h = stats.scenario_histogram(k, i);
-            let values: Vec<Value> = grid.iter().map(|&q| num(h.quantile_and_tail_mean(q).0)).collect();
+            let values: Vec<Value> = h.quantiles_and_tail_means(&grid).iter().map(|r| num(r.0)).collect();
             per.insert(names[o].clone(), Value::Array(values));
         }
         scenario_distributions.insert(sc.id.clone(), Value::Object(per));

@@ -238,56 +238,76 @@ impl LogHistogram {
 
     /// The q-quantile and the expected shortfall (mean of the values of rank ≥ ⌈q·n⌉), or NaN when empty.
     pub fn quantile_and_tail_mean(&self, q: f64) -> (f64, f64) {
+        self.quantiles_and_tail_means(&[q])[0]
+    }
+
+    /// [`LogHistogram::quantile_and_tail_mean`] at many levels with one pass over the bins.
+    pub fn quantiles_and_tail_means(&self, levels: &[f64]) -> Vec<(f64, f64)> {
         if self.count == 0 {
-            return (f64::NAN, f64::NAN);
+            return vec![(f64::NAN, f64::NAN); levels.len()];
         }
-        let rank = self.rank(q);
-        let tail_count = (self.count - rank + 1) as f64;
         if let Some(exact) = &self.exact {
-            let mut before = 0;
-            let mut quantile = f64::NAN;
-            let mut tail_sum = 0.0;
-            for &(x, c) in exact {
-                if quantile.is_nan() {
-                    if before + c >= rank {
-                        quantile = x;
-                        tail_sum = (before + c - rank + 1) as f64 * x;
-                    }
-                    before += c;
-                } else {
-                    tail_sum += c as f64 * x;
-                }
-            }
-            return (quantile, tail_sum / tail_count);
+            return levels.iter().map(|&q| self.exact_quantile(exact, q)).collect();
         }
+        // Non-empty bins in value order as (count, low, high), clamped to the observed range;
+        // inside a bin the j-th of n values is taken at low + (j − ½)/n·(high − low).
         let (min, max) = (self.min, self.max);
-        let mut before = 0u64;
-        let mut quantile = f64::NAN;
-        let mut tail_sum = 0.0;
+        let mut bins: Vec<(u64, f64, f64)> = Vec::new();
         self.for_each_bin(|count, lo, hi| {
-            // Inside a bin the j-th of n values is taken at lo + (j − ½)/n·(hi − lo), clamped to
-            // the observed range (the outermost bins reach beyond min and max).
             let lo = lo.max(min);
-            let hi = hi.min(max);
-            let width = (hi - lo).max(0.0);
-            let n = count as f64;
-            if quantile.is_nan() {
-                if before + count < rank {
-                    before += count;
-                    return true;
-                }
-                let k = (rank - before) as f64;
-                quantile = lo + (k - 0.5) / n * width;
+            let hi = hi.min(max).max(lo);
+            bins.push((count, lo, hi));
+            true
+        });
+        // Cumulative counts before each bin, and the (estimated) sum of every bin from i on.
+        let mut before = Vec::with_capacity(bins.len());
+        let mut acc = 0u64;
+        for b in &bins {
+            before.push(acc);
+            acc += b.0;
+        }
+        let mut suffix = vec![0.0; bins.len() + 1];
+        for i in (0..bins.len()).rev() {
+            let (n, lo, hi) = bins[i];
+            suffix[i] = suffix[i + 1] + n as f64 * 0.5 * (lo + hi);
+        }
+        levels
+            .iter()
+            .map(|&q| {
+                let rank = self.rank(q);
+                let i = before.partition_point(|&b| b < rank) - 1;
+                let (count, lo, hi) = bins[i];
+                let n = count as f64;
+                let k = (rank - before[i]) as f64;
+                let width = hi - lo;
+                let quantile = (lo + (k - 0.5) / n * width).clamp(min, max);
                 // Σ_{j=k}^{n} (lo + (j − ½)/n·w) = m·lo + w/n·(Σ j − m/2), m = n − k + 1.
                 let m = n - k + 1.0;
                 let sum_j = (k + n) * m / 2.0;
-                tail_sum = m * lo + width / n * (sum_j - m / 2.0);
+                let tail_sum = m * lo + width / n * (sum_j - m / 2.0) + suffix[i + 1];
+                (quantile, tail_sum / (self.count - rank + 1) as f64)
+            })
+            .collect()
+    }
+
+    fn exact_quantile(&self, exact: &[(f64, u64)], q: f64) -> (f64, f64) {
+        let rank = self.rank(q);
+        let tail_count = (self.count - rank + 1) as f64;
+        let mut before = 0;
+        let mut quantile = f64::NAN;
+        let mut tail_sum = 0.0;
+        for &(x, c) in exact {
+            if quantile.is_nan() {
+                if before + c >= rank {
+                    quantile = x;
+                    tail_sum = (before + c - rank + 1) as f64 * x;
+                }
+                before += c;
             } else {
-                tail_sum += n * (lo + 0.5 * width);
+                tail_sum += c as f64 * x;
             }
-            true
-        });
-        (quantile.clamp(min, max), tail_sum / tail_count)
+        }
+        (quantile, tail_sum / tail_count)
     }
 }
 

@@ -312,14 +312,13 @@ impl RunStats {
         }
         let (mean, sd) = all.mean_sd(self.shifts[o]);
         let n = all.count as f64;
+        let levels: Vec<f64> = QUANTILE_LEVELS.iter().chain(&ES_LEVELS).copied().collect();
+        let found = self.histograms[o].quantiles_and_tail_means(&levels);
         let mut quantiles = [f64::NAN; 9];
-        for (q, level) in quantiles.iter_mut().zip(QUANTILE_LEVELS) {
-            *q = self.histograms[o].quantile_and_tail_mean(level).0;
+        for (q, f) in quantiles.iter_mut().zip(&found) {
+            *q = f.0;
         }
-        let mut es = [f64::NAN; 2];
-        for (e, level) in es.iter_mut().zip(ES_LEVELS) {
-            *e = self.histograms[o].quantile_and_tail_mean(level).1;
-        }
+        let es = [found[9].1, found[10].1];
         OutputSummary {
             mean,
             sd,
