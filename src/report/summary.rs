@@ -62,8 +62,8 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
         if let Some(i) = QUANTILE_SE_OUTPUTS.iter().position(|&q| q == o) {
             let se: Map<String, Value> = QUANTILE_KEYS
                 .iter()
-                .zip(QUANTILE_LEVELS)
-                .map(|(k, level)| (k.to_string(), num(stats.quantile_se(i, level))))
+                .zip(stats.quantile_ses(i, &QUANTILE_LEVELS))
+                .map(|(k, se)| (k.to_string(), num(se)))
                 .collect();
             summary["quantile_se"] = Value::Object(se);
         }

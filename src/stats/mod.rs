@@ -338,23 +338,32 @@ impl RunStats {
     /// every sampler (for Sobol and Latin hypercube points it is conservative: the whole run is
     /// better balanced than its batches). NaN with fewer than two batches.
     pub fn quantile_se(&self, i: usize, level: f64) -> f64 {
+        self.quantile_ses(i, &[level])[0]
+    }
+
+    /// [`RunStats::quantile_se`] at several levels, one pass over each batch's bins.
+    pub fn quantile_ses(&self, i: usize, levels: &[f64]) -> Vec<f64> {
         let m = QUANTILE_SE_OUTPUTS.len();
-        let batches: Vec<(f64, f64)> = (0..QUANTILE_SE_BATCHES as usize)
+        let batches: Vec<(f64, Vec<(f64, f64)>)> = (0..QUANTILE_SE_BATCHES as usize)
             .filter_map(|b| self.batch_histograms.get(b * m + i)?.as_ref())
             .filter(|h| h.count() > 0)
-            .map(|h| (h.count() as f64, h.quantile_and_tail_mean(level).0))
+            .map(|h| (h.count() as f64, h.quantiles_and_tail_means(levels)))
             .collect();
         let k = batches.len() as f64;
         if batches.len() < 2 {
-            return f64::NAN;
+            return vec![f64::NAN; levels.len()];
         }
         let n: f64 = batches.iter().map(|b| b.0).sum();
-        let q_bar: f64 = batches.iter().map(|&(nb, q)| nb / n * q).sum();
-        let ss: f64 = batches
-            .iter()
-            .map(|&(nb, q)| (nb / n * (q - q_bar)).powi(2))
-            .sum();
-        (k / (k - 1.0) * ss).sqrt()
+        (0..levels.len())
+            .map(|l| {
+                let q_bar: f64 = batches.iter().map(|(nb, q)| nb / n * q[l].0).sum();
+                let ss: f64 = batches
+                    .iter()
+                    .map(|(nb, q)| (nb / n * (q[l].0 - q_bar)).powi(2))
+                    .sum();
+                (k / (k - 1.0) * ss).sqrt()
+            })
+            .collect()
     }
 
     /// Mean and sd of output `o` over the draws that picked scenario `k`.
