@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 use crate::model::Model;
 use crate::outputs::output_names;
 use crate::stats::{
-    OutputSummary, RunStats, ES_KEYS, QUANTILE_KEYS, QUANTILE_LEVELS, QUANTILE_SE_OUTPUTS,
+    OutputSummary, RunStats, ES_KEYS, QUANTILE_KEYS, QUANTILE_SE_OUTPUTS,
     SCENARIO_OUTPUTS, TORNADO_OUTPUTS,
 };
 
@@ -62,7 +62,7 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
         if let Some(i) = QUANTILE_SE_OUTPUTS.iter().position(|&q| q == o) {
             let se: Map<String, Value> = QUANTILE_KEYS
                 .iter()
-                .zip(stats.quantile_ses(i, &QUANTILE_LEVELS))
+                .zip(stats.quantile_ses(i))
                 .map(|(k, se)| (k.to_string(), num(se)))
                 .collect();
             summary["quantile_se"] = Value::Object(se);
@@ -159,8 +159,8 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
             crate::stats::BIN_BITS
         ),
         "quantile_se_method": format!(
-            "batch means: block b in batch b mod {}; SE = sd of the batch quantiles / sqrt(batches)",
-            crate::stats::QUANTILE_SE_BATCHES
+            "sectioning: quantiles of every full block of {} draws; SE = sd of the block quantiles / sqrt(blocks)",
+            crate::engine::BLOCK_SIZE
         ),
     });
     if let Some(stop) = &info.stopping {

@@ -8,11 +8,13 @@
 mod convergence;
 mod exact_sum;
 mod histogram;
+mod quantile_se;
 mod tornado;
 
 pub use convergence::{Convergence, ConvergencePoint};
 pub use exact_sum::ExactSum;
 pub use histogram::{LogHistogram, BIN_BITS, EXACT_CAPACITY};
+pub use quantile_se::QuantileSections;
 pub use tornado::{TornadoSums, TORNADO_OUTPUTS};
 
 use crate::outputs::{EQUITY_DRAWDOWN_PCT, EXPORT_LOSS, FX_DEPRECIATION_PCT, SURPLUS_CHANGE};
@@ -22,18 +24,13 @@ pub const SAMPLE_DRAWS: u64 = 2000;
 /// Outputs with a distribution per scenario (for conditional charts).
 pub const SCENARIO_OUTPUTS: [usize; 2] = [EXPORT_LOSS, SURPLUS_CHANGE];
 
-/// Outputs with batch-means standard errors of their quantiles.
+/// Outputs with standard errors of their quantiles (see [`QuantileSections`]).
 pub const QUANTILE_SE_OUTPUTS: [usize; 4] = [
     crate::outputs::EXPORT_LOSS,
     crate::outputs::SURPLUS_CHANGE,
     crate::outputs::GDP_IMPACT_PCT,
     crate::outputs::STRESS_INDEX,
 ];
-/// Number of batches behind the quantile standard errors. Block b belongs to batch b mod 32:
-/// interleaved rather than contiguous, so that any prefix of the blocks (a run stopped by
-/// `--target-se`, a short run) spreads evenly over the batches.
-pub const QUANTILE_SE_BATCHES: u64 = 32;
-
 /// One kept draw: (draw index, scenario, export loss, FX depreciation, equity drawdown).
 pub type SampleDraw = (u64, u32, f64, f64, f64);
 
@@ -136,8 +133,8 @@ pub struct RunStats {
     tornado: TornadoSums,
     convergence: Convergence,
     sample: Vec<SampleDraw>,
-    /// [batch][QUANTILE_SE_OUTPUTS] histograms, allocated when a batch first gets a block.
-    batch_histograms: Vec<Option<LogHistogram>>,
+    /// Per-block quantiles of [`QUANTILE_SE_OUTPUTS`], for their standard errors.
+    quantile_sections: QuantileSections,
 }
 
 impl RunStats {
@@ -153,7 +150,9 @@ impl RunStats {
             tornado: TornadoSums::new(dim, tornado_shifts),
             convergence: Convergence::new(total_blocks, shifts[EXPORT_LOSS]),
             sample: Vec::new(),
-            batch_histograms: vec![None; QUANTILE_SE_BATCHES as usize * QUANTILE_SE_OUTPUTS.len()],
+            quantile_sections: QuantileSections::new(
+                QUANTILE_SE_OUTPUTS.iter().map(|&o| shifts[o]).collect(),
+            ),
             n_outputs,
             n_scenarios,
             moments: vec![ShiftedMoments::default(); n_scenarios * n_outputs],
@@ -188,12 +187,8 @@ impl RunStats {
         if block < 16 || block % 4 == 0 {
             self.tornado.add_block(points, rows);
         }
-        let batch = (block % QUANTILE_SE_BATCHES) as usize;
-        for (i, &o) in QUANTILE_SE_OUTPUTS.iter().enumerate() {
-            let h = self.batch_histograms[batch * QUANTILE_SE_OUTPUTS.len() + i]
-                .get_or_insert_with(LogHistogram::new);
-            rows.column(o).iter().for_each(|&x| h.insert(x));
-        }
+        self.quantile_sections
+            .add_block(QUANTILE_SE_OUTPUTS.iter().map(|&o| rows.column(o).into_iter()));
         self.convergence
             .add_block(block, rows.column(EXPORT_LOSS).iter().copied());
         for (i, &o) in SCENARIO_OUTPUTS.iter().enumerate() {
@@ -268,11 +263,7 @@ impl RunStats {
         for (a, b) in self.scenario_histograms.iter_mut().zip(&other.scenario_histograms) {
             a.merge(b);
         }
-        for (a, b) in self.batch_histograms.iter_mut().zip(&other.batch_histograms) {
-            if let Some(b) = b {
-                a.get_or_insert_with(LogHistogram::new).merge(b);
-            }
-        }
+        self.quantile_sections.merge(&other.quantile_sections);
         self.tornado.merge(&other.tornado);
         self.convergence.merge(&other.convergence);
         self.sample.extend_from_slice(&other.sample);
@@ -330,40 +321,10 @@ impl RunStats {
         }
     }
 
-    /// Batch-means standard error of the quantile at `level` of output `QUANTILE_SE_OUTPUTS[i]`.
-    ///
-    /// With batch quantiles q_b over n_b draws (N in all, k batches with draws) and weights
-    /// w_b = n_b / N: SE² = k/(k−1) · Σ w_b² (q_b − q̄)², q̄ = Σ w_b q_b; for equal batches this
-    /// is the textbook sd(q_b)/√k. Each batch is a sample of its own, so the estimate holds for
-    /// every sampler (for Sobol and Latin hypercube points it is conservative: the whole run is
-    /// better balanced than its batches). NaN with fewer than two batches.
-    pub fn quantile_se(&self, i: usize, level: f64) -> f64 {
-        self.quantile_ses(i, &[level])[0]
-    }
-
-    /// [`RunStats::quantile_se`] at several levels, one pass over each batch's bins.
-    pub fn quantile_ses(&self, i: usize, levels: &[f64]) -> Vec<f64> {
-        let m = QUANTILE_SE_OUTPUTS.len();
-        let batches: Vec<(f64, Vec<(f64, f64)>)> = (0..QUANTILE_SE_BATCHES as usize)
-            .filter_map(|b| self.batch_histograms.get(b * m + i)?.as_ref())
-            .filter(|h| h.count() > 0)
-            .map(|h| (h.count() as f64, h.quantiles_and_tail_means(levels)))
-            .collect();
-        let k = batches.len() as f64;
-        if batches.len() < 2 {
-            return vec![f64::NAN; levels.len()];
-        }
-        let n: f64 = batches.iter().map(|b| b.0).sum();
-        (0..levels.len())
-            .map(|l| {
-                let q_bar: f64 = batches.iter().map(|(nb, q)| nb / n * q[l].0).sum();
-                let ss: f64 = batches
-                    .iter()
-                    .map(|(nb, q)| (nb / n * (q[l].0 - q_bar)).powi(2))
-                    .sum();
-                (k / (k - 1.0) * ss).sqrt()
-            })
-            .collect()
+    /// Standard errors of the quantiles of output `QUANTILE_SE_OUTPUTS[i]` at
+    /// [`QUANTILE_LEVELS`], by sectioning over full blocks (see [`QuantileSections`]).
+    pub fn quantile_ses(&self, i: usize) -> [f64; 9] {
+        self.quantile_sections.standard_errors(i)
     }
 
     /// Mean and sd of output `o` over the draws that picked scenario `k`.
@@ -381,7 +342,6 @@ impl RunStats {
     pub fn heap_bytes(&self) -> usize {
         self.histograms
             .iter()
-            .chain(self.batch_histograms.iter().flatten())
             .map(|h| h.heap_bytes())
             .sum()
     }
