@@ -873,7 +873,13 @@ fn sensitivity_text(
         table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
         table.set_header(vec![title, "total", "first order"]);
         for (name, first, total) in rows.iter().take(limit) {
-            table.add_row(vec![name.clone(), format!("{total:.3}"), format!("{first:.3}")]);
+            // Long cluster names stay whole in sensitivity.json; the table shows their start.
+            let shown = if name.chars().count() > 72 {
+                format!("{}…", name.chars().take(71).collect::<String>())
+            } else {
+                name.clone()
+            };
+            table.add_row(vec![shown, format!("{total:.3}"), format!("{first:.3}")]);
         }
         let what = if title == "input" { "top inputs" } else { "groups" };
         let _ = writeln!(text, "export_loss: {what} by total index\n{table}");
