@@ -14,13 +14,25 @@ use tariffsim::model::{compile_model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
 use tariffsim::outputs::EXPORT_LOSS;
 
 fn main() {
-    let args: Vec<u32> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<u32> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let reference_log2 = args.first().copied().unwrap_or(24);
     let seeds = args.get(1).copied().unwrap_or(20) as u64;
     let model = compile_model(DEFAULT_MODEL_TEXT, DEFAULT_MODEL_FILE).expect("default model");
     let mean_p95 = |draws: u64, seed: u64, sampler, antithetic| {
-        let config = RunConfig { draws, seed, threads: 0, sampler, antithetic };
-        let s = engine::run(&model, &config, &[]).expect("run").stats.output_summary(EXPORT_LOSS);
+        let config = RunConfig {
+            draws,
+            seed,
+            threads: 0,
+            sampler,
+            antithetic,
+        };
+        let s = engine::run(&model, &config, &[])
+            .expect("run")
+            .stats
+            .output_summary(EXPORT_LOSS);
         (s.mean, s.quantiles[7])
     };
     let started = Instant::now();

@@ -42,10 +42,22 @@ probability = 1.0
 fn sectioning_se_of_quantiles_is_within_a_factor_2_of_the_asymptotic_value() {
     let model = compile_model(MODEL, "known.toml").unwrap();
     let draws = 64 * 1024;
-    let stats = engine::run(&model, &RunConfig { draws, seed: 2, threads: 2, ..Default::default() }, &[])
-        .unwrap()
-        .stats;
-    let i = QUANTILE_SE_OUTPUTS.iter().position(|&o| o == EXPORT_LOSS).unwrap();
+    let stats = engine::run(
+        &model,
+        &RunConfig {
+            draws,
+            seed: 2,
+            threads: 2,
+            ..Default::default()
+        },
+        &[],
+    )
+    .unwrap()
+    .stats;
+    let i = QUANTILE_SE_OUTPUTS
+        .iter()
+        .position(|&o| o == EXPORT_LOSS)
+        .unwrap();
     let ses = stats.quantile_ses(i);
     let (x0, t) = (10.0_f64, 1.25_f64);
     for (l, &q) in QUANTILE_LEVELS.iter().enumerate() {
@@ -57,7 +69,11 @@ fn sectioning_se_of_quantiles_is_within_a_factor_2_of_the_asymptotic_value() {
         let density = 1.0 / (x0 * t.ln() * t.powf(-eps));
         let asymptotic = (q * (1.0 - q) / draws as f64).sqrt() / density;
         let ratio = ses[l] / asymptotic;
-        assert!((0.5..2.0).contains(&ratio), "q = {q}: SE {} vs asymptotic {asymptotic}", ses[l]);
+        assert!(
+            (0.5..2.0).contains(&ratio),
+            "q = {q}: SE {} vs asymptotic {asymptotic}",
+            ses[l]
+        );
     }
 }
 
@@ -65,12 +81,20 @@ fn sectioning_se_of_quantiles_is_within_a_factor_2_of_the_asymptotic_value() {
 fn quantile_se_shrinks_like_one_over_root_n_and_merges_exactly() {
     let model = compile_model(MODEL, "known.toml").unwrap();
     let se = |draws, threads| {
-        let c = RunConfig { draws, seed: 3, threads, ..Default::default() };
+        let c = RunConfig {
+            draws,
+            seed: 3,
+            threads,
+            ..Default::default()
+        };
         engine::run(&model, &c, &[]).unwrap().stats.quantile_ses(0)
     };
     let (small, large) = (se(16 * 1024, 2), se(256 * 1024, 2));
     let ratio = small[4] / large[4];
-    assert!((2.5..6.5).contains(&ratio), "median SE fell by {ratio}, expected ~4");
+    assert!(
+        (2.5..6.5).contains(&ratio),
+        "median SE fell by {ratio}, expected ~4"
+    );
     assert_eq!(se(16 * 1024, 1), small);
     // Fewer than two full blocks: no estimate.
     assert!(se(1500, 1)[4].is_nan());

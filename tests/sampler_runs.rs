@@ -34,7 +34,13 @@ fn lhs_sobol_and_antithetic_are_identical_for_1_2_and_3_threads() {
         (SamplerKind::MonteCarlo, true),
         (SamplerKind::Sobol, true),
     ] {
-        let config = |threads| RunConfig { draws, seed: 5, threads, sampler, antithetic };
+        let config = |threads| RunConfig {
+            draws,
+            seed: 5,
+            threads,
+            sampler,
+            antithetic,
+        };
         let one = results(&config(1));
         for threads in [2, 3] {
             assert!(
@@ -50,8 +56,17 @@ fn lhs_sobol_and_antithetic_are_identical_for_1_2_and_3_threads() {
 fn samplers_agree_on_the_mean_and_differ_in_the_draws() {
     let model = compile_model(DEFAULT_MODEL_TEXT, DEFAULT_MODEL_FILE).unwrap();
     let mean = |sampler, antithetic| {
-        let c = RunConfig { draws: 16 * 1024, seed: 3, threads: 2, sampler, antithetic };
-        let s = engine::run(&model, &c, &[]).unwrap().stats.output_summary(0);
+        let c = RunConfig {
+            draws: 16 * 1024,
+            seed: 3,
+            threads: 2,
+            sampler,
+            antithetic,
+        };
+        let s = engine::run(&model, &c, &[])
+            .unwrap()
+            .stats
+            .output_summary(0);
         (s.mean, s.se_mean)
     };
     let (mc, se) = mean(SamplerKind::MonteCarlo, false);
@@ -62,7 +77,10 @@ fn samplers_agree_on_the_mean_and_differ_in_the_draws() {
     ] {
         let (m, _) = mean(sampler, antithetic);
         assert_ne!(m, mc, "{sampler:?} {antithetic} gave the Monte Carlo draws");
-        assert!((m - mc).abs() < 5.0 * se, "{sampler:?} {antithetic}: mean {m} vs mc {mc} ± {se}");
+        assert!(
+            (m - mc).abs() < 5.0 * se,
+            "{sampler:?} {antithetic}: mean {m} vs mc {mc} ± {se}"
+        );
     }
 }
 
@@ -88,25 +106,44 @@ fn sobol_refuses_a_model_of_too_many_dimensions_with_a_clear_error() {
             "[[sectors]]\nid = \"s{i}\"\nexports = 1.0\nshare = 0.1\nsigma = {{ dist = \"uniform\", low = 2, high = 4 }}\nepsilon = {{ dist = \"uniform\", low = 0.5, high = 1.5 }}\neta = {{ dist = \"uniform\", low = 1, high = 5 }}\n"
         ));
     }
-    text.push_str("[interim]\ntariff = { default = 0.1 }\n[[scenarios]]\nid = \"only\"\nprobability = 1.0\n");
+    text.push_str(
+        "[interim]\ntariff = { default = 0.1 }\n[[scenarios]]\nid = \"only\"\nprobability = 1.0\n",
+    );
     let model = compile_model(&text, "wide.toml").unwrap();
     assert_eq!(model.dimension, 2101);
-    let config = RunConfig { draws: 10, sampler: SamplerKind::Sobol, ..Default::default() };
+    let config = RunConfig {
+        draws: 10,
+        sampler: SamplerKind::Sobol,
+        ..Default::default()
+    };
     match engine::run(&model, &config, &[]) {
         Err(EngineError::Config(m)) => {
-            assert!(m.contains("--sampler sobol") && m.contains("2048") && m.contains("2101"), "{m}");
+            assert!(
+                m.contains("--sampler sobol") && m.contains("2048") && m.contains("2101"),
+                "{m}"
+            );
         }
-        other => panic!("expected a configuration error, got {:?}", other.map(|o| o.stats.draws())),
+        other => panic!(
+            "expected a configuration error, got {:?}",
+            other.map(|o| o.stats.draws())
+        ),
     }
     // Monte Carlo and Latin hypercube have no limit.
     for sampler in [SamplerKind::MonteCarlo, SamplerKind::LatinHypercube] {
-        let c = RunConfig { draws: 10, sampler, ..Default::default() };
+        let c = RunConfig {
+            draws: 10,
+            sampler,
+            ..Default::default()
+        };
         assert_eq!(engine::run(&model, &c, &[]).unwrap().stats.draws(), 10);
     }
 }
 
 fn bin(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tariffsim")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_tariffsim"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn summary(dir: &Path) -> Value {
@@ -117,7 +154,16 @@ fn summary(dir: &Path) -> Value {
 fn sobol_shards_merge_to_the_single_run_and_other_samplers_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
-    let common = ["--draws", "9000", "--seed", "4", "--sampler", "sobol", "--antithetic", "--quiet"];
+    let common = [
+        "--draws",
+        "9000",
+        "--seed",
+        "4",
+        "--sampler",
+        "sobol",
+        "--antithetic",
+        "--quiet",
+    ];
     let mut args = vec!["run"];
     args.extend(common);
     let full = p("full");
@@ -132,7 +178,14 @@ fn sobol_shards_merge_to_the_single_run_and_other_samplers_are_refused() {
         let shard = format!("{k}/3");
         let mut args = vec!["run"];
         args.extend(common);
-        args.extend(["--shard", &shard, "--threads", if k == 2 { "1" } else { "2" }, "--out", &out]);
+        args.extend([
+            "--shard",
+            &shard,
+            "--threads",
+            if k == 2 { "1" } else { "2" },
+            "--out",
+            &out,
+        ]);
         let o = bin(&args);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         parts.push(out);
@@ -145,15 +198,44 @@ fn sobol_shards_merge_to_the_single_run_and_other_samplers_are_refused() {
     let m = summary(Path::new(&merged));
     assert_eq!(m["run"]["sampler"], "sobol");
     assert_eq!(m["run"]["antithetic"], true);
-    assert!(m["outputs"] == s["outputs"] && m["scenarios"] == s["scenarios"], "merged sobol shards differ from the single run");
+    assert!(
+        m["outputs"] == s["outputs"] && m["scenarios"] == s["scenarios"],
+        "merged sobol shards differ from the single run"
+    );
 
     // A shard of the same run without --antithetic does not belong with the others.
     let plain = p("plain");
-    assert!(bin(&["run", "--draws", "9000", "--seed", "4", "--sampler", "sobol", "--quiet", "--shard", "3/3", "--out", &plain]).status.success());
-    let o = bin(&["merge", &parts[0], &parts[1], &plain, "--quiet", "--out", &p("bad")]);
+    assert!(bin(&[
+        "run",
+        "--draws",
+        "9000",
+        "--seed",
+        "4",
+        "--sampler",
+        "sobol",
+        "--quiet",
+        "--shard",
+        "3/3",
+        "--out",
+        &plain
+    ])
+    .status
+    .success());
+    let o = bin(&[
+        "merge",
+        &parts[0],
+        &parts[1],
+        &plain,
+        "--quiet",
+        "--out",
+        &p("bad"),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("sobol+antithetic") && err.contains("different runs"), "{err}");
+    assert!(
+        err.contains("sobol+antithetic") && err.contains("different runs"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -163,8 +245,14 @@ fn run_prints_a_text_tornado_unless_quiet() {
     let o = bin(&["run", "--draws", "4096", "--sampler", "lhs", "--out", out]);
     assert!(o.status.success());
     let text = String::from_utf8_lossy(&o.stdout);
-    let start = text.find("tornado of export_loss").expect("no tornado printed");
-    let rows = text[start..].lines().skip(1).filter(|l| l.starts_with("  ")).count();
+    let start = text
+        .find("tornado of export_loss")
+        .expect("no tornado printed");
+    let rows = text[start..]
+        .lines()
+        .skip(1)
+        .filter(|l| l.starts_with("  "))
+        .count();
     assert_eq!(rows, 8, "{text}");
     let o = bin(&["run", "--draws", "4096", "--quiet", "--out", out]);
     assert!(o.stdout.is_empty());

@@ -70,7 +70,10 @@ fn options(groups: Vec<(String, Vec<String>)>) -> ModelSensitivityOptions {
         samples: 8192,
         seed: 1,
         groups,
-        sobol: SobolOptions { bootstrap_resamples: 50, ..SobolOptions::default() },
+        sobol: SobolOptions {
+            bootstrap_resamples: 50,
+            ..SobolOptions::default()
+        },
     }
 }
 
@@ -85,20 +88,39 @@ fn additive_sectors_split_the_variance_as_computed_by_integration() {
         let expected = v / (va + vb);
         for key in ["first_order", "total"] {
             let got = p[key].as_f64().unwrap();
-            assert!((got - expected).abs() < 0.02, "{path} {key}: {got} vs {expected}");
+            assert!(
+                (got - expected).abs() < 0.02,
+                "{path} {key}: {got} vs {expected}"
+            );
             let ci = p[format!("{key}_ci")].as_array().unwrap();
             assert!(ci[0].as_f64().unwrap() <= got && got <= ci[1].as_f64().unwrap());
         }
     }
     // The single scenario explains nothing; the elasticities group explains everything.
-    assert!(loss["parameters"]["scenario"]["total"].as_f64().unwrap().abs() < 1e-12);
+    assert!(
+        loss["parameters"]["scenario"]["total"]
+            .as_f64()
+            .unwrap()
+            .abs()
+            < 1e-12
+    );
     let elasticities = loss["groups"]["elasticities"]["total"].as_f64().unwrap();
     assert!((elasticities - 1.0).abs() < 0.02, "{elasticities}");
-    assert!(loss["groups"].get("macro").is_none(), "a group of point masses has no indices");
-    let top = if va > vb { "sectors.a.epsilon" } else { "sectors.b.epsilon" };
+    assert!(
+        loss["groups"].get("macro").is_none(),
+        "a group of point masses has no indices"
+    );
+    let top = if va > vb {
+        "sectors.a.epsilon"
+    } else {
+        "sectors.b.epsilon"
+    };
     assert_eq!(r.export_loss_ranking[0].0, top);
     assert_eq!(r.json["samples"], 8192);
-    assert_eq!(r.json["evaluations"].as_u64().unwrap(), r.evaluations as u64);
+    assert_eq!(
+        r.json["evaluations"].as_u64().unwrap(),
+        r.evaluations as u64
+    );
 }
 
 #[test]
@@ -124,7 +146,10 @@ fn correlated_parameters_are_reported_only_as_a_cluster() {
     assert!(a_only["note"].as_str().unwrap().contains(cluster));
     assert_eq!(a_only["total"], loss["groups"][cluster]["total"]);
     let notes = r.json["notes"].to_string();
-    assert!(notes.contains("correlated") && notes.contains("a_only"), "{notes}");
+    assert!(
+        notes.contains("correlated") && notes.contains("a_only"),
+        "{notes}"
+    );
     assert!(r.export_loss_ranking.iter().any(|(n, _, _)| n == cluster));
 }
 
@@ -134,22 +159,59 @@ fn sensitivity_subcommand_writes_the_documented_layout() {
     let out = dir.path().to_str().unwrap();
     let bin = env!("CARGO_BIN_EXE_tariffsim");
     let o = Command::new(bin)
-        .args(["sensitivity", "--samples", "256", "--bootstrap", "20", "--seed", "3", "--group", "autos=sectors.autos.*,sectors.auto_parts.*", "--out", out])
+        .args([
+            "sensitivity",
+            "--samples",
+            "256",
+            "--bootstrap",
+            "20",
+            "--seed",
+            "3",
+            "--group",
+            "autos=sectors.autos.*,sectors.auto_parts.*",
+            "--out",
+            out,
+        ])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("export_loss: top inputs by total index"), "{stdout}");
-    let s: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("sensitivity.json")).unwrap()).unwrap();
-    for key in ["model", "samples", "seed", "evaluations", "notes", "correlated_clusters", "outputs"] {
+    assert!(
+        stdout.contains("export_loss: top inputs by total index"),
+        "{stdout}"
+    );
+    let s: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("sensitivity.json")).unwrap(),
+    )
+    .unwrap();
+    for key in [
+        "model",
+        "samples",
+        "seed",
+        "evaluations",
+        "notes",
+        "correlated_clusters",
+        "outputs",
+    ] {
         assert!(s.get(key).is_some(), "sensitivity.json has no {key}");
     }
     assert_eq!(s["seed"], 3);
     assert!(s["model"]["sha256"].as_str().unwrap().len() == 64);
     for name in tariffsim::outputs::HEADLINE {
         let o = &s["outputs"][name];
-        assert!(o["parameters"]["scenario"].get("total_ci").is_some(), "{name}");
-        for g in ["scenario", "timing", "tariffs", "elasticities", "macro", "market", "autos"] {
+        assert!(
+            o["parameters"]["scenario"].get("total_ci").is_some(),
+            "{name}"
+        );
+        for g in [
+            "scenario",
+            "timing",
+            "tariffs",
+            "elasticities",
+            "macro",
+            "market",
+            "autos",
+        ] {
             let e = &o["groups"][g];
             for k in ["first_order", "first_order_ci", "total", "total_ci"] {
                 assert!(e.get(k).is_some(), "{name}.{g} has no {k}");
@@ -162,11 +224,24 @@ fn sensitivity_subcommand_writes_the_documented_layout() {
     for (name, c) in clusters {
         assert!(s["outputs"]["export_loss"]["groups"].get(name).is_some());
         for m in c["members"].as_array().unwrap() {
-            assert!(s["outputs"]["export_loss"]["parameters"].get(m.as_str().unwrap()).is_none());
+            assert!(s["outputs"]["export_loss"]["parameters"]
+                .get(m.as_str().unwrap())
+                .is_none());
         }
     }
     // Unknown paths in --group are input errors.
-    let o = Command::new(bin).args(["sensitivity", "--samples", "16", "--group", "x=sectors.nope.sigma", "--out", out]).output().unwrap();
+    let o = Command::new(bin)
+        .args([
+            "sensitivity",
+            "--samples",
+            "16",
+            "--group",
+            "x=sectors.nope.sigma",
+            "--out",
+            out,
+        ])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("sectors.nope.sigma"));
 }

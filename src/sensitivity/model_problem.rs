@@ -259,12 +259,20 @@ fn plan(model: &Model, extra: &[(String, Vec<String>)]) -> Result<Plan, ModelSen
             .collect();
         named.push((name.to_string(), params, false));
     }
-    let coordinate_params =
-        |params: &[usize]| -> Vec<usize> { params.iter().filter_map(|&i| model.params[i].coordinate).collect() };
+    let coordinate_params = |params: &[usize]| -> Vec<usize> {
+        params
+            .iter()
+            .filter_map(|&i| model.params[i].coordinate)
+            .collect()
+    };
     let mut named: Vec<(String, Vec<usize>, bool)> = named
         .into_iter()
         .map(|(n, p, f)| {
-            let coords = if n == "scenario" { p } else { coordinate_params(&p) };
+            let coords = if n == "scenario" {
+                p
+            } else {
+                coordinate_params(&p)
+            };
             (n, coords, f)
         })
         .collect();
@@ -323,9 +331,14 @@ fn plan(model: &Model, extra: &[(String, Vec<String>)]) -> Result<Plan, ModelSen
             note = Some(text);
         }
         let coords: Vec<usize> = set.into_iter().collect();
-        let members = coords.iter().map(|&c| coordinate_names[c].clone()).collect();
+        let members = coords
+            .iter()
+            .map(|&c| coordinate_names[c].clone())
+            .collect();
         if let Some(i) = groups.iter().position(|g| g.name == name) {
-            notes.push(format!("group {name} is defined more than once; the last definition is used"));
+            notes.push(format!(
+                "group {name} is defined more than once; the last definition is used"
+            ));
             groups.remove(i);
         }
         groups.push(Input {
@@ -401,7 +414,13 @@ pub fn model_sensitivity(
         .map(|i| (i, index_of(&i.coords)))
         .collect();
     let problem = ModelProblem::new(model);
-    let r = sobol_indices(&problem, &unique, options.samples, options.seed, &options.sobol)?;
+    let r = sobol_indices(
+        &problem,
+        &unique,
+        options.samples,
+        options.seed,
+        &options.sobol,
+    )?;
     let n_params = plan.parameters.len();
     let n_clusters = plan.clusters.len();
     let mut outputs = Map::new();

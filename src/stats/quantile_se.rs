@@ -51,7 +51,10 @@ impl QuantileSections {
                 full = false;
                 break;
             }
-            block_quantiles(&mut self.scratch, &mut block_q[i * levels..(i + 1) * levels]);
+            block_quantiles(
+                &mut self.scratch,
+                &mut block_q[i * levels..(i + 1) * levels],
+            );
         }
         if !full {
             return;
