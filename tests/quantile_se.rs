@@ -69,6 +69,7 @@ fn sectioning_se_of_quantiles_is_within_a_factor_2_of_the_asymptotic_value() {
         let density = 1.0 / (x0 * t.ln() * t.powf(-eps));
         let asymptotic = (q * (1.0 - q) / draws as f64).sqrt() / density;
         let ratio = ses[l] / asymptotic;
+        println!("q = {q}: sectioning SE / asymptotic SE = {ratio:.3}");
         assert!(
             (0.5..2.0).contains(&ratio),
             "q = {q}: SE {} vs asymptotic {asymptotic}",
