@@ -27,6 +27,14 @@ pub struct Cli {
 enum Command {
     /// Run a model (the embedded Korea–US 2025 model when none is given) and write results.
     Run(RunArgs),
+    /// Rebuild report.html (and with --charts the chart SVGs) from a finished run's folder.
+    Report {
+        /// The --out folder of a run (it holds summary.json).
+        dir: PathBuf,
+        /// Also write each chart as an SVG file to this folder.
+        #[arg(long, value_name = "DIR")]
+        charts: Option<PathBuf>,
+    },
     /// Check model files and report every problem with its line and column.
     Validate {
         /// Model files (TOML).
@@ -50,6 +58,23 @@ enum Command {
     /// Which uncertainty matters: Sobol indices of every headline output for every uncertain
     /// parameter and group; writes sensitivity.json.
     Sensitivity(SensitivityArgs),
+    /// Measure throughput (draws/s) and peak memory of a run; writes no files.
+    Bench {
+        /// Model file (TOML); omit to use the embedded default model.
+        model: Option<PathBuf>,
+        /// Use a synthetic model of this many sectors instead.
+        #[arg(long, conflicts_with = "model")]
+        sectors: Option<usize>,
+        /// Number of draws.
+        #[arg(long, default_value_t = 10_000_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000_000))]
+        draws: u64,
+        /// Worker threads (0 = all cores).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1024))]
+        threads: u64,
+        /// Seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -124,6 +149,12 @@ struct RunArgs {
     /// No progress bar and no table on the terminal.
     #[arg(long)]
     quiet: bool,
+    /// Also write report.html, a self-contained page of charts, to the output folder.
+    #[arg(long)]
+    report: bool,
+    /// Also write each chart of the report as an SVG file to DIR (implies --report).
+    #[arg(long, value_name = "DIR")]
+    charts: Option<PathBuf>,
 }
 
 /// How the points are generated (`run` and `sweep`).
@@ -279,10 +310,18 @@ pub fn main() -> ExitCode {
     let world = crate::mpi::init();
     let result = match cli.command {
         Command::Run(args) => run(args, world.as_ref()),
+        Command::Report { dir, charts } => report_cmd(&dir, charts.as_deref()),
         Command::Validate { models } => validate(&models),
         Command::Merge { parts, out, quiet } => merge(&parts, &out, quiet),
         Command::Sweep(args) => sweep(args),
         Command::Sensitivity(args) => sensitivity(args),
+        Command::Bench {
+            model,
+            sectors,
+            draws,
+            threads,
+            seed,
+        } => bench(model.as_deref(), sectors, draws, threads as usize, seed),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -559,12 +598,27 @@ fn run_one(
     if let Some(d) = draws_csv {
         d.finish()?;
     }
+    write_report_if_asked(args, out)?;
     if !args.quiet {
         print_stdout(&headline(&model, &stats, &info, out));
         print_stdout(&stopping_text(info.stopping.as_ref()));
         print_stdout(&tornado_text(&model, &stats));
     }
     Ok((model, stats))
+}
+
+/// `--report` / `--charts DIR`: the HTML report of the run in `out`; with several models each
+/// model's charts go to a sub-folder of DIR named like its result folder.
+fn write_report_if_asked(args: &RunArgs, out: &Path) -> Result<(), Failure> {
+    if !(args.report || args.charts.is_some()) {
+        return Ok(());
+    }
+    let charts = args.charts.as_ref().map(|dir| match (args.models.len() > 1, out.file_name()) {
+        (true, Some(name)) => dir.join(name),
+        _ => dir.clone(),
+    });
+    report::write_report(out, charts.as_deref())?;
+    Ok(())
 }
 
 /// One rank's share of an MPI run: its contiguous range of blocks; rank 0 gathers the exact
@@ -615,11 +669,56 @@ fn run_mpi(
         stopping: None,
     };
     crate::batch::write_results(model, &info, &merged.stats, out)?;
+    write_report_if_asked(args, out)?;
     if !args.quiet {
         print_stdout(&headline(model, &merged.stats, &info, out));
         print_stdout(&format!("({} MPI ranks)\n", world.size()));
     }
     Ok((model.clone(), merged.stats))
+}
+
+/// Peak resident memory of this process in MiB (Linux `VmHWM`), if known.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+fn bench(path: Option<&Path>, sectors: Option<usize>, draws: u64, threads: usize, seed: u64) -> Result<(), Failure> {
+    let model = match sectors {
+        Some(n) if n >= 1 => model::compile_model(&crate::synthetic::synthetic_model_text(n), "synthetic")?,
+        Some(_) => {
+            return Err(Failure {
+                code: 2,
+                message: "error: --sectors must be at least 1".into(),
+            })
+        }
+        None => load(path, &[])?.0,
+    };
+    let config = RunConfig {
+        draws,
+        seed,
+        threads,
+        sampler: SamplerKind::MonteCarlo,
+        antithetic: false,
+    };
+    let outcome = engine::run(&model, &config, &[])?;
+    let secs = outcome.elapsed.as_secs_f64();
+    let summary_started = std::time::Instant::now();
+    let export_loss = outcome.stats.output_summary(crate::outputs::EXPORT_LOSS);
+    print_stdout(&format!(
+        "model: {} ({} sectors, {} uncertain parameters)\ndraws: {draws}, threads: {}\nelapsed: {secs:.3} s\nthroughput: {:.0} draws/s\nsummary: {:.3} s\npeak memory (VmHWM): {}\nexport_loss mean: {}\n",
+        model.name,
+        model.sectors.len(),
+        model.dimension - 1,
+        outcome.threads,
+        draws as f64 / secs.max(1e-12),
+        summary_started.elapsed().as_secs_f64(),
+        peak_rss_mib().map_or("unknown".to_string(), |m| format!("{m:.1} MiB")),
+        export_loss.mean,
+    ));
+    Ok(())
 }
 
 fn merge(parts: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Failure> {
@@ -680,6 +779,21 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         print_stdout(&format!("{} grid points, {} draws each (seed {}), results in {}\n", points.len(), config.draws, config.seed, args.out.display()));
     }
     Ok(())
+}
+
+/// `tariffsim report DIR`: a missing or malformed summary.json is bad input (exit code 2).
+fn report_cmd(dir: &Path, charts: Option<&Path>) -> Result<(), Failure> {
+    match report::write_report(dir, charts) {
+        Ok(path) => {
+            print_stdout(&format!("wrote {}\n", path.display()));
+            Ok(())
+        }
+        Err(e @ report::ReportError::Malformed { .. }) => Err(Failure {
+            code: 2,
+            message: format!("error: {e}"),
+        }),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Prints to stdout; a closed pipe (`tariffsim run | head`) is not an error.

@@ -136,7 +136,7 @@ fn overrides_change_the_model_and_bad_ones_are_explained() {
         (&["--set", "sectors.nope.sigma=3"], "unknown parameter path `sectors.nope.sigma`"),
         (&["--set", "sectors.autos.sigma=\"big\""], "sectors.autos.sigma"),
         (&["--set", "sectors.autos.sigma=-1"], "accepted: > 0"),
-        (&["--set", "scenarios.deal.probability=0.9"], "sum to"),
+        (&["--set", "scenarios.no_deal.probability=0.9"], "sum to"),
         (&["--set", "sectors.autos.sigma"], "PATH=VALUE"),
         (&["--scenario", "maybe"], "unknown scenario"),
     ];
@@ -158,7 +158,7 @@ fn scenario_conditioning_picks_only_that_scenario() {
     assert!(run(&["run", "--draws", "5000", "--quiet", "--scenario", "no_deal", "--out", path(&out)]).status.success());
     let s = summary(&out);
     assert_eq!(s["scenarios"]["no_deal"]["frequency"], 1.0);
-    assert_eq!(s["scenarios"]["deal"]["frequency"], 0.0);
+    assert_eq!(s["scenarios"]["package_deal"]["frequency"], 0.0);
 }
 
 #[test]

@@ -129,6 +129,7 @@ enum Imp {
     Point(f64),
     Uniform {
         low: f64,
+        high: f64,
         width: f64,
     },
     Triangular {
@@ -136,7 +137,8 @@ enum Imp {
         high: f64,
         /// F(mode) = (mode − low)/(high − low).
         f_mode: f64,
-        /// (high − low)(mode − low) and (high − low)(high − mode).
+        /// high − low, mode − low, high − mode.
+        width: f64,
         left: f64,
         right: f64,
     },
@@ -214,14 +216,16 @@ impl Distribution {
             &Spec::Point { value } => Imp::Point(value),
             &Spec::Uniform { low, high } => Imp::Uniform {
                 low,
+                high,
                 width: high - low,
             },
             &Spec::Triangular { low, mode, high } => Imp::Triangular {
                 low,
                 high,
                 f_mode: (mode - low) / (high - low),
-                left: (high - low) * (mode - low),
-                right: (high - low) * (high - mode),
+                width: high - low,
+                left: mode - low,
+                right: high - mode,
             },
             &Spec::Pert {
                 low,
@@ -304,18 +308,41 @@ impl Distribution {
         };
         match &self.imp {
             &Imp::Point(v) => v,
-            &Imp::Uniform { low, width } => low + width * u,
+            &Imp::Uniform { low, high, width } => {
+                // From the nearer end (1 − u is exact for u ≥ ½), so a quantile near an end
+                // at 0 keeps its relative digits.
+                if u < 0.5 {
+                    low + width * u
+                } else {
+                    high - width * (1.0 - u)
+                }
+            }
             &Imp::Triangular {
                 low,
                 high,
                 f_mode,
+                width,
                 left,
                 right,
             } => {
+                // x − low = √(u w (m − l)) below the mode, high − x = √((1 − u) w (h − m))
+                // above. When the other end is nearer, measure from it instead, using
+                // w − e = w((h − m) + (1 − u)(m − l))/(w + e) (and the mirror), which has no
+                // cancellation: e.g. mode = low = 0 and u = 1e-9 keep full relative accuracy.
                 if u < f_mode {
-                    low + (u * left).sqrt()
+                    let e = (u * width * left).sqrt();
+                    if e <= 0.5 * width {
+                        low + e
+                    } else {
+                        high - width * (right + (1.0 - u) * left) / (width + e)
+                    }
                 } else {
-                    high - ((1.0 - u) * right).sqrt()
+                    let d = ((1.0 - u) * width * right).sqrt();
+                    if d <= 0.5 * width {
+                        high - d
+                    } else {
+                        low + width * (left + u * right) / (width + d)
+                    }
                 }
             }
             Imp::ScaledBeta {
@@ -450,7 +477,9 @@ impl Distribution {
         let n = fmt_num;
         match &self.spec {
             &Spec::Point { value } => n(value),
-            &Spec::Uniform { low, high } => format!("uniform(low = {}, high = {})", n(low), n(high)),
+            &Spec::Uniform { low, high } => {
+                format!("uniform(low = {}, high = {})", n(low), n(high))
+            }
             &Spec::Triangular { low, mode, high } => format!(
                 "triangular(low = {}, mode = {}, high = {})",
                 n(low),
@@ -533,11 +562,10 @@ impl Distribution {
 
 /// A number as a person would write it: `4`, `0.25`, `1e-12`.
 fn fmt_num(x: f64) -> String {
-    let plain = format!("{x}");
-    if plain.len() <= 16 {
-        plain
-    } else {
+    if x != 0.0 && (x.abs() < 1e-4 || x.abs() >= 1e15) {
         format!("{x:e}")
+    } else {
+        format!("{x}")
     }
 }
 
@@ -561,7 +589,7 @@ fn truncated_normal(mean: f64, sd: f64, low: f64, high: f64) -> Result<Imp, Dist
     let alpha = (low - mean) / sd;
     let beta = (high - mean) / sd;
     let mass = normal_mass(alpha, beta);
-    if !(mass >= MIN_TRUNCATED_MASS) {
+    if mass.is_nan() || mass < MIN_TRUNCATED_MASS {
         let key = if alpha >= 0.0 { "low" } else { "high" };
         return Err(DistError::at(
             key,

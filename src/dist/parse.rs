@@ -1,7 +1,7 @@
 //! `Distribution::from_toml`: the MODEL.md §6 table as validation rules, each error naming the
 //! key, the rule and what is accepted.
 
-use super::{Distribution, DistError, Spec, KINDS};
+use super::{DistError, Distribution, Spec, KINDS};
 use toml::Value;
 
 /// A TOML value's type in words, for messages.
@@ -68,7 +68,13 @@ fn require(ok: bool, key: &str, rule: &str, got: String, accepted: &str) -> Resu
 
 /// `key` > 0.
 fn positive(key: &str, x: f64) -> Result<(), DistError> {
-    require(x > 0.0, key, "> 0", super::fmt_num(x), &format!("{key} > 0"))
+    require(
+        x > 0.0,
+        key,
+        "> 0",
+        super::fmt_num(x),
+        &format!("{key} > 0"),
+    )
 }
 
 /// low < high, with a finite width so that scaling by it cannot overflow.
@@ -262,8 +268,7 @@ pub(super) fn parse(value: &Value) -> Result<Distribution, DistError> {
             Spec::Lognormal { median, sd_log }
         }
         "beta" => {
-            let (alpha, beta, low, high) =
-                (get("alpha")?, get("beta")?, get("low")?, get("high")?);
+            let (alpha, beta, low, high) = (get("alpha")?, get("beta")?, get("low")?, get("high")?);
             positive("alpha", alpha)?;
             positive("beta", beta)?;
             ordered(low, high)?;
@@ -291,7 +296,8 @@ fn discrete(table: &toml::Table) -> Result<Distribution, DistError> {
         // Presence was checked by the caller.
         return Err(DistError::at(
             "values",
-            "missing key `values` or `weights` for dist = \"discrete\"; required: values, weights".into(),
+            "missing key `values` or `weights` for dist = \"discrete\"; required: values, weights"
+                .into(),
         ));
     };
     let values = numbers(v, "values")?;

@@ -60,9 +60,7 @@ pub(crate) fn ln_beta(a: f64, b: f64) -> f64 {
     if l < 10.0 {
         return ln_gamma(s) + ln_gamma(l) - ln_gamma(s + l);
     }
-    let diff = -(l - 0.5) * (s / l).ln_1p() - s * (l + s).ln()
-        + s
-        + stirling_remainder(l)
+    let diff = -(l - 0.5) * (s / l).ln_1p() - s * (l + s).ln() + s + stirling_remainder(l)
         - stirling_remainder(l + s);
     ln_gamma(s) + diff
 }
@@ -159,7 +157,10 @@ mod tests {
         ];
         for (x, want) in cases {
             let got = ln_gamma(x);
-            assert!((got - want).abs() < 1e-13 * want.abs().max(1.0), "lnΓ({x}) = {got}");
+            assert!(
+                (got - want).abs() < 1e-13 * want.abs().max(1.0),
+                "lnΓ({x}) = {got}"
+            );
         }
     }
 

@@ -55,7 +55,7 @@ pub struct Elasticities {
 }
 
 /// ln P at x = ln p and the exporter's share w of import spending at delivered prices.
-#[inline]
+#[inline(always)]
 fn ln_price_index(x: f64, ln_t: f64, ln_c: f64, shares: &SectorShares, sigma: f64) -> (f64, f64) {
     if (sigma - 1.0).abs() < UNIT_SIGMA_TOLERANCE {
         let ln_p = shares.theta * (x + ln_t) + (1.0 - shares.theta) * ln_c;
@@ -98,14 +98,25 @@ fn solve(ln_t: f64, ln_c: f64, shares: &SectorShares, e: &Elasticities) -> (f64,
     }
     let sigma = e.sigma.max(ELASTICITY_FLOOR);
     let eta = e.eta.max(ELASTICITY_FLOOR);
-    let f = |x: f64| {
+    // f, f' and ln P at x (MODEL.md §2); inlined so that the solve is one tight loop.
+    #[inline(always)]
+    fn residual(
+        x: f64,
+        ln_t: f64,
+        ln_c: f64,
+        shares: &SectorShares,
+        sigma: f64,
+        epsilon: f64,
+        eta: f64,
+    ) -> (f64, f64, f64) {
         let (ln_p, w) = ln_price_index(x, ln_t, ln_c, shares, sigma);
         (
-            (eta + sigma) * x + sigma * ln_t + (e.epsilon - sigma) * ln_p,
-            eta + sigma + (e.epsilon - sigma) * w,
+            (eta + sigma) * x + sigma * ln_t + (epsilon - sigma) * ln_p,
+            eta + sigma + (epsilon - sigma) * w,
             ln_p,
         )
-    };
+    }
+    let f = |x: f64| residual(x, ln_t, ln_c, shares, sigma, e.epsilon, eta);
     let m_lo = eta + sigma.min(e.epsilon);
     let m_hi = eta + sigma.max(e.epsilon);
     let (f0, d0, ln_p0) = f(0.0);

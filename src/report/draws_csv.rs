@@ -29,7 +29,7 @@ impl DrawsCsv {
     /// Starts `path` (the header is written now); blocks are expected from `first_block` on.
     pub fn create(path: &Path, model: &Model, first_block: u64) -> Result<Self, ReportError> {
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| ReportError::io(dir, e))?;
+        let tmp = super::new_temp_file(dir)?;
         let mut file = BufWriter::with_capacity(1 << 20, tmp);
         let mut header: Vec<String> = vec!["draw".into(), "scenario".into()];
         header.extend(model.params.iter().map(|p| p.path.clone()));

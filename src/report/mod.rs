@@ -1,12 +1,15 @@
-//! Result files of MODEL.md §9: `summary.json`, `quantiles.csv`, `draws.csv`.
+//! Result files of MODEL.md §9: `summary.json`, `quantiles.csv`, `draws.csv`, `report.html`.
 //!
 //! Every file is written to a temporary file in the output folder and renamed into place, so
 //! a crash or an error never leaves a half-written result.
 
+mod charts;
 mod draws_csv;
+mod html;
 mod summary;
 
 pub use draws_csv::DrawsCsv;
+pub use html::{escape_html, format_number, render_report, write_report, ReportFiles};
 pub use summary::{quantiles_csv, summary_json, RunInfo};
 
 use std::io::Write;
@@ -50,11 +53,24 @@ pub fn ensure_dir(dir: &Path) -> Result<(), ReportError> {
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| ReportError::io(dir, e))?;
+    let mut tmp = new_temp_file(dir)?;
     tmp.write_all(bytes).map_err(|e| ReportError::io(path, e))?;
     tmp.as_file().sync_all().map_err(|e| ReportError::io(path, e))?;
     tmp.persist(path).map_err(|e| ReportError::io(path, e.error))?;
     Ok(())
+}
+
+/// A temporary file in `dir` that becomes a result file: readable by others (0644), like
+/// any file a program writes, not private as temporary files are by default.
+pub(crate) fn new_temp_file(dir: &Path) -> Result<tempfile::NamedTempFile, ReportError> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tariffsim-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    builder.tempfile_in(dir).map_err(|e| ReportError::io(dir, e))
 }
 
 /// Formats a float so that it parses back to the same f64: the shortest round-trip digits,

@@ -32,6 +32,8 @@ pub struct LogHistogram {
     negative: Vec<Option<Page>>,
     /// Sorted (value, count) pairs; `None` once more than [`EXACT_CAPACITY`] distinct values were seen.
     exact: Option<Vec<(f64, u64)>>,
+    /// Exact zeros, counted apart so that a quantile that is 0 comes out as exactly 0.
+    zeros: u64,
     nan: u64,
     count: u64,
     min: f64,
@@ -44,6 +46,8 @@ struct HistogramData {
     positive: Vec<(u16, Vec<u64>)>,
     negative: Vec<(u16, Vec<u64>)>,
     exact: Option<Vec<(f64, u64)>>,
+    /// Exact zeros, counted apart so that a quantile that is 0 comes out as exactly 0.
+    zeros: u64,
     nan: u64,
     count: u64,
     min: f64,
@@ -78,6 +82,7 @@ impl From<LogHistogram> for HistogramData {
             positive: pages_to_data(&h.positive),
             negative: pages_to_data(&h.negative),
             exact: h.exact,
+            zeros: h.zeros,
             nan: h.nan,
             count: h.count,
             min: h.min,
@@ -92,6 +97,7 @@ impl From<HistogramData> for LogHistogram {
             positive: data_to_pages(d.positive),
             negative: data_to_pages(d.negative),
             exact: d.exact,
+            zeros: d.zeros,
             nan: d.nan,
             count: d.count,
             min: d.min,
@@ -121,6 +127,7 @@ impl LogHistogram {
             positive: (0..2048).map(|_| None).collect(),
             negative: (0..2048).map(|_| None).collect(),
             exact: Some(Vec::new()),
+            zeros: 0,
             nan: 0,
             count: 0,
             min: f64::INFINITY,
@@ -155,6 +162,10 @@ impl LogHistogram {
                 Err(i) if exact.len() < EXACT_CAPACITY => exact.insert(i, (x, 1)),
                 Err(_) => self.exact = None,
             }
+        }
+        if x == 0.0 {
+            self.zeros += 1;
+            return;
         }
         let bits = x.to_bits();
         let exponent = ((bits >> MANTISSA_BITS) & 0x7ff) as usize;
@@ -193,6 +204,7 @@ impl LogHistogram {
             }
             _ => None,
         };
+        self.zeros += other.zeros;
         self.nan += other.nan;
         self.count += other.count;
         self.min = self.min.min(other.min);
@@ -218,6 +230,9 @@ impl LogHistogram {
                     }
                 }
             }
+        }
+        if self.zeros > 0 && !visit(self.zeros, 0.0, 0.0) {
+            return;
         }
         for e in 0..2048 {
             if let Some(page) = &self.positive[e] {

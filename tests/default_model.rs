@@ -1,0 +1,69 @@
+//! The shipped models (issue #3): they validate, the teaching model matches its closed form,
+//! and the default model's headline results for a fixed seed stay within the bounds
+//! documented in docs/korea_us_2025.md — a guard against accidental recalibration.
+
+use tariffsim::engine::{self, RunConfig};
+use tariffsim::model::{compile_model, load_model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
+use tariffsim::outputs::*;
+
+#[test]
+fn every_shipped_model_validates() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let mut files = vec![dir.join("korea_us_2025.toml")];
+    for entry in std::fs::read_dir(dir.join("examples")).unwrap() {
+        files.push(entry.unwrap().path());
+    }
+    assert!(files.len() >= 4);
+    for f in files {
+        load_model(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+    }
+}
+
+#[test]
+fn the_default_model_covers_korean_exports_to_the_us() {
+    let model = compile_model(DEFAULT_MODEL_TEXT, DEFAULT_MODEL_FILE).unwrap();
+    assert!(model.sectors.len() >= 10);
+    // MOTIE, Jan 2025: 127.8 USD bn in 2024.
+    assert!((model.total_exports() - 127.8).abs() < 1e-9);
+    assert!(model.scenarios.len() >= 4);
+    assert!((model.gdp - 1868.0).abs() < 1e-9);
+}
+
+#[test]
+fn one_sector_example_matches_its_closed_form() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/examples/one_sector.toml");
+    let model = load_model(&path).unwrap();
+    let outcome = engine::run(&model, &RunConfig { draws: 100_000, seed: 3, threads: 2, ..Default::default() }, &[]).unwrap();
+    let s = outcome.stats.output_summary(EXPORT_LOSS);
+    // 10·(1 − E[1.25^(−ε)]), ε ~ U(0.5, 1.5).
+    let lt = 1.25f64.ln();
+    let expected = 10.0 * (1.0 - ((-0.5 * lt).exp() - (-1.5 * lt).exp()) / lt);
+    assert!((s.mean - expected).abs() < 4.0 * s.se_mean, "{} vs {expected}", s.mean);
+}
+
+#[test]
+fn default_model_headline_results_stay_within_documented_bounds() {
+    let model = compile_model(DEFAULT_MODEL_TEXT, DEFAULT_MODEL_FILE).unwrap();
+    let outcome = engine::run(&model, &RunConfig { draws: 100_000, seed: 2025, threads: 2, ..Default::default() }, &[]).unwrap();
+    let stats = &outcome.stats;
+    let within = |o: usize, stat: &str, value: f64, lo: f64, hi: f64| {
+        assert!((lo..=hi).contains(&value), "{} {stat} = {value}, documented range [{lo}, {hi}]", HEADLINE[o]);
+    };
+    let loss = stats.output_summary(EXPORT_LOSS);
+    within(EXPORT_LOSS, "mean", loss.mean, 12.0, 17.0);
+    within(EXPORT_LOSS, "p95", loss.quantiles[7], 24.0, 33.0);
+    let gdp = stats.output_summary(GDP_IMPACT_PCT);
+    within(GDP_IMPACT_PCT, "mean", gdp.mean, -0.65, -0.42);
+    let stress = stats.output_summary(STRESS_EVENT);
+    within(STRESS_EVENT, "mean", stress.mean, 0.005, 0.03);
+    let tariff = stats.output_summary(EFFECTIVE_TARIFF);
+    within(EFFECTIVE_TARIFF, "mean", tariff.mean, 0.14, 0.17);
+    // Scenario ordering: no deal and escalation hurt most, the extended pause least.
+    let by_id = |id: &str| {
+        let k = model.scenarios.iter().position(|s| s.id == id).unwrap();
+        stats.scenario_moments(k, EXPORT_LOSS).mean
+    };
+    assert!(by_id("escalation") > by_id("package_deal"));
+    assert!(by_id("no_deal") > by_id("partial_deal"));
+    assert!(by_id("pause_extended") < by_id("package_deal"));
+}
