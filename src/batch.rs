@@ -309,6 +309,9 @@ pub fn sweep_json(model: &Model, config: &RunConfig, axes: &[SweepAxis], points:
     })
 }
 
+/// One point of a sweep chart's series: (x, mean, low, high).
+type ChartPoint = (f64, f64, f64, f64);
+
 /// Sub-folder name of a model in a multi-model run: the file stem, made unique.
 pub fn run_folder(out: &Path, path: &Path, taken: &mut Vec<String>) -> PathBuf {
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
@@ -355,7 +358,7 @@ pub fn sweep_charts(axes: &[SweepAxis], points: &[SweepPoint]) -> Vec<(String, S
             }
         };
         for (output, label) in SWEEP_CHART_OUTPUTS {
-            let mut series: Vec<(String, Vec<(f64, f64, f64, f64)>)> = Vec::new();
+            let mut series: Vec<(String, Vec<ChartPoint>)> = Vec::new();
             for p in points {
                 let others: Vec<String> = p
                     .values

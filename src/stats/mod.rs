@@ -184,7 +184,7 @@ impl RunStats {
         let n_out = self.n_outputs;
         // The tornado ranks inputs; a quarter of the blocks (all of the first 16) estimates its
         // correlations to ±2/√(n/4), plenty for a ranking, at a quarter of the cost.
-        if block < 16 || block % 4 == 0 {
+        if block < 16 || block.is_multiple_of(4) {
             self.tornado.add_block(points, rows);
         }
         self.quantile_sections
