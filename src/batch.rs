@@ -303,11 +303,14 @@ pub fn sweep_json(model: &Model, config: &RunConfig, axes: &[SweepAxis], points:
         .collect();
     json!({
         "model": {"name": model.name, "file": model.source.file, "sha256": model.source.sha256, "overrides": model.overrides},
-        "run": {"draws": config.draws, "seed": config.seed, "sampler": config.sampler.name(), "version": env!("CARGO_PKG_VERSION"), "common_random_numbers": true},
+        "run": {"draws": config.draws, "seed": config.seed, "sampler": config.sampler.name(), "antithetic": config.antithetic, "version": env!("CARGO_PKG_VERSION"), "common_random_numbers": true},
         "axes": axes.iter().map(|a| json!({"path": a.path, "values": a.values})).collect::<Vec<_>>(),
         "points": rows,
     })
 }
+
+/// One point of a sweep chart's series: (x, mean, low, high).
+type ChartPoint = (f64, f64, f64, f64);
 
 /// Sub-folder name of a model in a multi-model run: the file stem, made unique.
 pub fn run_folder(out: &Path, path: &Path, taken: &mut Vec<String>) -> PathBuf {
@@ -355,7 +358,7 @@ pub fn sweep_charts(axes: &[SweepAxis], points: &[SweepPoint]) -> Vec<(String, S
             }
         };
         for (output, label) in SWEEP_CHART_OUTPUTS {
-            let mut series: Vec<(String, Vec<(f64, f64, f64, f64)>)> = Vec::new();
+            let mut series: Vec<(String, Vec<ChartPoint>)> = Vec::new();
             for p in points {
                 let others: Vec<String> = p
                     .values

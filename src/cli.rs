@@ -55,6 +55,9 @@ enum Command {
     },
     /// Run a model at every point of a grid of parameter values, with common random numbers.
     Sweep(SweepArgs),
+    /// Which uncertainty matters: Sobol indices of every headline output for every uncertain
+    /// parameter and group; writes sensitivity.json.
+    Sensitivity(SensitivityArgs),
     /// Measure throughput (draws/s) and peak memory of a run; writes no files.
     Bench {
         /// Model file (TOML); omit to use the embedded default model.
@@ -96,6 +99,8 @@ struct SweepArgs {
     /// Output folder.
     #[arg(long, default_value = "tariffsim-sweep")]
     out: PathBuf,
+    #[command(flatten)]
+    sampling: SamplingArgs,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -137,6 +142,10 @@ struct RunArgs {
     /// Also write every draw to draws.csv (large: one row per draw).
     #[arg(long)]
     save_draws: bool,
+    #[command(flatten)]
+    sampling: SamplingArgs,
+    #[command(flatten)]
+    target: TargetArgs,
     /// No progress bar and no table on the terminal.
     #[arg(long)]
     quiet: bool,
@@ -146,6 +155,72 @@ struct RunArgs {
     /// Also write each chart of the report as an SVG file to DIR (implies --report).
     #[arg(long, value_name = "DIR")]
     charts: Option<PathBuf>,
+}
+
+/// How the points are generated (`run` and `sweep`).
+#[derive(Debug, clap::Args)]
+struct SamplingArgs {
+    /// Point generator: mc (Monte Carlo), lhs (Latin hypercube over the run's draws), sobol
+    /// (Owen-scrambled Sobol, quasi-Monte Carlo).
+    #[arg(long, default_value = "mc", value_parser = ["mc", "lhs", "sobol"])]
+    sampler: String,
+    /// Antithetic pairs: every other draw mirrors the previous one (u → 1 − u).
+    #[arg(long)]
+    antithetic: bool,
+}
+
+impl SamplingArgs {
+    fn kind(&self) -> SamplerKind {
+        SamplerKind::from_name(&self.sampler).unwrap_or(SamplerKind::MonteCarlo)
+    }
+}
+
+/// Run until the mean of an output is known to a standard error (`run`).
+#[derive(Debug, clap::Args)]
+struct TargetArgs {
+    /// Run until the standard error of the mean of --target-output is at most SE (checked every
+    /// 32 blocks of 1024 draws); replaces --draws.
+    #[arg(long, value_name = "SE", conflicts_with = "draws")]
+    target_se: Option<f64>,
+    /// The output whose mean is targeted.
+    #[arg(long, value_name = "NAME", default_value = "export_loss", requires = "target_se")]
+    target_output: String,
+    /// --target-se is relative to |mean| (0.001 = 0.1 % of the mean).
+    #[arg(long, requires = "target_se")]
+    target_relative: bool,
+    /// Most draws a --target-se run may use.
+    #[arg(long, value_name = "N", default_value_t = 10_000_000, requires = "target_se", value_parser = clap::value_parser!(u64).range(1..=1_000_000_000_000))]
+    max_draws: u64,
+}
+
+#[derive(Debug, clap::Args)]
+struct SensitivityArgs {
+    /// Model file (TOML); omit to use the embedded default model.
+    model: Option<PathBuf>,
+    /// Overrides (as for `run --set`).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// Base sample size N; the model is evaluated N x (2 + inputs) times. A power of two is best.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(2..=1_000_000_000))]
+    samples: u64,
+    /// Seed of the Sobol scrambling and of the bootstrap.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// An extra group: NAME=path1,path2 (a `*` segment matches any one segment). Repeatable.
+    #[arg(long = "group", value_name = "NAME=PATHS")]
+    groups: Vec<String>,
+    /// Bootstrap resamples behind the 95 % intervals.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=100_000))]
+    bootstrap: u64,
+    /// Worker threads (0 = all cores). Results do not depend on it.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1024))]
+    threads: u64,
+    /// Output folder.
+    #[arg(long, default_value = "tariffsim-sensitivity")]
+    out: PathBuf,
+    /// No table on the terminal.
+    #[arg(long)]
+    quiet: bool,
 }
 
 /// A failure, already explained for the user, with its exit code.
@@ -239,6 +314,7 @@ pub fn main() -> ExitCode {
         Command::Validate { models } => validate(&models),
         Command::Merge { parts, out, quiet } => merge(&parts, &out, quiet),
         Command::Sweep(args) => sweep(args),
+        Command::Sensitivity(args) => sensitivity(args),
         Command::Bench {
             model,
             sectors,
@@ -426,11 +502,18 @@ fn run_one(
     let overrides = all_overrides(path, &args.set, args.scenario.as_deref())?;
     let (model, text) = load(path, &overrides)?;
     let config = RunConfig {
-        draws: args.draws,
+        draws: args.target.target_se.map_or(args.draws, |_| args.target.max_draws),
         seed: args.seed,
         threads: args.threads as usize,
-        sampler: SamplerKind::MonteCarlo,
+        sampler: args.sampling.kind(),
+        antithetic: args.sampling.antithetic,
     };
+    if args.target.target_se.is_some() && (args.shard.is_some() || args.checkpoint.is_some() || world.is_some()) {
+        return Err(Failure {
+            code: 2,
+            message: "error: --target-se cannot be combined with --shard, --checkpoint or mpirun; accepted: --target-se on a plain run".into(),
+        });
+    }
     if args.save_draws && (args.shard.is_some() || args.checkpoint.is_some()) {
         return Err(Failure {
             code: 2,
@@ -487,8 +570,14 @@ fn run_one(
     if let Some(d) = &draws_csv {
         sinks.push(d);
     }
+    let mut stopping = None;
     let (stats, elapsed_s, threads) = match &args.checkpoint {
         Some(dir) => crate::batch::run_checkpointed(&model, &text, &config, dir, args.resume, &sinks)?,
+        None if args.target.target_se.is_some() => {
+            let stopped = run_to_target(&model, &config, &args.target, &sinks)?;
+            stopping = Some(stopped.report);
+            (stopped.stats, stopped.elapsed_s, stopped.threads)
+        }
         None => {
             let outcome = engine::run(&model, &config, &sinks)?;
             (outcome.stats, outcome.elapsed.as_secs_f64(), outcome.threads)
@@ -498,11 +587,12 @@ fn run_one(
         b.finish_and_clear();
     }
     let info = RunInfo {
-        draws: config.draws,
+        draws: stats.draws(),
         seed: config.seed,
-        sampler: config.sampler.name().to_string(),
+        sampler: config.sampler_label(),
         threads,
         elapsed_s,
+        stopping,
     };
     crate::batch::write_results(&model, &info, &stats, out)?;
     if let Some(d) = draws_csv {
@@ -511,6 +601,8 @@ fn run_one(
     write_report_if_asked(args, out)?;
     if !args.quiet {
         print_stdout(&headline(&model, &stats, &info, out));
+        print_stdout(&stopping_text(info.stopping.as_ref()));
+        print_stdout(&tornado_text(&model, &stats));
     }
     Ok((model, stats))
 }
@@ -571,9 +663,10 @@ fn run_mpi(
     let info = RunInfo {
         draws: config.draws,
         seed: config.seed,
-        sampler: config.sampler.name().to_string(),
+        sampler: config.sampler_label(),
         threads: merged.threads,
         elapsed_s: started.elapsed().as_secs_f64(),
+        stopping: None,
     };
     crate::batch::write_results(model, &info, &merged.stats, out)?;
     write_report_if_asked(args, out)?;
@@ -608,6 +701,7 @@ fn bench(path: Option<&Path>, sectors: Option<usize>, draws: u64, threads: usize
         seed,
         threads,
         sampler: SamplerKind::MonteCarlo,
+        antithetic: false,
     };
     let outcome = engine::run(&model, &config, &[])?;
     let secs = outcome.elapsed.as_secs_f64();
@@ -640,6 +734,7 @@ fn merge(parts: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Failure> {
         sampler: merged.sampler.clone(),
         threads: merged.threads,
         elapsed_s: merged.elapsed_s,
+        stopping: None,
     };
     crate::batch::write_results(&model, &info, &merged.stats, out)?;
     if !quiet {
@@ -659,7 +754,8 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         draws: args.draws,
         seed: args.seed,
         threads: args.threads as usize,
-        sampler: SamplerKind::MonteCarlo,
+        sampler: args.sampling.kind(),
+        antithetic: args.sampling.antithetic,
     };
     let n_points = crate::batch::grid(&axes).len() as u64;
     let bar = progress_bar(n_points, args.quiet, "grid points");
@@ -742,5 +838,166 @@ fn headline(model: &Model, stats: &crate::stats::RunStats, info: &RunInfo, out: 
         .collect();
     let _ = writeln!(text, "scenario frequencies: {}", freqs.join(", "));
     let _ = writeln!(text, "results in {}", out.display());
+    text
+}
+
+/// A `--target-se` run: checks the target output, then runs groups of blocks until the target is met.
+fn run_to_target(
+    model: &Model,
+    config: &RunConfig,
+    target: &TargetArgs,
+    sinks: &[&dyn BlockSink],
+) -> Result<crate::stopping::StoppedRun, Failure> {
+    let names = outputs::output_names(model);
+    let output = names.iter().position(|n| *n == target.target_output).ok_or_else(|| Failure {
+        code: 2,
+        message: format!(
+            "error: --target-output {}: unknown output; accepted: {}",
+            target.target_output,
+            names.join(", ")
+        ),
+    })?;
+    let goal = crate::stopping::TargetSe {
+        output,
+        output_name: target.target_output.clone(),
+        target: target.target_se.unwrap_or(f64::NAN),
+        relative: target.target_relative,
+    };
+    crate::stopping::run_to_target(model, config, &goal, sinks).map_err(|e| match e {
+        EngineError::Config(m) => Failure {
+            code: 2,
+            message: format!("error: {m}"),
+        },
+        e => e.into(),
+    })
+}
+
+/// One line on how a `--target-se` run stopped (empty for other runs).
+fn stopping_text(stop: Option<&crate::stopping::StoppingReport>) -> String {
+    let Some(s) = stop else {
+        return String::new();
+    };
+    let goal = if s.relative {
+        format!("{} x |mean|", s.target)
+    } else {
+        format!("{}", s.target)
+    };
+    format!(
+        "target s.e. of mean {}: {} after {} draws (s.e. {:.4e}, target {goal}, cap {})\n",
+        s.output,
+        if s.converged { "met" } else { "NOT met" },
+        s.draws,
+        s.se,
+        s.max_draws
+    )
+}
+
+/// A text tornado: the 8 inputs whose percentiles correlate most with export loss.
+fn tornado_text(model: &Model, stats: &crate::stats::RunStats) -> String {
+    use std::fmt::Write;
+    let mut names = vec!["scenario".to_string(); model.dimension];
+    for p in &model.params {
+        if let Some(c) = p.coordinate {
+            names[c] = p.path.clone();
+        }
+    }
+    let t = crate::stats::TORNADO_OUTPUTS
+        .iter()
+        .position(|&o| o == outputs::EXPORT_LOSS)
+        .unwrap_or(0);
+    let mut rows: Vec<(String, f64)> = names
+        .into_iter()
+        .enumerate()
+        .map(|(j, n)| (n, stats.tornado_correlation(t, j)))
+        .filter(|(_, r)| r.is_finite())
+        .collect();
+    rows.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+    rows.truncate(8);
+    if rows.is_empty() {
+        return String::new();
+    }
+    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    let mut text = String::from("tornado of export_loss (correlation with each input's percentile):\n");
+    for (name, r) in rows {
+        let bar = "#".repeat((r.abs() * 30.0).round() as usize);
+        let _ = writeln!(text, "  {name:<width$} {r:+.3} {bar}");
+    }
+    text
+}
+
+fn sensitivity(args: SensitivityArgs) -> Result<(), Failure> {
+    use crate::sensitivity::{model_sensitivity, parse_group, ModelSensitivityOptions, SobolOptions};
+    let (model, _) = load(args.model.as_deref(), &args.set)?;
+    let invalid = |e: crate::sensitivity::ModelSensitivityError| Failure {
+        code: 2,
+        message: format!("error: {e}"),
+    };
+    let groups = args
+        .groups
+        .iter()
+        .map(|g| parse_group(g))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(invalid)?;
+    let options = ModelSensitivityOptions {
+        samples: args.samples as usize,
+        seed: args.seed,
+        groups,
+        sobol: SobolOptions {
+            bootstrap_resamples: args.bootstrap as usize,
+            ..SobolOptions::default()
+        },
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads as usize)
+        .build()
+        .map_err(|e| Failure {
+            code: 1,
+            message: format!("error: cannot start {} threads: {e}", args.threads),
+        })?;
+    let started = std::time::Instant::now();
+    let result = pool.install(|| model_sensitivity(&model, &options)).map_err(invalid)?;
+    report::ensure_dir(&args.out)?;
+    let text = serde_json::to_string_pretty(&result.json).unwrap_or_default();
+    report::write_atomic(&args.out.join("sensitivity.json"), text.as_bytes())?;
+    if !args.quiet {
+        print_stdout(&sensitivity_text(&model, &result, started.elapsed().as_secs_f64(), &args.out));
+    }
+    Ok(())
+}
+
+/// The terminal summary of `sensitivity`: the inputs and groups that matter most for export loss.
+fn sensitivity_text(
+    model: &Model,
+    result: &crate::sensitivity::ModelSensitivity,
+    elapsed_s: f64,
+    out: &Path,
+) -> String {
+    use std::fmt::Write;
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "{} — Sobol indices from {} model evaluations in {:.1} s",
+        model.name, result.evaluations, elapsed_s
+    );
+    for (title, rows, limit) in [
+        ("input", &result.export_loss_ranking, 10),
+        ("group", &result.export_loss_groups, usize::MAX),
+    ] {
+        let mut table = comfy_table::Table::new();
+        table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+        table.set_header(vec![title, "total", "first order"]);
+        for (name, first, total) in rows.iter().take(limit) {
+            // Long cluster names stay whole in sensitivity.json; the table shows their start.
+            let shown = if name.chars().count() > 72 {
+                format!("{}…", name.chars().take(71).collect::<String>())
+            } else {
+                name.clone()
+            };
+            table.add_row(vec![shown, format!("{total:.3}"), format!("{first:.3}")]);
+        }
+        let what = if title == "input" { "top inputs" } else { "groups" };
+        let _ = writeln!(text, "export_loss: {what} by total index\n{table}");
+    }
+    let _ = writeln!(text, "results in {}", out.join("sensitivity.json").display());
     text
 }

@@ -13,7 +13,7 @@ use ndarray::{s, Array2, ArrayView2};
 
 use crate::kernel::{Kernel, KernelScratch};
 use crate::model::Model;
-use crate::sampling::{MonteCarlo, PointSet};
+use crate::sampling::{Antithetic, LatinHypercube, MonteCarlo, PointSet, SamplerError, Sobol};
 use crate::stats::RunStats;
 
 /// Draws per block: the unit of parallel work, of random streams, of shards and checkpoints.
@@ -24,28 +24,87 @@ pub const BLOCK_SIZE: u64 = 1024;
 pub enum SamplerKind {
     /// Independent uniforms, one ChaCha8 stream per block.
     MonteCarlo,
+    /// Latin hypercube stratified over the run's declared number of draws.
+    LatinHypercube,
+    /// Owen-scrambled Sobol points (quasi-Monte Carlo), addressed by draw index.
+    Sobol,
 }
 
+/// Suffix of a sampler label when antithetic pairs are on (`sobol+antithetic`).
+const ANTITHETIC_SUFFIX: &str = "+antithetic";
+
 impl SamplerKind {
+    /// Every sampler, in the order the CLI lists them.
+    pub const ALL: [SamplerKind; 3] = [
+        SamplerKind::MonteCarlo,
+        SamplerKind::LatinHypercube,
+        SamplerKind::Sobol,
+    ];
+
     /// The name used on the command line and in `summary.json`.
     pub fn name(self) -> &'static str {
         match self {
             SamplerKind::MonteCarlo => "mc",
+            SamplerKind::LatinHypercube => "lhs",
+            SamplerKind::Sobol => "sobol",
         }
     }
 
     /// The sampler called `name` on the command line.
     pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "mc" => Some(SamplerKind::MonteCarlo),
-            _ => None,
+        SamplerKind::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The label of a sampler with its antithetic flag, as stored in partial results
+    /// (`mc`, `sobol+antithetic`, ...): runs with different labels do not mix.
+    pub fn label(self, antithetic: bool) -> String {
+        if antithetic {
+            format!("{}{ANTITHETIC_SUFFIX}", self.name())
+        } else {
+            self.name().to_string()
         }
     }
 
-    fn point_set(self, model: &Model, seed: u64) -> Box<dyn PointSet> {
-        match self {
-            SamplerKind::MonteCarlo => Box::new(MonteCarlo::new(model.dimension, seed)),
+    /// Inverse of [`SamplerKind::label`]: the sampler and the antithetic flag.
+    pub fn from_label(label: &str) -> Option<(Self, bool)> {
+        match label.strip_suffix(ANTITHETIC_SUFFIX) {
+            Some(base) => Some((SamplerKind::from_name(base)?, true)),
+            None => Some((SamplerKind::from_name(label)?, false)),
         }
+    }
+
+    /// The point set of a run: every sampler feeds the same copula → quantile → kernel path.
+    fn point_set(self, model: &Model, config: &RunConfig) -> Result<Box<dyn PointSet>, EngineError> {
+        let dim = model.dimension;
+        let seed = config.seed;
+        // With antithetic pairs, draw 2k and 2k + 1 share base point k: the base needs half the draws.
+        let base_draws = if config.antithetic {
+            config.draws.div_ceil(2)
+        } else {
+            config.draws
+        };
+        let bad = |e: SamplerError| {
+            EngineError::Config(format!(
+                "--sampler {}: {e} (this model has {dim} coordinates: 1 for the scenario and {} uncertain parameters); accepted: --sampler mc or lhs, which have no dimension limit",
+                self.name(),
+                dim.saturating_sub(1)
+            ))
+        };
+        fn wrap<P: PointSet + 'static>(p: P, antithetic: bool) -> Box<dyn PointSet> {
+            if antithetic {
+                Box::new(Antithetic::new(p))
+            } else {
+                Box::new(p)
+            }
+        }
+        Ok(match self {
+            SamplerKind::MonteCarlo => wrap(MonteCarlo::new(dim, seed), config.antithetic),
+            SamplerKind::LatinHypercube => wrap(
+                LatinHypercube::new(dim, base_draws, seed).map_err(bad)?,
+                config.antithetic,
+            ),
+            SamplerKind::Sobol => wrap(Sobol::new(dim, seed).map_err(bad)?, config.antithetic),
+        })
     }
 }
 
@@ -60,6 +119,15 @@ pub struct RunConfig {
     pub threads: usize,
     /// Point generator.
     pub sampler: SamplerKind,
+    /// Antithetic pairs: draw 2k + 1 is the mirror 1 − u of draw 2k.
+    pub antithetic: bool,
+}
+
+impl RunConfig {
+    /// The sampler label of this run (`mc`, `sobol+antithetic`, ...), see [`SamplerKind::label`].
+    pub fn sampler_label(&self) -> String {
+        self.sampler.label(self.antithetic)
+    }
 }
 
 impl Default for RunConfig {
@@ -69,6 +137,7 @@ impl Default for RunConfig {
             seed: 0,
             threads: 0,
             sampler: SamplerKind::MonteCarlo,
+            antithetic: false,
         }
     }
 }
@@ -191,6 +260,7 @@ impl<'m> Engine<'m> {
             .num_threads(threads)
             .build()
             .map_err(|e| EngineError::Config(format!("cannot start {threads} threads: {e}")))?;
+        let points = config.sampler.point_set(model, config)?;
         let kernel = Kernel::new(model);
         let shifts = moment_shifts(model, &kernel);
         Ok(Engine {
@@ -198,7 +268,7 @@ impl<'m> Engine<'m> {
             config: config.clone(),
             pool,
             threads,
-            points: config.sampler.point_set(model, config.seed),
+            points,
             kernel,
             shifts,
             uncertain: model
@@ -213,6 +283,11 @@ impl<'m> Engine<'m> {
     /// Worker threads in use.
     pub fn threads(&self) -> usize {
         self.threads
+    }
+
+    /// The value near the centre of output `o` that the moment sums are taken around.
+    pub fn shift(&self, o: usize) -> f64 {
+        self.shifts.get(o).copied().unwrap_or(0.0)
     }
 
     /// Number of blocks of the whole run.

@@ -27,4 +27,5 @@ pub mod report;
 pub mod sampling;
 pub mod sensitivity;
 pub mod stats;
+pub mod stopping;
 pub mod synthetic;

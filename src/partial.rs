@@ -84,7 +84,7 @@ impl PartialResult {
             overrides: model.overrides.clone(),
             draws: config.draws,
             seed: config.seed,
-            sampler: config.sampler.name().to_string(),
+            sampler: config.sampler_label(),
             completed,
             elapsed_s,
             threads,
@@ -133,12 +133,14 @@ impl PartialResult {
 
     /// The run settings (threads left to the caller).
     pub fn config(&self) -> Result<RunConfig, PartialError> {
+        let (sampler, antithetic) = crate::engine::SamplerKind::from_label(&self.sampler)
+            .ok_or_else(|| PartialError::Mismatch(format!("unknown sampler `{}`", self.sampler)))?;
         Ok(RunConfig {
             draws: self.draws,
             seed: self.seed,
             threads: 0,
-            sampler: crate::engine::SamplerKind::from_name(&self.sampler)
-                .ok_or_else(|| PartialError::Mismatch(format!("unknown sampler `{}`", self.sampler)))?,
+            sampler,
+            antithetic,
         })
     }
 }

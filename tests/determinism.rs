@@ -8,7 +8,7 @@ fn outputs_and_scenarios(threads: usize, draws: u64) -> String {
     let model = compile_model(DEFAULT_MODEL_TEXT, DEFAULT_MODEL_FILE).unwrap();
     let config = RunConfig { draws, seed: 42, threads, ..Default::default() };
     let outcome = engine::run(&model, &config, &[]).unwrap();
-    let info = RunInfo { draws, seed: 42, sampler: "mc".into(), threads, elapsed_s: 0.0 };
+    let info = RunInfo { draws, seed: 42, sampler: "mc".into(), threads, elapsed_s: 0.0, stopping: None };
     let json = summary_json(&model, &info, &outcome.stats);
     serde_json::to_string(&(&json["outputs"], &json["scenarios"])).unwrap()
 }

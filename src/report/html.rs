@@ -7,7 +7,7 @@
 //! use tariffsim::{engine, model, report};
 //! let model = model::compile_model(model::DEFAULT_MODEL_TEXT, "korea_us_2025.toml")?;
 //! let outcome = engine::run(&model, &engine::RunConfig { draws: 4096, ..Default::default() }, &[])?;
-//! let info = report::RunInfo { draws: 4096, seed: 0, sampler: "mc".into(), threads: 1, elapsed_s: 0.0 };
+//! let info = report::RunInfo { draws: 4096, seed: 0, sampler: "mc".into(), threads: 1, elapsed_s: 0.0, stopping: None };
 //! let files = report::render_report(&report::summary_json(&model, &info, &outcome.stats))?;
 //! assert!(files.html.starts_with("<!DOCTYPE html>"));
 //! assert_eq!(files.charts.len(), 6);
@@ -970,6 +970,7 @@ mod tests {
             sampler: "mc".into(),
             threads: 1,
             elapsed_s: 0.0,
+            stopping: None,
         };
         super::super::summary_json(&model, &info, &outcome.stats)
     }

@@ -5,7 +5,8 @@ use serde_json::{json, Map, Value};
 use crate::model::Model;
 use crate::outputs::output_names;
 use crate::stats::{
-    OutputSummary, RunStats, ES_KEYS, QUANTILE_KEYS, SCENARIO_OUTPUTS, TORNADO_OUTPUTS,
+    OutputSummary, RunStats, ES_KEYS, QUANTILE_KEYS, QUANTILE_SE_OUTPUTS,
+    SCENARIO_OUTPUTS, TORNADO_OUTPUTS,
 };
 
 /// How a run was made, for replication (the `run` object of `summary.json`).
@@ -15,12 +16,14 @@ pub struct RunInfo {
     pub draws: u64,
     /// Seed.
     pub seed: u64,
-    /// Sampler name.
+    /// Sampler label: `mc`, `lhs`, `sobol`, with `+antithetic` when pairs are mirrored.
     pub sampler: String,
     /// Threads used.
     pub threads: usize,
     /// Wall time in seconds.
     pub elapsed_s: f64,
+    /// How a `--target-se` run stopped (None for a run of a fixed number of draws).
+    pub stopping: Option<crate::stopping::StoppingReport>,
 }
 
 /// JSON numbers must be finite; a missing statistic (e.g. the sd of one draw) becomes null.
@@ -55,7 +58,16 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
     let names = output_names(model);
     let mut outputs = Map::new();
     for (o, name) in names.iter().enumerate() {
-        outputs.insert(name.clone(), output_json(&stats.output_summary(o)));
+        let mut summary = output_json(&stats.output_summary(o));
+        if let Some(i) = QUANTILE_SE_OUTPUTS.iter().position(|&q| q == o) {
+            let se: Map<String, Value> = QUANTILE_KEYS
+                .iter()
+                .zip(stats.quantile_ses(i))
+                .map(|(k, se)| (k.to_string(), num(se)))
+                .collect();
+            summary["quantile_se"] = Value::Object(se);
+        }
+        outputs.insert(name.clone(), summary);
     }
     let draws = stats.draws().max(1) as f64;
     let mut scenarios = Map::new();
@@ -131,6 +143,29 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
             })
         })
         .collect();
+    let (sampler, antithetic) = crate::engine::SamplerKind::from_label(&info.sampler)
+        .map_or((info.sampler.clone(), false), |(s, a)| (s.name().to_string(), a));
+    let mut run = json!({
+        "draws": info.draws,
+        "seed": info.seed,
+        "sampler": sampler,
+        "antithetic": antithetic,
+        "threads": info.threads,
+        "version": env!("CARGO_PKG_VERSION"),
+        "elapsed_s": num(info.elapsed_s),
+        "block_size": crate::engine::BLOCK_SIZE,
+        "quantile_method": format!(
+            "log-linear histogram, relative bin width 2^-{}; rank = ceil(q*n) (inverse empirical CDF)",
+            crate::stats::BIN_BITS
+        ),
+        "quantile_se_method": format!(
+            "sectioning: quantiles of every full block of {} draws; SE = sd of the block quantiles / sqrt(blocks)",
+            crate::engine::BLOCK_SIZE
+        ),
+    });
+    if let Some(stop) = &info.stopping {
+        run["target_se"] = stop.to_json();
+    }
     json!({
         "model": {
             "name": model.name,
@@ -140,19 +175,7 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
             "exporter": model.exporter,
             "importer": model.importer,
         },
-        "run": {
-            "draws": info.draws,
-            "seed": info.seed,
-            "sampler": info.sampler,
-            "threads": info.threads,
-            "version": env!("CARGO_PKG_VERSION"),
-            "elapsed_s": num(info.elapsed_s),
-            "block_size": crate::engine::BLOCK_SIZE,
-            "quantile_method": format!(
-                "log-linear histogram, relative bin width 2^-{}; rank = ceil(q*n) (inverse empirical CDF)",
-                crate::stats::BIN_BITS
-            ),
-        },
+        "run": run,
         "outputs": outputs,
         "scenarios": scenarios,
         "tornado": tornado,

@@ -85,6 +85,12 @@ impl Copula {
         self.clusters.is_empty()
     }
 
+    /// The coordinates of each cluster of mutually correlated coordinates (connected by
+    /// correlations), in the order they are factorised.
+    pub fn clusters(&self) -> Vec<Vec<usize>> {
+        self.clusters.iter().map(|c| c.coordinates.clone()).collect()
+    }
+
     /// Correlates one draw's uniform point in place. `scratch` needs the size of the largest cluster.
     #[inline]
     pub fn apply(&self, point: &mut [f64], scratch: &mut Vec<f64>) {

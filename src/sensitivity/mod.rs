@@ -21,8 +21,13 @@
 //! assert!((r.outputs[0].groups[0].first_order - 0.8).abs() < 0.01);
 //! ```
 
+pub mod model_problem;
 mod saltelli;
 
+pub use model_problem::{
+    model_sensitivity, parse_group, ModelProblem, ModelSensitivity, ModelSensitivityError,
+    ModelSensitivityOptions,
+};
 pub use saltelli::sobol_indices;
 
 use crate::sampling::sobol::SamplerError;

@@ -8,11 +8,13 @@
 mod convergence;
 mod exact_sum;
 mod histogram;
+mod quantile_se;
 mod tornado;
 
 pub use convergence::{Convergence, ConvergencePoint};
 pub use exact_sum::ExactSum;
 pub use histogram::{LogHistogram, BIN_BITS, EXACT_CAPACITY};
+pub use quantile_se::QuantileSections;
 pub use tornado::{TornadoSums, TORNADO_OUTPUTS};
 
 use crate::outputs::{EQUITY_DRAWDOWN_PCT, EXPORT_LOSS, FX_DEPRECIATION_PCT, SURPLUS_CHANGE};
@@ -22,6 +24,13 @@ pub const SAMPLE_DRAWS: u64 = 2000;
 /// Outputs with a distribution per scenario (for conditional charts).
 pub const SCENARIO_OUTPUTS: [usize; 2] = [EXPORT_LOSS, SURPLUS_CHANGE];
 
+/// Outputs with standard errors of their quantiles (see [`QuantileSections`]).
+pub const QUANTILE_SE_OUTPUTS: [usize; 4] = [
+    crate::outputs::EXPORT_LOSS,
+    crate::outputs::SURPLUS_CHANGE,
+    crate::outputs::GDP_IMPACT_PCT,
+    crate::outputs::STRESS_INDEX,
+];
 /// One kept draw: (draw index, scenario, export loss, FX depreciation, equity drawdown).
 pub type SampleDraw = (u64, u32, f64, f64, f64);
 
@@ -124,6 +133,8 @@ pub struct RunStats {
     tornado: TornadoSums,
     convergence: Convergence,
     sample: Vec<SampleDraw>,
+    /// Per-block quantiles of [`QUANTILE_SE_OUTPUTS`], for their standard errors.
+    quantile_sections: QuantileSections,
 }
 
 impl RunStats {
@@ -139,6 +150,9 @@ impl RunStats {
             tornado: TornadoSums::new(dim, tornado_shifts),
             convergence: Convergence::new(total_blocks, shifts[EXPORT_LOSS]),
             sample: Vec::new(),
+            quantile_sections: QuantileSections::new(
+                QUANTILE_SE_OUTPUTS.iter().map(|&o| shifts[o]).collect(),
+            ),
             n_outputs,
             n_scenarios,
             moments: vec![ShiftedMoments::default(); n_scenarios * n_outputs],
@@ -170,9 +184,11 @@ impl RunStats {
         let n_out = self.n_outputs;
         // The tornado ranks inputs; a quarter of the blocks (all of the first 16) estimates its
         // correlations to ±2/√(n/4), plenty for a ranking, at a quarter of the cost.
-        if block < 16 || block % 4 == 0 {
+        if block < 16 || block.is_multiple_of(4) {
             self.tornado.add_block(points, rows);
         }
+        self.quantile_sections
+            .add_block(QUANTILE_SE_OUTPUTS.iter().map(|&o| rows.column(o).into_iter()));
         self.convergence
             .add_block(block, rows.column(EXPORT_LOSS).iter().copied());
         for (i, &o) in SCENARIO_OUTPUTS.iter().enumerate() {
@@ -247,6 +263,7 @@ impl RunStats {
         for (a, b) in self.scenario_histograms.iter_mut().zip(&other.scenario_histograms) {
             a.merge(b);
         }
+        self.quantile_sections.merge(&other.quantile_sections);
         self.tornado.merge(&other.tornado);
         self.convergence.merge(&other.convergence);
         self.sample.extend_from_slice(&other.sample);
@@ -304,6 +321,12 @@ impl RunStats {
         }
     }
 
+    /// Standard errors of the quantiles of output `QUANTILE_SE_OUTPUTS[i]` at
+    /// [`QUANTILE_LEVELS`], by sectioning over full blocks (see [`QuantileSections`]).
+    pub fn quantile_ses(&self, i: usize) -> [f64; 9] {
+        self.quantile_sections.standard_errors(i)
+    }
+
     /// Mean and sd of output `o` over the draws that picked scenario `k`.
     pub fn scenario_moments(&self, k: usize, o: usize) -> Moments {
         let (mean, sd) = self.moments[k * self.n_outputs + o].mean_sd(self.shifts[o]);
@@ -317,6 +340,9 @@ impl RunStats {
 
     /// Approximate heap bytes held (histograms dominate).
     pub fn heap_bytes(&self) -> usize {
-        self.histograms.iter().map(|h| h.heap_bytes()).sum()
+        self.histograms
+            .iter()
+            .map(|h| h.heap_bytes())
+            .sum()
     }
 }
