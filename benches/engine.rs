@@ -9,16 +9,27 @@ use tariffsim::synthetic::synthetic_model_text;
 const DRAWS: u64 = 65_536;
 
 fn whole_engine(c: &mut Criterion) {
-    let mut models = vec![("default".to_string(), compile_model(DEFAULT_MODEL_TEXT, DEFAULT_MODEL_FILE).expect("default model"))];
+    let mut models = vec![(
+        "default".to_string(),
+        compile_model(DEFAULT_MODEL_TEXT, DEFAULT_MODEL_FILE).expect("default model"),
+    )];
     for n in [10, 50, 200] {
-        models.push((format!("synthetic_{n}"), compile_model(&synthetic_model_text(n), "synthetic").expect("synthetic model")));
+        models.push((
+            format!("synthetic_{n}"),
+            compile_model(&synthetic_model_text(n), "synthetic").expect("synthetic model"),
+        ));
     }
     let mut group = c.benchmark_group("engine");
     group.sample_size(10);
     group.throughput(Throughput::Elements(DRAWS));
     for (name, model) in &models {
         for threads in [1, 2] {
-            let config = RunConfig { draws: DRAWS, seed: 1, threads, ..Default::default() };
+            let config = RunConfig {
+                draws: DRAWS,
+                seed: 1,
+                threads,
+                ..Default::default()
+            };
             group.bench_function(format!("{name}/{threads}_threads"), |b| {
                 b.iter(|| engine::run(model, &config, &[]).expect("run"))
             });

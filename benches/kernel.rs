@@ -28,7 +28,10 @@ fn sector_solve(c: &mut Criterion) {
         b.iter(|| {
             let mut acc = 0.0;
             for (t, cc, e) in &cases {
-                let e = Elasticities { eta: f64::INFINITY, ..*e };
+                let e = Elasticities {
+                    eta: f64::INFINITY,
+                    ..*e
+                };
                 acc += export_value(black_box(*t), *cc, &shares, &e);
             }
             acc

@@ -39,7 +39,12 @@ pub enum BatchError {
 }
 
 /// Writes `summary.json` and `quantiles.csv` of a finished run into `out`.
-pub fn write_results(model: &Model, info: &RunInfo, stats: &RunStats, out: &Path) -> Result<(), ReportError> {
+pub fn write_results(
+    model: &Model,
+    info: &RunInfo,
+    stats: &RunStats,
+    out: &Path,
+) -> Result<(), ReportError> {
     report::ensure_dir(out)?;
     let summary = report::summary_json(model, info, stats);
     let text = serde_json::to_string_pretty(&summary).map_err(|e| ReportError::Malformed {
@@ -47,7 +52,10 @@ pub fn write_results(model: &Model, info: &RunInfo, stats: &RunStats, out: &Path
         message: format!("cannot encode: {e}"),
     })?;
     report::write_atomic(&out.join("summary.json"), text.as_bytes())?;
-    report::write_atomic(&out.join("quantiles.csv"), &report::quantiles_csv(model, stats))
+    report::write_atomic(
+        &out.join("quantiles.csv"),
+        &report::quantiles_csv(model, stats),
+    )
 }
 
 /// Blocks per checkpoint chunk: small enough that little work is lost, large enough to keep
@@ -73,7 +81,15 @@ pub fn run_checkpointed(
     report::ensure_dir(checkpoint)?;
     let mut done = if resume {
         let saved = PartialResult::read(checkpoint)?;
-        let mine = PartialResult::new(model, model_text, config, Vec::new(), engine.empty_stats(), 0.0, 0);
+        let mine = PartialResult::new(
+            model,
+            model_text,
+            config,
+            Vec::new(),
+            engine.empty_stats(),
+            0.0,
+            0,
+        );
         if saved.model_sha256 != mine.model_sha256
             || saved.overrides != mine.overrides
             || saved.draws != mine.draws
@@ -88,11 +104,27 @@ pub fn run_checkpointed(
         }
         saved
     } else {
-        PartialResult::new(model, model_text, config, Vec::new(), engine.empty_stats(), 0.0, engine.threads())
+        PartialResult::new(
+            model,
+            model_text,
+            config,
+            Vec::new(),
+            engine.empty_stats(),
+            0.0,
+            engine.threads(),
+        )
     };
-    let mut next = done.completed.first().map(|r| if r.0 == 0 { r.1 } else { 0 }).unwrap_or(0);
+    let mut next = done
+        .completed
+        .first()
+        .map(|r| if r.0 == 0 { r.1 } else { 0 })
+        .unwrap_or(0);
     if done.completed.len() > 1 || done.completed.first().is_some_and(|r| r.0 != 0) {
-        return Err(PartialError::Mismatch(format!("{}: the checkpoint's blocks are not a prefix of the run", checkpoint.display())).into());
+        return Err(PartialError::Mismatch(format!(
+            "{}: the checkpoint's blocks are not a prefix of the run",
+            checkpoint.display()
+        ))
+        .into());
     }
     let mut last_save = Instant::now();
     while next < total {
@@ -119,8 +151,17 @@ pub fn comparison_csv(runs: &[(String, &Model, &RunStats)]) -> Vec<u8> {
     for (label, model, stats) in runs {
         for (o, name) in HEADLINE.iter().enumerate() {
             let s = stats.output_summary(o);
-            let fields = [s.mean, s.sd, s.quantiles[1], s.quantiles[4], s.quantiles[7], s.es[0]];
-            out.extend_from_slice(format!("{},{},{}", csv_field(label), csv_field(&model.name), name).as_bytes());
+            let fields = [
+                s.mean,
+                s.sd,
+                s.quantiles[1],
+                s.quantiles[4],
+                s.quantiles[7],
+                s.es[0],
+            ];
+            out.extend_from_slice(
+                format!("{},{},{}", csv_field(label), csv_field(&model.name), name).as_bytes(),
+            );
             for f in fields {
                 out.push(b',');
                 report::format_float(&mut out, f);
@@ -167,18 +208,31 @@ pub fn parse_axis(given: &str) -> Result<SweepAxis, BatchError> {
             parts.get(2).and_then(|s| s.trim().parse::<usize>().ok()),
         );
         match (parts.len(), parsed) {
-            (3, (Some(lo), Some(hi), Some(n))) if lo.is_finite() && hi.is_finite() && (2..=10_000).contains(&n) => (0..n)
-                .map(|i| {
-                    let x = lo + (hi - lo) * i as f64 / (n - 1) as f64;
-                    format!("{x:?}")
-                })
-                .collect(),
-            _ => return Err(err("a range must be lo:hi:n with finite numbers lo, hi and an integer n in [2, 10000]".into())),
+            (3, (Some(lo), Some(hi), Some(n)))
+                if lo.is_finite() && hi.is_finite() && (2..=10_000).contains(&n) =>
+            {
+                (0..n)
+                    .map(|i| {
+                        let x = lo + (hi - lo) * i as f64 / (n - 1) as f64;
+                        format!("{x:?}")
+                    })
+                    .collect()
+            }
+            _ => return Err(err(
+                "a range must be lo:hi:n with finite numbers lo, hi and an integer n in [2, 10000]"
+                    .into(),
+            )),
         }
     } else {
-        let values: Vec<String> = spec.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect();
+        let values: Vec<String> = spec
+            .split(',')
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect();
         if values.is_empty() {
-            return Err(err("no values; accepted: PATH=v1,v2,... or PATH=lo:hi:n".into()));
+            return Err(err(
+                "no values; accepted: PATH=v1,v2,... or PATH=lo:hi:n".into()
+            ));
         }
         values
     };
@@ -226,7 +280,11 @@ pub fn sweep(
     let models: Vec<Model> = points
         .iter()
         .map(|values| {
-            let sets: Vec<String> = axes.iter().zip(values).map(|(a, v)| format!("{}={v}", a.path)).collect();
+            let sets: Vec<String> = axes
+                .iter()
+                .zip(values)
+                .map(|(a, v)| format!("{}={v}", a.path))
+                .collect();
             apply_overrides(model, &sets).map_err(BatchError::from)
         })
         .collect::<Result<_, _>>()?;
@@ -243,7 +301,14 @@ pub fn sweep(
         let headline = (0..HEADLINE.len())
             .map(|o| {
                 let s = stats.output_summary(o);
-                [s.mean, s.sd, s.quantiles[1], s.quantiles[4], s.quantiles[7], s.es[0]]
+                [
+                    s.mean,
+                    s.sd,
+                    s.quantiles[1],
+                    s.quantiles[4],
+                    s.quantiles[7],
+                    s.es[0],
+                ]
             })
             .collect();
         results.push(SweepPoint {
@@ -287,17 +352,30 @@ pub fn sweep_csv(axes: &[SweepAxis], points: &[SweepPoint]) -> Vec<u8> {
 }
 
 /// `sweep.json`: the same content, structured.
-pub fn sweep_json(model: &Model, config: &RunConfig, axes: &[SweepAxis], points: &[SweepPoint]) -> Value {
+pub fn sweep_json(
+    model: &Model,
+    config: &RunConfig,
+    axes: &[SweepAxis],
+    points: &[SweepPoint],
+) -> Value {
     let num = |x: f64| serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number);
     let rows: Vec<Value> = points
         .iter()
         .map(|p| {
             let mut outputs = serde_json::Map::new();
             for (name, stats) in HEADLINE.iter().zip(&p.headline) {
-                let o: serde_json::Map<String, Value> = STAT_NAMES.iter().zip(stats).map(|(k, &v)| (k.to_string(), num(v))).collect();
+                let o: serde_json::Map<String, Value> = STAT_NAMES
+                    .iter()
+                    .zip(stats)
+                    .map(|(k, &v)| (k.to_string(), num(v)))
+                    .collect();
                 outputs.insert(name.to_string(), Value::Object(o));
             }
-            let values: serde_json::Map<String, Value> = axes.iter().zip(&p.values).map(|(a, v)| (a.path.clone(), Value::String(v.clone()))).collect();
+            let values: serde_json::Map<String, Value> = axes
+                .iter()
+                .zip(&p.values)
+                .map(|(a, v)| (a.path.clone(), Value::String(v.clone())))
+                .collect();
             json!({"values": values, "outputs": outputs, "p_stress": num(p.stress_probability)})
         })
         .collect();
@@ -314,7 +392,10 @@ type ChartPoint = (f64, f64, f64, f64);
 
 /// Sub-folder name of a model in a multi-model run: the file stem, made unique.
 pub fn run_folder(out: &Path, path: &Path, taken: &mut Vec<String>) -> PathBuf {
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
     let mut name = stem.clone();
     let mut i = 2;
     while taken.contains(&name) {
@@ -370,7 +451,11 @@ pub fn sweep_charts(axes: &[SweepAxis], points: &[SweepPoint]) -> Vec<(String, S
                 let key = others.join(", ");
                 let (mean, lo, hi) = match output {
                     Some(o) => (p.headline[o][0], p.headline[o][2], p.headline[o][4]),
-                    None => (p.stress_probability, p.stress_probability, p.stress_probability),
+                    None => (
+                        p.stress_probability,
+                        p.stress_probability,
+                        p.stress_probability,
+                    ),
                 };
                 let x = x_of(&p.values[a]);
                 match series.iter_mut().find(|s| s.0 == key) {
@@ -379,9 +464,17 @@ pub fn sweep_charts(axes: &[SweepAxis], points: &[SweepPoint]) -> Vec<(String, S
                 }
             }
             let all: Vec<&(f64, f64, f64, f64)> = series.iter().flat_map(|s| &s.1).collect();
-            let finite = |f: fn(&(f64, f64, f64, f64)) -> f64| all.iter().map(move |p| f(p)).filter(|v| v.is_finite());
-            let (x0, x1) = (finite(|p| p.0).fold(f64::INFINITY, f64::min), finite(|p| p.0).fold(f64::NEG_INFINITY, f64::max));
-            let (y0, y1) = (finite(|p| p.2).fold(f64::INFINITY, f64::min), finite(|p| p.3).fold(f64::NEG_INFINITY, f64::max));
+            let finite = |f: fn(&(f64, f64, f64, f64)) -> f64| {
+                all.iter().map(move |p| f(p)).filter(|v| v.is_finite())
+            };
+            let (x0, x1) = (
+                finite(|p| p.0).fold(f64::INFINITY, f64::min),
+                finite(|p| p.0).fold(f64::NEG_INFINITY, f64::max),
+            );
+            let (y0, y1) = (
+                finite(|p| p.2).fold(f64::INFINITY, f64::min),
+                finite(|p| p.3).fold(f64::NEG_INFINITY, f64::max),
+            );
             if !(x0.is_finite() && x1.is_finite() && y0.is_finite() && y1.is_finite()) {
                 continue;
             }
@@ -401,7 +494,11 @@ pub fn sweep_charts(axes: &[SweepAxis], points: &[SweepPoint]) -> Vec<(String, S
                 let Ok(mut chart) = chart else { continue };
                 let _ = chart
                     .configure_mesh()
-                    .x_desc(if numeric.is_some() { axis.path.clone() } else { format!("{} (value number)", axis.path) })
+                    .x_desc(if numeric.is_some() {
+                        axis.path.clone()
+                    } else {
+                        format!("{} (value number)", axis.path)
+                    })
                     .y_desc(match output {
                         Some(_) => format!("{label}: mean, 5-95 % band"),
                         None => "probability of a stress event".into(),
@@ -411,14 +508,31 @@ pub fn sweep_charts(axes: &[SweepAxis], points: &[SweepPoint]) -> Vec<(String, S
                     pts.sort_by(|p, q| p.0.total_cmp(&q.0));
                     let colour = palette[i % palette.len()];
                     if output.is_some() {
-                        let band: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.3)).chain(pts.iter().rev().map(|p| (p.0, p.2))).collect();
-                        let _ = chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(0.15))));
+                        let band: Vec<(f64, f64)> = pts
+                            .iter()
+                            .map(|p| (p.0, p.3))
+                            .chain(pts.iter().rev().map(|p| (p.0, p.2)))
+                            .collect();
+                        let _ = chart
+                            .draw_series(std::iter::once(Polygon::new(band, colour.mix(0.15))));
                     }
-                    let _ = chart.draw_series(pts.iter().map(|p| Circle::new((p.0, p.1), 3 + (i % 3) as i32, colour.filled())));
-                    let drawn = chart.draw_series(LineSeries::new(pts.iter().map(|p| (p.0, p.1)), colour.stroke_width(2)));
+                    let _ = chart.draw_series(
+                        pts.iter()
+                            .map(|p| Circle::new((p.0, p.1), 3 + (i % 3) as i32, colour.filled())),
+                    );
+                    let drawn = chart.draw_series(LineSeries::new(
+                        pts.iter().map(|p| (p.0, p.1)),
+                        colour.stroke_width(2),
+                    ));
                     if let Ok(d) = drawn {
-                        let name = if key.is_empty() { "mean".to_string() } else { key.clone() };
-                        d.label(name).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
+                        let name = if key.is_empty() {
+                            "mean".to_string()
+                        } else {
+                            key.clone()
+                        };
+                        d.label(name).legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
+                        });
                     }
                 }
                 let _ = chart
@@ -437,5 +551,13 @@ pub fn sweep_charts(axes: &[SweepAxis], points: &[SweepPoint]) -> Vec<(String, S
 
 /// A file-name-safe version of a parameter path.
 fn sanitize(path: &str) -> String {
-    path.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.' { c } else { '_' }).collect()
+    path.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }

@@ -183,7 +183,12 @@ struct TargetArgs {
     #[arg(long, value_name = "SE", conflicts_with = "draws")]
     target_se: Option<f64>,
     /// The output whose mean is targeted.
-    #[arg(long, value_name = "NAME", default_value = "export_loss", requires = "target_se")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "export_loss",
+        requires = "target_se"
+    )]
     target_output: String,
     /// --target-se is relative to |mean| (0.001 = 0.1 % of the mean).
     #[arg(long, requires = "target_se")]
@@ -373,7 +378,11 @@ fn load(path: Option<&Path>, overrides: &[String]) -> Result<(Model, String), Fa
 }
 
 /// The overrides of `--set` plus those implied by `--scenario`.
-fn all_overrides(model: Option<&Path>, set: &[String], scenario: Option<&str>) -> Result<Vec<String>, Failure> {
+fn all_overrides(
+    model: Option<&Path>,
+    set: &[String],
+    scenario: Option<&str>,
+) -> Result<Vec<String>, Failure> {
     let mut overrides = set.to_vec();
     if let Some(id) = scenario {
         let (m, _) = load(model, &[])?;
@@ -381,11 +390,18 @@ fn all_overrides(model: Option<&Path>, set: &[String], scenario: Option<&str>) -
             let ids: Vec<&str> = m.scenarios.iter().map(|s| s.id.as_str()).collect();
             return Err(Failure {
                 code: 2,
-                message: format!("error: --scenario {id}: unknown scenario; accepted: {}", ids.join(", ")),
+                message: format!(
+                    "error: --scenario {id}: unknown scenario; accepted: {}",
+                    ids.join(", ")
+                ),
             });
         }
         for s in &m.scenarios {
-            overrides.push(format!("scenarios.{}.probability={}", s.id, if s.id == id { 1 } else { 0 }));
+            overrides.push(format!(
+                "scenarios.{}.probability={}",
+                s.id,
+                if s.id == id { 1 } else { 0 }
+            ));
         }
     }
     Ok(overrides)
@@ -478,19 +494,35 @@ fn run(args: RunArgs, world: Option<&crate::mpi::MpiWorld>) -> Result<(), Failur
         let mut runs = Vec::new();
         for path in &args.models {
             let dir = crate::batch::run_folder(&args.out, path, &mut taken);
-            let label = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let label = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let (model, stats) = run_one(&args, Some(path), &dir, world)?;
             runs.push((label, model, stats));
         }
         let table: Vec<(String, &Model, &crate::stats::RunStats)> =
             runs.iter().map(|(l, m, s)| (l.clone(), m, s)).collect();
-        report::write_atomic(&args.out.join("comparison.csv"), &crate::batch::comparison_csv(&table))?;
+        report::write_atomic(
+            &args.out.join("comparison.csv"),
+            &crate::batch::comparison_csv(&table),
+        )?;
         if !args.quiet {
-            print_stdout(&format!("comparison of {} models in {}\n", runs.len(), args.out.join("comparison.csv").display()));
+            print_stdout(&format!(
+                "comparison of {} models in {}\n",
+                runs.len(),
+                args.out.join("comparison.csv").display()
+            ));
         }
         return Ok(());
     }
-    run_one(&args, args.models.first().map(|p| p.as_path()), &args.out, world).map(|_| ())
+    run_one(
+        &args,
+        args.models.first().map(|p| p.as_path()),
+        &args.out,
+        world,
+    )
+    .map(|_| ())
 }
 
 fn run_one(
@@ -502,13 +534,18 @@ fn run_one(
     let overrides = all_overrides(path, &args.set, args.scenario.as_deref())?;
     let (model, text) = load(path, &overrides)?;
     let config = RunConfig {
-        draws: args.target.target_se.map_or(args.draws, |_| args.target.max_draws),
+        draws: args
+            .target
+            .target_se
+            .map_or(args.draws, |_| args.target.max_draws),
         seed: args.seed,
         threads: args.threads as usize,
         sampler: args.sampling.kind(),
         antithetic: args.sampling.antithetic,
     };
-    if args.target.target_se.is_some() && (args.shard.is_some() || args.checkpoint.is_some() || world.is_some()) {
+    if args.target.target_se.is_some()
+        && (args.shard.is_some() || args.checkpoint.is_some() || world.is_some())
+    {
         return Err(Failure {
             code: 2,
             message: "error: --target-se cannot be combined with --shard, --checkpoint or mpirun; accepted: --target-se on a plain run".into(),
@@ -527,7 +564,11 @@ fn run_one(
     let started = std::time::Instant::now();
     if let Some((k, n)) = args.shard {
         let blocks = crate::partial::shard_blocks(config.draws, k, n);
-        let bar = progress_bar((blocks.end - blocks.start) * engine::BLOCK_SIZE, args.quiet, "draws");
+        let bar = progress_bar(
+            (blocks.end - blocks.start) * engine::BLOCK_SIZE,
+            args.quiet,
+            "draws",
+        );
         let progress = bar.clone().map(Progress);
         let sinks: Vec<&dyn BlockSink> = progress.iter().map(|p| p as &dyn BlockSink).collect();
         let engine = engine::Engine::new(&model, &config)?;
@@ -572,7 +613,9 @@ fn run_one(
     }
     let mut stopping = None;
     let (stats, elapsed_s, threads) = match &args.checkpoint {
-        Some(dir) => crate::batch::run_checkpointed(&model, &text, &config, dir, args.resume, &sinks)?,
+        Some(dir) => {
+            crate::batch::run_checkpointed(&model, &text, &config, dir, args.resume, &sinks)?
+        }
         None if args.target.target_se.is_some() => {
             let stopped = run_to_target(&model, &config, &args.target, &sinks)?;
             stopping = Some(stopped.report);
@@ -580,7 +623,11 @@ fn run_one(
         }
         None => {
             let outcome = engine::run(&model, &config, &sinks)?;
-            (outcome.stats, outcome.elapsed.as_secs_f64(), outcome.threads)
+            (
+                outcome.stats,
+                outcome.elapsed.as_secs_f64(),
+                outcome.threads,
+            )
         }
     };
     if let Some(b) = bar {
@@ -613,10 +660,13 @@ fn write_report_if_asked(args: &RunArgs, out: &Path) -> Result<(), Failure> {
     if !(args.report || args.charts.is_some()) {
         return Ok(());
     }
-    let charts = args.charts.as_ref().map(|dir| match (args.models.len() > 1, out.file_name()) {
-        (true, Some(name)) => dir.join(name),
-        _ => dir.clone(),
-    });
+    let charts = args
+        .charts
+        .as_ref()
+        .map(|dir| match (args.models.len() > 1, out.file_name()) {
+            (true, Some(name)) => dir.join(name),
+            _ => dir.clone(),
+        });
     report::write_report(out, charts.as_deref())?;
     Ok(())
 }
@@ -685,9 +735,17 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-fn bench(path: Option<&Path>, sectors: Option<usize>, draws: u64, threads: usize, seed: u64) -> Result<(), Failure> {
+fn bench(
+    path: Option<&Path>,
+    sectors: Option<usize>,
+    draws: u64,
+    threads: usize,
+    seed: u64,
+) -> Result<(), Failure> {
     let model = match sectors {
-        Some(n) if n >= 1 => model::compile_model(&crate::synthetic::synthetic_model_text(n), "synthetic")?,
+        Some(n) if n >= 1 => {
+            model::compile_model(&crate::synthetic::synthetic_model_text(n), "synthetic")?
+        }
         Some(_) => {
             return Err(Failure {
                 code: 2,
@@ -768,7 +826,10 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         b.finish_and_clear();
     }
     report::ensure_dir(&args.out)?;
-    report::write_atomic(&args.out.join("sweep.csv"), &crate::batch::sweep_csv(&axes, &points))?;
+    report::write_atomic(
+        &args.out.join("sweep.csv"),
+        &crate::batch::sweep_csv(&axes, &points),
+    )?;
     let json = crate::batch::sweep_json(&model, &config, &axes, &points);
     let text = serde_json::to_string_pretty(&json).unwrap_or_default();
     report::write_atomic(&args.out.join("sweep.json"), text.as_bytes())?;
@@ -776,7 +837,13 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         report::write_atomic(&args.out.join(name), svg.as_bytes())?;
     }
     if !args.quiet {
-        print_stdout(&format!("{} grid points, {} draws each (seed {}), results in {}\n", points.len(), config.draws, config.seed, args.out.display()));
+        print_stdout(&format!(
+            "{} grid points, {} draws each (seed {}), results in {}\n",
+            points.len(),
+            config.draws,
+            config.seed,
+            args.out.display()
+        ));
     }
     Ok(())
 }
@@ -824,9 +891,19 @@ fn headline(model: &Model, stats: &crate::stats::RunStats, info: &RunInfo, out: 
         ]);
     }
     let stress = stats.output_summary(outputs::STRESS_EVENT);
-    let _ = writeln!(text, "{} — {} draws, seed {}, {} threads, {:.2} s ({:.0} draws/s)", model.name, info.draws, info.seed, info.threads, info.elapsed_s, info.draws as f64 / info.elapsed_s.max(1e-9));
+    let _ = writeln!(
+        text,
+        "{} — {} draws, seed {}, {} threads, {:.2} s ({:.0} draws/s)",
+        model.name,
+        info.draws,
+        info.seed,
+        info.threads,
+        info.elapsed_s,
+        info.draws as f64 / info.elapsed_s.max(1e-9)
+    );
     let _ = writeln!(text, "{table}");
-    let _ = writeln!(text,
+    let _ = writeln!(
+        text,
         "P(stress event) = {:.4} (± {:.4} s.e.)",
         stress.mean, stress.se_mean
     );
@@ -849,14 +926,17 @@ fn run_to_target(
     sinks: &[&dyn BlockSink],
 ) -> Result<crate::stopping::StoppedRun, Failure> {
     let names = outputs::output_names(model);
-    let output = names.iter().position(|n| *n == target.target_output).ok_or_else(|| Failure {
-        code: 2,
-        message: format!(
-            "error: --target-output {}: unknown output; accepted: {}",
-            target.target_output,
-            names.join(", ")
-        ),
-    })?;
+    let output = names
+        .iter()
+        .position(|n| *n == target.target_output)
+        .ok_or_else(|| Failure {
+            code: 2,
+            message: format!(
+                "error: --target-output {}: unknown output; accepted: {}",
+                target.target_output,
+                names.join(", ")
+            ),
+        })?;
     let goal = crate::stopping::TargetSe {
         output,
         output_name: target.target_output.clone(),
@@ -917,7 +997,8 @@ fn tornado_text(model: &Model, stats: &crate::stats::RunStats) -> String {
         return String::new();
     }
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-    let mut text = String::from("tornado of export_loss (correlation with each input's percentile):\n");
+    let mut text =
+        String::from("tornado of export_loss (correlation with each input's percentile):\n");
     for (name, r) in rows {
         let bar = "#".repeat((r.abs() * 30.0).round() as usize);
         let _ = writeln!(text, "  {name:<width$} {r:+.3} {bar}");
@@ -926,7 +1007,9 @@ fn tornado_text(model: &Model, stats: &crate::stats::RunStats) -> String {
 }
 
 fn sensitivity(args: SensitivityArgs) -> Result<(), Failure> {
-    use crate::sensitivity::{model_sensitivity, parse_group, ModelSensitivityOptions, SobolOptions};
+    use crate::sensitivity::{
+        model_sensitivity, parse_group, ModelSensitivityOptions, SobolOptions,
+    };
     let (model, _) = load(args.model.as_deref(), &args.set)?;
     let invalid = |e: crate::sensitivity::ModelSensitivityError| Failure {
         code: 2,
@@ -955,12 +1038,19 @@ fn sensitivity(args: SensitivityArgs) -> Result<(), Failure> {
             message: format!("error: cannot start {} threads: {e}", args.threads),
         })?;
     let started = std::time::Instant::now();
-    let result = pool.install(|| model_sensitivity(&model, &options)).map_err(invalid)?;
+    let result = pool
+        .install(|| model_sensitivity(&model, &options))
+        .map_err(invalid)?;
     report::ensure_dir(&args.out)?;
     let text = serde_json::to_string_pretty(&result.json).unwrap_or_default();
     report::write_atomic(&args.out.join("sensitivity.json"), text.as_bytes())?;
     if !args.quiet {
-        print_stdout(&sensitivity_text(&model, &result, started.elapsed().as_secs_f64(), &args.out));
+        print_stdout(&sensitivity_text(
+            &model,
+            &result,
+            started.elapsed().as_secs_f64(),
+            &args.out,
+        ));
     }
     Ok(())
 }
@@ -995,9 +1085,17 @@ fn sensitivity_text(
             };
             table.add_row(vec![shown, format!("{total:.3}"), format!("{first:.3}")]);
         }
-        let what = if title == "input" { "top inputs" } else { "groups" };
+        let what = if title == "input" {
+            "top inputs"
+        } else {
+            "groups"
+        };
         let _ = writeln!(text, "export_loss: {what} by total index\n{table}");
     }
-    let _ = writeln!(text, "results in {}", out.join("sensitivity.json").display());
+    let _ = writeln!(
+        text,
+        "results in {}",
+        out.join("sensitivity.json").display()
+    );
     text
 }

@@ -74,7 +74,11 @@ impl SamplerKind {
     }
 
     /// The point set of a run: every sampler feeds the same copula → quantile → kernel path.
-    fn point_set(self, model: &Model, config: &RunConfig) -> Result<Box<dyn PointSet>, EngineError> {
+    fn point_set(
+        self,
+        model: &Model,
+        config: &RunConfig,
+    ) -> Result<Box<dyn PointSet>, EngineError> {
         let dim = model.dimension;
         let seed = config.seed;
         // With antithetic pairs, draw 2k and 2k + 1 share base point k: the base needs half the draws.
@@ -451,9 +455,7 @@ fn run_block(
     }
     for d in 0..n {
         let mut out = ws.outputs.row_mut(d);
-        let out = out
-            .as_slice_mut()
-            .expect("workspace arrays are contiguous");
+        let out = out.as_slice_mut().expect("workspace arrays are contiguous");
         kernel.evaluate_with(
             &values[d * width..(d + 1) * width],
             ws.scenarios[d] as usize,

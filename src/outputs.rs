@@ -60,17 +60,35 @@ pub fn output_names(model: &Model) -> Vec<String> {
 pub fn describe(name: &str, units: &str) -> (String, &'static str) {
     let units = if units.is_empty() { "units" } else { units };
     match name {
-        "export_loss" => (units.to_string(), "fall in exports to the importer (positive = loss)"),
-        "export_loss_pct" => ("%".into(), "export loss as % of baseline exports to the importer"),
-        "purchases" => (units.to_string(), "extra imports from the importer committed in the deal"),
+        "export_loss" => (
+            units.to_string(),
+            "fall in exports to the importer (positive = loss)",
+        ),
+        "export_loss_pct" => (
+            "%".into(),
+            "export loss as % of baseline exports to the importer",
+        ),
+        "purchases" => (
+            units.to_string(),
+            "extra imports from the importer committed in the deal",
+        ),
         "surplus_change" => (units.to_string(), "change of the bilateral trade surplus"),
         "surplus" => (units.to_string(), "bilateral trade surplus after the shock"),
-        "effective_tariff" => ("fraction".into(), "export-weighted tariff on the exporter over the horizon"),
+        "effective_tariff" => (
+            "fraction".into(),
+            "export-weighted tariff on the exporter over the horizon",
+        ),
         "gdp_impact_pct" => ("% of GDP".into(), "GDP impact (negative = loss)"),
         "fx_depreciation_pct" => ("%".into(), "depreciation of the exporter's currency"),
         "equity_drawdown_pct" => ("%".into(), "fall of the exporter's stock market"),
-        "stress_index" => ("index".into(), "market stress index (>= 1 is a stress event)"),
-        "stress_event" => ("0/1".into(), "1 if the stress index reaches 1 (its mean is the probability)"),
+        "stress_index" => (
+            "index".into(),
+            "market stress index (>= 1 is a stress event)",
+        ),
+        "stress_event" => (
+            "0/1".into(),
+            "1 if the stress index reaches 1 (its mean is the probability)",
+        ),
         _ => (units.to_string(), "export loss of one sector"),
     }
 }

@@ -95,7 +95,8 @@ impl PartialResult {
     /// Encodes to bytes (a magic line, then postcard).
     pub fn to_bytes(&self) -> Result<Vec<u8>, PartialError> {
         let mut out = MAGIC.to_vec();
-        let body = postcard::to_stdvec(self).map_err(|e| PartialError::Mismatch(format!("cannot encode a partial result: {e}")))?;
+        let body = postcard::to_stdvec(self)
+            .map_err(|e| PartialError::Mismatch(format!("cannot encode a partial result: {e}")))?;
         out.extend_from_slice(&body);
         Ok(out)
     }
@@ -114,7 +115,11 @@ impl PartialResult {
 
     /// Reads `DIR/partial.tariffsim` (or the file itself when given a file).
     pub fn read(path: &Path) -> Result<Self, PartialError> {
-        let file = if path.is_dir() { path.join(PARTIAL_FILE) } else { path.to_path_buf() };
+        let file = if path.is_dir() {
+            path.join(PARTIAL_FILE)
+        } else {
+            path.to_path_buf()
+        };
         let name = file.display().to_string();
         let bytes = std::fs::read(&file).map_err(|e| PartialError::File {
             path: name.clone(),
@@ -172,7 +177,10 @@ pub fn add_range(ranges: &mut Vec<(u64, u64)>, range: Range<u64>) {
 
 /// Merges partial results of one run into one; they must share model, overrides and settings,
 /// must not overlap, and (when `require_complete`) must cover every block.
-pub fn merge(parts: Vec<PartialResult>, require_complete: bool) -> Result<PartialResult, PartialError> {
+pub fn merge(
+    parts: Vec<PartialResult>,
+    require_complete: bool,
+) -> Result<PartialResult, PartialError> {
     let mut iter = parts.into_iter();
     let mut merged = iter
         .next()

@@ -41,17 +41,50 @@ fx_weight = 0.5
             2.5 + 0.5 * (s % 5) as f64,
         ));
     }
-    let sectoral: Vec<String> = (0..sectors).step_by(4).map(|s| format!("s{s} = 0.25")).collect();
+    let sectoral: Vec<String> = (0..sectors)
+        .step_by(4)
+        .map(|s| format!("s{s} = 0.25"))
+        .collect();
     t.push_str(&format!(
         "\n[interim]\ntariff = {{ default = 0.10, {} }}\ncompetitor_tariff = {{ default = {{ dist = \"pert\", low = 0.10, mode = 0.2, high = 0.5 }} }}\n",
         sectoral.join(", ")
     ));
     let scenarios = [
-        ("package", 0.35, "{ dist = \"pert\", low = 2, mode = 4, high = 9 }", "{ dist = \"uniform\", low = 0.10, high = 0.15 }", "{ dist = \"pert\", low = 3, mode = 10, high = 25 }"),
-        ("partial", 0.25, "{ dist = \"pert\", low = 2, mode = 5, high = 10 }", "{ dist = \"pert\", low = 0.10, mode = 0.15, high = 0.25 }", "{ dist = \"uniform\", low = 0, high = 12 }"),
-        ("pause", 0.20, "{ dist = \"pert\", low = 2.5, mode = 3, high = 6 }", "0.10", "0"),
-        ("no_deal", 0.12, "{ dist = \"truncated_normal\", mean = 3.2, sd = 0.7, low = 2.5, high = 6 }", "0.25", "0"),
-        ("escalation", 0.08, "{ dist = \"pert\", low = 2, mode = 3, high = 6 }", "{ dist = \"pert\", low = 0.25, mode = 0.25, high = 0.40 }", "0"),
+        (
+            "package",
+            0.35,
+            "{ dist = \"pert\", low = 2, mode = 4, high = 9 }",
+            "{ dist = \"uniform\", low = 0.10, high = 0.15 }",
+            "{ dist = \"pert\", low = 3, mode = 10, high = 25 }",
+        ),
+        (
+            "partial",
+            0.25,
+            "{ dist = \"pert\", low = 2, mode = 5, high = 10 }",
+            "{ dist = \"pert\", low = 0.10, mode = 0.15, high = 0.25 }",
+            "{ dist = \"uniform\", low = 0, high = 12 }",
+        ),
+        (
+            "pause",
+            0.20,
+            "{ dist = \"pert\", low = 2.5, mode = 3, high = 6 }",
+            "0.10",
+            "0",
+        ),
+        (
+            "no_deal",
+            0.12,
+            "{ dist = \"truncated_normal\", mean = 3.2, sd = 0.7, low = 2.5, high = 6 }",
+            "0.25",
+            "0",
+        ),
+        (
+            "escalation",
+            0.08,
+            "{ dist = \"pert\", low = 2, mode = 3, high = 6 }",
+            "{ dist = \"pert\", low = 0.25, mode = 0.25, high = 0.40 }",
+            "0",
+        ),
     ];
     for (id, p, month, rate, purchases) in scenarios {
         t.push_str(&format!(

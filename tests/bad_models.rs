@@ -79,10 +79,15 @@ fn with(from: &str, to: &str) -> String {
 #[track_caller]
 fn rejects(text: &str, line: usize, needles: &[&str]) {
     let found = diagnostics(text);
-    let hit = found.iter().any(|(l, m)| *l == line && needles.iter().all(|n| m.contains(n)));
+    let hit = found
+        .iter()
+        .any(|(l, m)| *l == line && needles.iter().all(|n| m.contains(n)));
     assert!(hit, "expected line {line} with {needles:?}, got {found:#?}");
     for (_, m) in &found {
-        assert!(m.starts_with("bad.toml:"), "message must name the file: {m}");
+        assert!(
+            m.starts_with("bad.toml:"),
+            "message must name the file: {m}"
+        );
     }
 }
 
@@ -98,7 +103,11 @@ fn toml_syntax_error_points_at_the_line() {
 
 #[test]
 fn unknown_key_is_an_error() {
-    rejects(&with("exports = 34.7", "exports = 34.7\nexprots = 1"), 23, &["unknown field `exprots`"]);
+    rejects(
+        &with("exports = 34.7", "exports = 34.7\nexprots = 1"),
+        23,
+        &["unknown field `exprots`"],
+    );
 }
 
 #[test]
@@ -108,28 +117,55 @@ fn wrong_type_is_an_error() {
 
 #[test]
 fn missing_section_is_an_error() {
-    let text = BASE.replace("[baseline]\nimports_from_importer = 72.1\ngdp = 1870.0\n", "");
+    let text = BASE.replace(
+        "[baseline]\nimports_from_importer = 72.1\ngdp = 1870.0\n",
+        "",
+    );
     rejects(&text, 1, &["missing field `baseline`"]);
 }
 
 #[test]
 fn probabilities_must_sum_to_one() {
-    rejects(&with("probability = 0.4", "probability = 0.5"), 40, &["sum to 1.1", "deal = 0.6", "no_deal = 0.5", "accepted: a sum of 1 within 1e-9"]);
+    rejects(
+        &with("probability = 0.4", "probability = 0.5"),
+        40,
+        &[
+            "sum to 1.1",
+            "deal = 0.6",
+            "no_deal = 0.5",
+            "accepted: a sum of 1 within 1e-9",
+        ],
+    );
 }
 
 #[test]
 fn unknown_sector_in_a_tariff_table() {
-    rejects(&with("tariff = { default = 0.25 }", "tariff = { default = 0.25, cars = 0.3 }"), 49, &["unknown sector `cars`", "accepted: default, autos, other"]);
+    rejects(
+        &with(
+            "tariff = { default = 0.25 }",
+            "tariff = { default = 0.25, cars = 0.3 }",
+        ),
+        49,
+        &["unknown sector `cars`", "accepted: default, autos, other"],
+    );
 }
 
 #[test]
 fn unknown_parameter_path_in_correlations() {
-    rejects(&with("\"sectors.autos.epsilon\"]", "\"sectors.autos.epsilonn\"]"), 52, &["unknown parameter path `sectors.autos.epsilonn`"]);
+    rejects(
+        &with("\"sectors.autos.epsilon\"]", "\"sectors.autos.epsilonn\"]"),
+        52,
+        &["unknown parameter path `sectors.autos.epsilonn`"],
+    );
 }
 
 #[test]
 fn correlation_of_a_fixed_number() {
-    rejects(&with("\"sectors.autos.epsilon\"]", "\"sectors.other.sigma\"]"), 52, &["fixed number"]);
+    rejects(
+        &with("\"sectors.autos.epsilon\"]", "\"sectors.other.sigma\"]"),
+        52,
+        &["fixed number"],
+    );
 }
 
 #[test]
@@ -137,77 +173,143 @@ fn correlation_matrix_not_positive_definite() {
     let text = format!(
         "{BASE}\n[[correlations]]\nbetween = [\"sectors.autos.sigma\", \"sectors.other.epsilon\"]\nrho = 0.9\n\n[[correlations]]\nbetween = [\"sectors.autos.epsilon\", \"sectors.other.epsilon\"]\nrho = -0.9\n"
     );
-    rejects(&text, 51, &["not positive definite", "line 51", "line 55", "line 59"]);
+    rejects(
+        &text,
+        51,
+        &["not positive definite", "line 51", "line 55", "line 59"],
+    );
 }
 
 #[test]
 fn rho_out_of_range() {
-    rejects(&with("rho = 0.3", "rho = 1.0"), 53, &["correlations.rho", "accepted: -1 < rho < 1"]);
+    rejects(
+        &with("rho = 0.3", "rho = 1.0"),
+        53,
+        &["correlations.rho", "accepted: -1 < rho < 1"],
+    );
 }
 
 #[test]
 fn effective_month_beyond_the_horizon() {
-    rejects(&with("effective_month = 3\n", "effective_month = 13\n"), 48, &["scenarios.no_deal.effective_month", "accepted: in [0, model.horizon_months]"]);
+    rejects(
+        &with("effective_month = 3\n", "effective_month = 13\n"),
+        48,
+        &[
+            "scenarios.no_deal.effective_month",
+            "accepted: in [0, model.horizon_months]",
+        ],
+    );
 }
 
 #[test]
 fn effective_month_distribution_beyond_the_horizon() {
-    rejects(&with("low = 3, high = 7", "low = 3, high = 17"), 41, &["support [3, 17]"]);
+    rejects(
+        &with("low = 3, high = 7", "low = 3, high = 17"),
+        41,
+        &["support [3, 17]"],
+    );
 }
 
 #[test]
 fn non_finite_numbers_are_rejected() {
-    rejects(&with("gdp = 1870.0", "gdp = inf"), 7, &["baseline.gdp", "got inf"]);
+    rejects(
+        &with("gdp = 1870.0", "gdp = inf"),
+        7,
+        &["baseline.gdp", "got inf"],
+    );
 }
 
 #[test]
 fn negative_sd() {
-    rejects(&with("mean = 3.0, sd = 1.0", "mean = 3.0, sd = -1.0"), 14, &["market.fx_beta", "sd"]);
+    rejects(
+        &with("mean = 3.0, sd = 1.0", "mean = 3.0, sd = -1.0"),
+        14,
+        &["market.fx_beta", "sd"],
+    );
 }
 
 #[test]
 fn unknown_distribution() {
-    rejects(&with("dist = \"normal\"", "dist = \"gauss\""), 14, &["market.fx_beta", "gauss"]);
+    rejects(
+        &with("dist = \"normal\"", "dist = \"gauss\""),
+        14,
+        &["market.fx_beta", "gauss"],
+    );
 }
 
 #[test]
 fn share_out_of_range() {
-    rejects(&with("share = 0.16", "share = 1.6"), 23, &["sectors.autos.share", "accepted: in (0, 1]"]);
+    rejects(
+        &with("share = 0.16", "share = 1.6"),
+        23,
+        &["sectors.autos.share", "accepted: in (0, 1]"],
+    );
 }
 
 #[test]
 fn sigma_must_be_positive() {
-    rejects(&with("sigma = 3.0", "sigma = 0.0"), 32, &["sectors.other.sigma", "accepted: > 0"]);
+    rejects(
+        &with("sigma = 3.0", "sigma = 0.0"),
+        32,
+        &["sectors.other.sigma", "accepted: > 0"],
+    );
 }
 
 #[test]
 fn sigma_distribution_reaching_negative_values() {
-    rejects(&with("sigma = 3.0", "sigma = { dist = \"normal\", mean = 3.0, sd = 1.0 }"), 32, &["sectors.other.sigma", "support"]);
+    rejects(
+        &with(
+            "sigma = 3.0",
+            "sigma = { dist = \"normal\", mean = 3.0, sd = 1.0 }",
+        ),
+        32,
+        &["sectors.other.sigma", "support"],
+    );
 }
 
 #[test]
 fn epsilon_must_be_non_negative() {
-    rejects(&with("low = 0.5, high = 2.0", "low = -0.5, high = 2.0"), 33, &["sectors.other.epsilon", "accepted: >= 0"]);
+    rejects(
+        &with("low = 0.5, high = 2.0", "low = -0.5, high = 2.0"),
+        33,
+        &["sectors.other.epsilon", "accepted: >= 0"],
+    );
 }
 
 #[test]
 fn eta_string_other_than_inf() {
-    rejects(&with("eta = \"inf\"", "eta = \"infinite\""), 26, &["sectors.autos.eta", "accepted: \"inf\""]);
+    rejects(
+        &with("eta = \"inf\"", "eta = \"infinite\""),
+        26,
+        &["sectors.autos.eta", "accepted: \"inf\""],
+    );
 }
 
 #[test]
 fn tariff_at_or_below_minus_one() {
-    rejects(&with("autos = 0.15 }", "autos = -1.0 }"), 42, &["scenarios.deal.tariff.autos", "accepted: > -1"]);
+    rejects(
+        &with("autos = 0.15 }", "autos = -1.0 }"),
+        42,
+        &["scenarios.deal.tariff.autos", "accepted: > -1"],
+    );
 }
 
 #[test]
 fn duplicate_sector_id() {
-    rejects(&with("id = \"other\"", "id = \"autos\""), 29, &["duplicate id `autos`"]);
+    rejects(
+        &with("id = \"other\"", "id = \"autos\""),
+        29,
+        &["duplicate id `autos`"],
+    );
 }
 
 #[test]
 fn duplicate_scenario_id() {
-    rejects(&with("id = \"no_deal\"", "id = \"deal\""), 46, &["duplicate id `deal`"]);
+    rejects(
+        &with("id = \"no_deal\"", "id = \"deal\""),
+        46,
+        &["duplicate id `deal`"],
+    );
 }
 
 #[test]
@@ -216,7 +318,10 @@ fn no_sectors() {
     let end = BASE.find("[interim]").unwrap();
     let text = format!("{}{}", &BASE[..start], &BASE[end..]).replace("autos = 0.25", "").replace(", autos = 0.15", "").replace("[[correlations]]\nbetween = [\"sectors.autos.sigma\", \"sectors.autos.epsilon\"]\nrho = 0.3\n", "");
     let found = diagnostics(&text);
-    assert!(found.iter().any(|(_, m)| m.contains("no sectors")), "{found:#?}");
+    assert!(
+        found.iter().any(|(_, m)| m.contains("no sectors")),
+        "{found:#?}"
+    );
 }
 
 #[test]
@@ -225,37 +330,64 @@ fn no_scenarios() {
     let end = BASE.find("[[correlations]]").unwrap();
     let text = format!("{}{}", &BASE[..start], &BASE[end..]);
     let found = diagnostics(&text);
-    assert!(found.iter().any(|(_, m)| m.contains("no scenarios")), "{found:#?}");
+    assert!(
+        found.iter().any(|(_, m)| m.contains("no scenarios")),
+        "{found:#?}"
+    );
 }
 
 #[test]
 fn value_added_share_above_one() {
-    rejects(&with("low = 0.55, high = 0.65", "low = 0.55, high = 1.65"), 10, &["macro.value_added_share", "accepted: in (0, 1]"]);
+    rejects(
+        &with("low = 0.55, high = 0.65", "low = 0.55, high = 1.65"),
+        10,
+        &["macro.value_added_share", "accepted: in (0, 1]"],
+    );
 }
 
 #[test]
 fn fx_weight_out_of_range() {
-    rejects(&with("fx_weight = 0.5", "fx_weight = 1.5"), 18, &["market.fx_weight", "accepted: in [0, 1]"]);
+    rejects(
+        &with("fx_weight = 0.5", "fx_weight = 1.5"),
+        18,
+        &["market.fx_weight", "accepted: in [0, 1]"],
+    );
 }
 
 #[test]
 fn negative_purchases() {
-    rejects(&with("low = 10, high = 30", "low = -10, high = 30"), 43, &["scenarios.deal.purchases", "accepted: >= 0"]);
+    rejects(
+        &with("low = 10, high = 30", "low = -10, high = 30"),
+        43,
+        &["scenarios.deal.purchases", "accepted: >= 0"],
+    );
 }
 
 #[test]
 fn uniform_with_low_above_high() {
-    rejects(&with("low = 10, high = 30", "low = 30, high = 10"), 43, &["scenarios.deal.purchases"]);
+    rejects(
+        &with("low = 10, high = 30", "low = 30, high = 10"),
+        43,
+        &["scenarios.deal.purchases"],
+    );
 }
 
 #[test]
 fn missing_key_of_a_distribution() {
-    rejects(&with("low = 10, high = 30", "low = 10"), 43, &["scenarios.deal.purchases", "high"]);
+    rejects(
+        &with("low = 10, high = 30", "low = 10"),
+        43,
+        &["scenarios.deal.purchases", "high"],
+    );
 }
 
 #[test]
 fn gdp_must_be_positive() {
-    rejects(&with("gdp = 1870.0", "gdp = 0"), 7, &["baseline.gdp", "accepted: > 0"]);
+    rejects(
+        &with("gdp = 1870.0", "gdp = 0"),
+        7,
+        &["baseline.gdp", "accepted: > 0"],
+    );
 }
 
 #[test]

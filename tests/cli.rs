@@ -6,10 +6,21 @@ use std::process::Command;
 
 use serde_json::Value;
 
-const QUANTILES: [&str; 9] = ["0.01", "0.05", "0.1", "0.25", "0.5", "0.75", "0.9", "0.95", "0.99"];
+const QUANTILES: [&str; 9] = [
+    "0.01", "0.05", "0.1", "0.25", "0.5", "0.75", "0.9", "0.95", "0.99",
+];
 const HEADLINE: [&str; 11] = [
-    "export_loss", "export_loss_pct", "purchases", "surplus_change", "surplus", "effective_tariff",
-    "gdp_impact_pct", "fx_depreciation_pct", "equity_drawdown_pct", "stress_index", "stress_event",
+    "export_loss",
+    "export_loss_pct",
+    "purchases",
+    "surplus_change",
+    "surplus",
+    "effective_tariff",
+    "gdp_impact_pct",
+    "fx_depreciation_pct",
+    "equity_drawdown_pct",
+    "stress_index",
+    "stress_event",
 ];
 
 fn bin() -> Command {
@@ -25,16 +36,29 @@ fn parameter_paths(model: &toml::Table) -> Vec<String> {
             paths.push(format!("sectors.{}.{k}", s["id"].as_str().unwrap()));
         }
     }
-    let interim = model.get("interim").and_then(|v| v.as_table()).unwrap_or(&empty);
+    let interim = model
+        .get("interim")
+        .and_then(|v| v.as_table())
+        .unwrap_or(&empty);
     for kind in ["tariff", "competitor_tariff"] {
-        for k in interim.get(kind).and_then(|v| v.as_table()).unwrap_or(&empty).keys() {
+        for k in interim
+            .get(kind)
+            .and_then(|v| v.as_table())
+            .unwrap_or(&empty)
+            .keys()
+        {
             paths.push(format!("interim.{kind}.{k}"));
         }
     }
     for sc in model["scenarios"].as_array().unwrap() {
         let id = sc["id"].as_str().unwrap();
         for kind in ["tariff", "competitor_tariff"] {
-            for k in sc.get(kind).and_then(|v| v.as_table()).unwrap_or(&empty).keys() {
+            for k in sc
+                .get(kind)
+                .and_then(|v| v.as_table())
+                .unwrap_or(&empty)
+                .keys()
+            {
                 paths.push(format!("scenarios.{id}.{kind}.{k}"));
             }
         }
@@ -44,7 +68,14 @@ fn parameter_paths(model: &toml::Table) -> Vec<String> {
             }
         }
     }
-    for p in ["macro.value_added_share", "macro.gdp_multiplier", "market.fx_beta", "market.fx_noise", "market.equity_beta", "market.equity_noise"] {
+    for p in [
+        "macro.value_added_share",
+        "macro.gdp_multiplier",
+        "market.fx_beta",
+        "market.fx_noise",
+        "market.equity_beta",
+        "market.equity_noise",
+    ] {
         paths.push(p.into());
     }
     paths
@@ -53,11 +84,19 @@ fn parameter_paths(model: &toml::Table) -> Vec<String> {
 /// The layout checks of MODEL.md §9 (the same as the project's `check_results.py`).
 fn check_results(dir: &Path, model_text: &str) {
     let model: toml::Table = toml::from_str(model_text).unwrap();
-    let summary: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     for k in ["name", "file", "sha256"] {
         assert!(summary["model"].get(k).is_some(), "model.{k}");
     }
-    for k in ["draws", "seed", "sampler", "threads", "version", "elapsed_s"] {
+    for k in [
+        "draws",
+        "seed",
+        "sampler",
+        "threads",
+        "version",
+        "elapsed_s",
+    ] {
         assert!(summary["run"].get(k).is_some(), "run.{k}");
     }
     let mut expected: Vec<String> = HEADLINE.iter().map(|s| s.to_string()).collect();
@@ -69,17 +108,37 @@ fn check_results(dir: &Path, model_text: &str) {
         for k in ["mean", "sd", "se_mean", "min", "max"] {
             assert!(st[k].as_f64().is_some_and(f64::is_finite), "{name}.{k}");
         }
-        let q: Vec<f64> = QUANTILES.iter().map(|k| st["quantiles"][k].as_f64().unwrap()).collect();
-        assert!(q.windows(2).all(|w| w[0] <= w[1]), "{name} quantiles not ordered");
+        let q: Vec<f64> = QUANTILES
+            .iter()
+            .map(|k| st["quantiles"][k].as_f64().unwrap())
+            .collect();
+        assert!(
+            q.windows(2).all(|w| w[0] <= w[1]),
+            "{name} quantiles not ordered"
+        );
         assert!(st["min"].as_f64().unwrap() <= q[0] && q[8] <= st["max"].as_f64().unwrap());
         for (k, qi) in [("0.95", 7), ("0.99", 8)] {
-            assert!(st["es"][k].as_f64().unwrap() >= q[qi] - 1e-9 * q[qi].abs().max(1.0), "{name} es {k}");
+            assert!(
+                st["es"][k].as_f64().unwrap() >= q[qi] - 1e-9 * q[qi].abs().max(1.0),
+                "{name} es {k}"
+            );
         }
     }
     let scenarios = summary["scenarios"].as_object().unwrap();
-    let ids: Vec<&str> = model["scenarios"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
-    assert_eq!(scenarios.keys().map(|s| s.as_str()).collect::<Vec<_>>(), ids);
-    let total: f64 = scenarios.values().map(|s| s["frequency"].as_f64().unwrap()).sum();
+    let ids: Vec<&str> = model["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        scenarios.keys().map(|s| s.as_str()).collect::<Vec<_>>(),
+        ids
+    );
+    let total: f64 = scenarios
+        .values()
+        .map(|s| s["frequency"].as_f64().unwrap())
+        .sum();
     assert!((total - 1.0).abs() < 1e-9);
     for s in scenarios.values() {
         if s["frequency"].as_f64().unwrap() > 0.0 {
@@ -109,7 +168,16 @@ fn run_writes_all_files_in_the_documented_layout() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("res");
     let status = bin()
-        .args(["run", "--draws", "3000", "--seed", "5", "--save-draws", "--quiet", "--out"])
+        .args([
+            "run",
+            "--draws",
+            "3000",
+            "--seed",
+            "5",
+            "--save-draws",
+            "--quiet",
+            "--out",
+        ])
         .arg(&out)
         .status()
         .unwrap();
@@ -118,7 +186,8 @@ fn run_writes_all_files_in_the_documented_layout() {
     let draws = std::fs::read_to_string(out.join("draws.csv")).unwrap();
     assert_eq!(draws.lines().count(), 3001);
     // Rows are in draw order and numbers round-trip: the mean of the column equals the summary's.
-    let summary: Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let header: Vec<&str> = draws.lines().next().unwrap().split(',').collect();
     let col = header.iter().position(|h| *h == "export_loss").unwrap();
     let mut sum = 0.0;
@@ -132,32 +201,64 @@ fn run_writes_all_files_in_the_documented_layout() {
     assert_eq!(summary["run"]["draws"], 3000);
     assert_eq!(summary["run"]["seed"], 5);
     // No temporary files are left behind.
-    let names: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     assert_eq!(names.len(), 3, "{names:?}");
 }
 
 #[test]
 fn run_prints_the_headline_table() {
     let dir = tempfile::tempdir().unwrap();
-    let output = bin().args(["run", "--draws", "2048", "--out"]).arg(dir.path()).output().unwrap();
+    let output = bin()
+        .args(["run", "--draws", "2048", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(output.status.success());
     let stdout = String::from_utf8(output.stdout).unwrap();
-    for needle in ["export_loss", "p5", "p50", "p95", "gdp_impact_pct", "P(stress event)"] {
+    for needle in [
+        "export_loss",
+        "p5",
+        "p50",
+        "p95",
+        "gdp_impact_pct",
+        "P(stress event)",
+    ] {
         assert!(stdout.contains(needle), "{needle} missing from\n{stdout}");
     }
     // stderr is not a terminal here: no progress bar.
-    assert!(output.stderr.is_empty(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]
 fn invalid_model_exits_2_with_file_line_and_no_results() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("bad.toml");
-    let text = tariffsim::model::DEFAULT_MODEL_TEXT.replacen("horizon_months = 12", "horizon_months = -12", 1);
+    let text = tariffsim::model::DEFAULT_MODEL_TEXT.replacen(
+        "horizon_months = 12",
+        "horizon_months = -12",
+        1,
+    );
     std::fs::write(&model, &text).unwrap();
-    let line = text.lines().position(|l| l.starts_with("horizon_months = -12")).unwrap() + 1;
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("horizon_months = -12"))
+        .unwrap()
+        + 1;
     let out = dir.path().join("res");
-    let output = bin().arg("run").arg(&model).arg("--out").arg(&out).output().unwrap();
+    let output = bin()
+        .arg("run")
+        .arg(&model)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains(&format!("bad.toml:{line}:")), "{stderr}");
@@ -174,14 +275,24 @@ fn validate_reports_each_file() {
     assert!(output.status.success());
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("ok: "));
     let missing = dir.path().join("missing.toml");
-    let output = bin().arg("validate").arg(&good).arg(&missing).output().unwrap();
+    let output = bin()
+        .arg("validate")
+        .arg(&good)
+        .arg(&missing)
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("missing.toml: cannot read"));
 }
 
 #[test]
 fn bad_arguments_exit_2() {
-    for args in [vec!["run", "--draws", "0"], vec!["run", "--draws", "many"], vec!["run", "--threads", "-1"], vec!["frobnicate"]] {
+    for args in [
+        vec!["run", "--draws", "0"],
+        vec!["run", "--draws", "many"],
+        vec!["run", "--threads", "-1"],
+        vec!["frobnicate"],
+    ] {
         let output = bin().args(&args).output().unwrap();
         assert_eq!(output.status.code(), Some(2), "{args:?}");
     }

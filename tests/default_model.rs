@@ -31,23 +31,52 @@ fn the_default_model_covers_korean_exports_to_the_us() {
 
 #[test]
 fn one_sector_example_matches_its_closed_form() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/examples/one_sector.toml");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/examples/one_sector.toml");
     let model = load_model(&path).unwrap();
-    let outcome = engine::run(&model, &RunConfig { draws: 100_000, seed: 3, threads: 2, ..Default::default() }, &[]).unwrap();
+    let outcome = engine::run(
+        &model,
+        &RunConfig {
+            draws: 100_000,
+            seed: 3,
+            threads: 2,
+            ..Default::default()
+        },
+        &[],
+    )
+    .unwrap();
     let s = outcome.stats.output_summary(EXPORT_LOSS);
     // 10·(1 − E[1.25^(−ε)]), ε ~ U(0.5, 1.5).
     let lt = 1.25f64.ln();
     let expected = 10.0 * (1.0 - ((-0.5 * lt).exp() - (-1.5 * lt).exp()) / lt);
-    assert!((s.mean - expected).abs() < 4.0 * s.se_mean, "{} vs {expected}", s.mean);
+    assert!(
+        (s.mean - expected).abs() < 4.0 * s.se_mean,
+        "{} vs {expected}",
+        s.mean
+    );
 }
 
 #[test]
 fn default_model_headline_results_stay_within_documented_bounds() {
     let model = compile_model(DEFAULT_MODEL_TEXT, DEFAULT_MODEL_FILE).unwrap();
-    let outcome = engine::run(&model, &RunConfig { draws: 100_000, seed: 2025, threads: 2, ..Default::default() }, &[]).unwrap();
+    let outcome = engine::run(
+        &model,
+        &RunConfig {
+            draws: 100_000,
+            seed: 2025,
+            threads: 2,
+            ..Default::default()
+        },
+        &[],
+    )
+    .unwrap();
     let stats = &outcome.stats;
     let within = |o: usize, stat: &str, value: f64, lo: f64, hi: f64| {
-        assert!((lo..=hi).contains(&value), "{} {stat} = {value}, documented range [{lo}, {hi}]", HEADLINE[o]);
+        assert!(
+            (lo..=hi).contains(&value),
+            "{} {stat} = {value}, documented range [{lo}, {hi}]",
+            HEADLINE[o]
+        );
     };
     let loss = stats.output_summary(EXPORT_LOSS);
     within(EXPORT_LOSS, "mean", loss.mean, 12.0, 17.0);

@@ -6,9 +6,21 @@ use tariffsim::report::{summary_json, RunInfo};
 
 fn outputs_and_scenarios(threads: usize, draws: u64) -> String {
     let model = compile_model(DEFAULT_MODEL_TEXT, DEFAULT_MODEL_FILE).unwrap();
-    let config = RunConfig { draws, seed: 42, threads, ..Default::default() };
+    let config = RunConfig {
+        draws,
+        seed: 42,
+        threads,
+        ..Default::default()
+    };
     let outcome = engine::run(&model, &config, &[]).unwrap();
-    let info = RunInfo { draws, seed: 42, sampler: "mc".into(), threads, elapsed_s: 0.0, stopping: None };
+    let info = RunInfo {
+        draws,
+        seed: 42,
+        sampler: "mc".into(),
+        threads,
+        elapsed_s: 0.0,
+        stopping: None,
+    };
     let json = summary_json(&model, &info, &outcome.stats);
     serde_json::to_string(&(&json["outputs"], &json["scenarios"])).unwrap()
 }
@@ -19,7 +31,10 @@ fn summary_is_identical_for_1_2_3_and_5_threads() {
     let draws = 20 * 1024 + 333;
     let one = outputs_and_scenarios(1, draws);
     for threads in [2, 3, 5] {
-        assert!(one == outputs_and_scenarios(threads, draws), "{threads} threads differ from 1");
+        assert!(
+            one == outputs_and_scenarios(threads, draws),
+            "{threads} threads differ from 1"
+        );
     }
 }
 
@@ -27,11 +42,20 @@ fn summary_is_identical_for_1_2_3_and_5_threads() {
 fn different_seeds_give_different_results() {
     let model = compile_model(DEFAULT_MODEL_TEXT, DEFAULT_MODEL_FILE).unwrap();
     let run = |seed| {
-        engine::run(&model, &RunConfig { draws: 4096, seed, threads: 2, ..Default::default() }, &[])
-            .unwrap()
-            .stats
-            .output_summary(0)
-            .mean
+        engine::run(
+            &model,
+            &RunConfig {
+                draws: 4096,
+                seed,
+                threads: 2,
+                ..Default::default()
+            },
+            &[],
+        )
+        .unwrap()
+        .stats
+        .output_summary(0)
+        .mean
     };
     assert_ne!(run(1), run(2));
     assert_eq!(run(3), run(3));

@@ -6,7 +6,11 @@ use tariffsim::model::compile_model;
 use tariffsim::outputs::*;
 
 fn el(sigma: f64, epsilon: f64, eta: f64) -> Elasticities {
-    Elasticities { sigma, epsilon, eta }
+    Elasticities {
+        sigma,
+        epsilon,
+        eta,
+    }
 }
 
 fn close(a: f64, b: f64, tol: f64) -> bool {
@@ -16,11 +20,24 @@ fn close(a: f64, b: f64, tol: f64) -> bool {
 #[test]
 fn same_tariff_change_for_competitors_gives_t_to_minus_epsilon() {
     // C = T ⇒ P = T at p = 1, so V = T^(−ε) with η = inf, whatever σ and θ.
-    for &(theta, sigma, epsilon, tariff) in &[(0.16, 4.0, 1.0, 0.25), (0.5, 0.3, 2.5, 0.1), (0.9, 1.0, 0.7, 0.5), (0.04, 12.0, 0.0, 1.45)] {
+    for &(theta, sigma, epsilon, tariff) in &[
+        (0.16, 4.0, 1.0, 0.25),
+        (0.5, 0.3, 2.5, 0.1),
+        (0.9, 1.0, 0.7, 0.5),
+        (0.04, 12.0, 0.0, 1.45),
+    ] {
         let ln_t = f64::ln_1p(tariff);
-        let v = export_value(ln_t, ln_t, &SectorShares::new(theta), &el(sigma, epsilon, f64::INFINITY));
+        let v = export_value(
+            ln_t,
+            ln_t,
+            &SectorShares::new(theta),
+            &el(sigma, epsilon, f64::INFINITY),
+        );
         let expected = (1.0 + tariff).powf(-epsilon);
-        assert!(close(v, expected, 1e-13), "θ={theta} σ={sigma}: {v} vs {expected}");
+        assert!(
+            close(v, expected, 1e-13),
+            "θ={theta} σ={sigma}: {v} vs {expected}"
+        );
     }
 }
 
@@ -88,8 +105,16 @@ fn finite_eta_matches_a_bisection_to_1e12() {
                 lo = mid
             }
         }
-        let x = solve_log_price(ln_t, ln_c, &SectorShares::new(theta), &el(sigma, epsilon, eta));
-        assert!((x - 0.5 * (lo + hi)).abs() <= 1e-12, "case θ={theta} σ={sigma}: {x} vs {lo}");
+        let x = solve_log_price(
+            ln_t,
+            ln_c,
+            &SectorShares::new(theta),
+            &el(sigma, epsilon, eta),
+        );
+        assert!(
+            (x - 0.5 * (lo + hi)).abs() <= 1e-12,
+            "case θ={theta} σ={sigma}: {x} vs {lo}"
+        );
         assert!(x < 0.0 || t <= c, "a tariff rise lowers the FOB price");
     }
 }
@@ -167,7 +192,11 @@ fn time_weighting_fallbacks_and_macro_outputs() {
         + (1.0 - w) * export_value(0.25f64.ln_1p(), 0.0, &shares, &e);
     let loss_a = 100.0 * (1.0 - v_a);
     let loss_b = 50.0 * (1.0 - v_b);
-    assert!(close(out[FIRST_SECTOR], loss_a, 1e-12), "{} vs {loss_a}", out[FIRST_SECTOR]);
+    assert!(
+        close(out[FIRST_SECTOR], loss_a, 1e-12),
+        "{} vs {loss_a}",
+        out[FIRST_SECTOR]
+    );
     assert!(close(out[FIRST_SECTOR + 1], loss_b, 1e-12));
     let loss = loss_a + loss_b;
     assert!(close(out[EXPORT_LOSS], loss, 1e-12));
@@ -195,7 +224,12 @@ fn deal_at_month_zero_skips_the_interim_regime() {
     let kernel = Kernel::new(&model);
     let mut out = vec![0.0; kernel.n_outputs()];
     kernel.evaluate(&model.median_values(), 0, &mut out);
-    let v_b = export_value(0.25f64.ln_1p(), 0.0, &SectorShares::new(0.1), &el(3.0, 0.5, f64::INFINITY));
+    let v_b = export_value(
+        0.25f64.ln_1p(),
+        0.0,
+        &SectorShares::new(0.1),
+        &el(3.0, 0.5, f64::INFINITY),
+    );
     assert!(close(out[FIRST_SECTOR + 1], 50.0 * (1.0 - v_b), 1e-12));
     assert_eq!(out[PURCHASES], 12.0);
 }

@@ -5,7 +5,8 @@
 use std::process::Command;
 
 fn results(dir: &std::path::Path) -> String {
-    let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     serde_json::to_string(&(&s["outputs"], &s["scenarios"])).unwrap()
 }
 
@@ -22,10 +23,32 @@ fn two_ranks_equal_one_process() {
     assert!(status.success());
     let ranked = dir.path().join("mpi");
     let output = Command::new("mpirun")
-        .args(["--allow-run-as-root", "--oversubscribe", "-n", "2", bin, "run", "--draws", "50000", "--seed", "8", "--threads", "1", "--quiet", "--out"])
+        .args([
+            "--allow-run-as-root",
+            "--oversubscribe",
+            "-n",
+            "2",
+            bin,
+            "run",
+            "--draws",
+            "50000",
+            "--seed",
+            "8",
+            "--threads",
+            "1",
+            "--quiet",
+            "--out",
+        ])
         .arg(&ranked)
         .output()
         .expect("mpirun must be installed for the mpi feature's tests");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(results(&single) == results(&ranked), "MPI result differs from the single-process run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        results(&single) == results(&ranked),
+        "MPI result differs from the single-process run"
+    );
 }

@@ -57,12 +57,26 @@ fn expected_value_ratio(a: f64, b: f64) -> f64 {
 #[test]
 fn sample_means_match_analytic_expectations() {
     let model = compile_model(MODEL, "analytic.toml").unwrap();
-    let outcome = engine::run(&model, &RunConfig { draws: DRAWS, seed: 7, threads: 2, ..Default::default() }, &[]).unwrap();
+    let outcome = engine::run(
+        &model,
+        &RunConfig {
+            draws: DRAWS,
+            seed: 7,
+            threads: 2,
+            ..Default::default()
+        },
+        &[],
+    )
+    .unwrap();
     let stats = &outcome.stats;
     let check = |o: usize, expected: f64, name: &str| {
         let s = stats.output_summary(o);
         let z = (s.mean - expected) / s.se_mean;
-        assert!(z.abs() < 4.0, "{name}: mean {} vs {expected}, z = {z}", s.mean);
+        assert!(
+            z.abs() < 4.0,
+            "{name}: mean {} vs {expected}, z = {z}",
+            s.mean
+        );
     };
     let loss = 100.0 * (1.0 - expected_value_ratio(0.5, 2.0));
     check(EXPORT_LOSS, loss, "export_loss");
@@ -70,26 +84,51 @@ fn sample_means_match_analytic_expectations() {
     // Purchases: only in `deal` (p = 0.3), E = 0.3 · 20 · (1 − 3/12).
     check(PURCHASES, 0.3 * 20.0 * 0.75, "purchases");
     // GDP impact: −100·L/gdp·0.6·E[multiplier] with independent multiplier (mean 1).
-    check(GDP_IMPACT_PCT, -100.0 * loss / 500.0 * 0.6, "gdp_impact_pct");
+    check(
+        GDP_IMPACT_PCT,
+        -100.0 * loss / 500.0 * 0.6,
+        "gdp_impact_pct",
+    );
     // FX: E[beta]·E[100 L/gdp] + E[noise].
-    check(FX_DEPRECIATION_PCT, 3.0 * 100.0 * loss / 500.0 + 1.0, "fx_depreciation_pct");
+    check(
+        FX_DEPRECIATION_PCT,
+        3.0 * 100.0 * loss / 500.0 + 1.0,
+        "fx_depreciation_pct",
+    );
     // Scenario frequencies: binomial.
     let n = DRAWS as f64;
     let deal = stats.scenario_counts()[0] as f64 / n;
-    assert!((deal - 0.3).abs() < 4.0 * (0.3f64 * 0.7 / n).sqrt(), "frequency {deal}");
+    assert!(
+        (deal - 0.3).abs() < 4.0 * (0.3f64 * 0.7 / n).sqrt(),
+        "frequency {deal}"
+    );
 }
 
 #[test]
 fn quantiles_invert_the_known_distribution() {
     let model = compile_model(MODEL, "analytic.toml").unwrap();
-    let outcome = engine::run(&model, &RunConfig { draws: DRAWS, seed: 11, threads: 2, ..Default::default() }, &[]).unwrap();
+    let outcome = engine::run(
+        &model,
+        &RunConfig {
+            draws: DRAWS,
+            seed: 11,
+            threads: 2,
+            ..Default::default()
+        },
+        &[],
+    )
+    .unwrap();
     let s = outcome.stats.output_summary(EXPORT_LOSS);
     let n = DRAWS as f64;
     // loss = 100(1 − T^(−ε)) is increasing in ε, so F(loss) = (ε(loss) − 0.5)/1.5.
     let cdf = |loss: f64| ((-(1.0 - loss / 100.0).ln() / t().ln()) - 0.5) / 1.5;
     for (q, est) in tariffsim::stats::QUANTILE_LEVELS.iter().zip(s.quantiles) {
         let tolerance = 4.0 * (q * (1.0 - q) / n).sqrt() + 1e-3;
-        assert!((cdf(est) - q).abs() < tolerance, "q = {q}: F(estimate) = {}", cdf(est));
+        assert!(
+            (cdf(est) - q).abs() < tolerance,
+            "q = {q}: F(estimate) = {}",
+            cdf(est)
+        );
     }
     // ES of a uniform-in-ε tail: mean loss over ε ∈ [ε_0.95, 2].
     let eps95 = 0.5 + 1.5 * 0.95;

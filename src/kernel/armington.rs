@@ -183,7 +183,12 @@ mod tests {
         for i in 0..1000 {
             let f = i as f64 / 1000.0;
             let e = el(1.5 + 6.0 * f, 0.3 + 2.0 * (1.0 - f), 0.5 + 8.0 * f);
-            solve_log_price((1.10 + 0.3 * f).ln(), (1.0 + 0.2 * (1.0 - f)).ln(), &shares, &e);
+            solve_log_price(
+                (1.10 + 0.3 * f).ln(),
+                (1.0 + 0.2 * (1.0 - f)).ln(),
+                &shares,
+                &e,
+            );
             solves += 1;
         }
         let evals = EVALS.with(|c| c.get()) as f64 / solves as f64;
@@ -202,13 +207,21 @@ mod tests {
     #[test]
     fn residual_is_zero_at_the_solution() {
         let shares = SectorShares::new(0.3);
-        for &(s, e, h) in &[(4.0, 1.0, 2.0), (0.5, 3.0, 0.2), (1.0, 1.0, 5.0), (8.0, 0.0, 0.05)] {
+        for &(s, e, h) in &[
+            (4.0, 1.0, 2.0),
+            (0.5, 3.0, 0.2),
+            (1.0, 1.0, 5.0),
+            (8.0, 0.0, 0.05),
+        ] {
             let (lt, lc) = ((1.25f64).ln(), (1.10f64).ln());
             let x = solve_log_price(lt, lc, &shares, &el(s, e, h));
             let (lp, _) = ln_price_index(x, lt, lc, &shares, s);
             let f = (h + s) * x + s * lt + (e - s) * lp;
             // |x − x*| ≤ |f|/m_lo with m_lo = η + min(σ, ε).
-            assert!(f.abs() / (h + s.min(e)) <= PRICE_TOLERANCE, "f = {f} for σ={s} ε={e} η={h}");
+            assert!(
+                f.abs() / (h + s.min(e)) <= PRICE_TOLERANCE,
+                "f = {f} for σ={s} ε={e} η={h}"
+            );
         }
     }
 }

@@ -44,8 +44,8 @@ pub fn macro_outputs(i: &MacroInputs, out: &mut [f64]) {
     let surplus_change = -i.export_loss - i.purchases;
     let fx = i.fx_beta * loss_pct_gdp + i.fx_noise;
     let equity = i.equity_beta * loss_pct_gdp + i.equity_noise;
-    let stress = i.fx_weight * fx / i.fx_stress_pct
-        + (1.0 - i.fx_weight) * equity / i.equity_stress_pct;
+    let stress =
+        i.fx_weight * fx / i.fx_stress_pct + (1.0 - i.fx_weight) * equity / i.equity_stress_pct;
     out[EXPORT_LOSS] = i.export_loss;
     out[EXPORT_LOSS_PCT] = 100.0 * i.export_loss / i.total_exports;
     out[PURCHASES] = i.purchases;

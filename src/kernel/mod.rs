@@ -30,7 +30,11 @@ impl RegimePlan {
             }
         };
         let tariff = regime.tariff.iter().map(|&s| position(s)).collect();
-        let competitor = regime.competitor_tariff.iter().map(|&s| position(s)).collect();
+        let competitor = regime
+            .competitor_tariff
+            .iter()
+            .map(|&s| position(s))
+            .collect();
         RegimePlan {
             slots,
             tariff,

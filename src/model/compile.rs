@@ -164,7 +164,10 @@ impl Compiler<'_> {
             self.error(
                 span.clone(),
                 &path,
-                format!("value outside the allowed range: got {got}; accepted: {}", domain.text),
+                format!(
+                    "value outside the allowed range: got {got}; accepted: {}",
+                    domain.text
+                ),
             );
         }
         self.push_param(path, dist, &span, value.get_ref().clone(), domain)
@@ -178,7 +181,11 @@ impl Compiler<'_> {
         spec: toml::Value,
         domain: Domain,
     ) -> Slot {
-        let line = if span.is_empty() { 0 } else { self.line_of(span) };
+        let line = if span.is_empty() {
+            0
+        } else {
+            self.line_of(span)
+        };
         self.params.push(Parameter {
             path,
             dist,
@@ -334,11 +341,7 @@ impl Compiler<'_> {
             let id = s.id.get_ref().clone();
             self.check_id(&s.id, "scenarios.id", &mut seen);
             let prefix = format!("scenarios.{id}");
-            let probability = self.number(
-                &s.probability,
-                &format!("{prefix}.probability"),
-                WEIGHT,
-            );
+            let probability = self.number(&s.probability, &format!("{prefix}.probability"), WEIGHT);
             total_probability += probability;
             let tariff = self.tariff_table(
                 &format!("{prefix}.tariff"),
@@ -520,18 +523,34 @@ impl Compiler<'_> {
     fn eta(&mut self, prefix: &str, value: Option<&DistValue>) -> Slot {
         let path = format!("{prefix}.eta");
         match value {
-            None => self.push_param(path, Distribution::point(f64::INFINITY), &(0..0), inf(), POSITIVE),
+            None => self.push_param(
+                path,
+                Distribution::point(f64::INFINITY),
+                &(0..0),
+                inf(),
+                POSITIVE,
+            ),
             Some(v) => match v.get_ref() {
-                toml::Value::String(s) if s == "inf" => {
-                    self.push_param(path, Distribution::point(f64::INFINITY), &v.span(), inf(), POSITIVE)
-                }
+                toml::Value::String(s) if s == "inf" => self.push_param(
+                    path,
+                    Distribution::point(f64::INFINITY),
+                    &v.span(),
+                    inf(),
+                    POSITIVE,
+                ),
                 toml::Value::String(s) => {
                     self.error(
                         v.span(),
                         &path,
                         format!("unknown value \"{s}\"; accepted: \"inf\", a number > 0 or a distribution on (0, inf)"),
                     );
-                    self.push_param(path, Distribution::point(f64::NAN), &v.span(), inf(), POSITIVE)
+                    self.push_param(
+                        path,
+                        Distribution::point(f64::NAN),
+                        &v.span(),
+                        inf(),
+                        POSITIVE,
+                    )
                 }
                 _ => self.param(path, v, POSITIVE),
             },

@@ -74,4 +74,3 @@ impl Domain {
         low_ok && high_ok
     }
 }
-

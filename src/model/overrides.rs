@@ -58,7 +58,10 @@ pub fn apply_overrides(model: &Model, overrides: &[String]) -> Result<Model, Ove
         {
             let Some(sc) = m.scenarios.iter_mut().find(|s| s.id == id) else {
                 let ids: Vec<&str> = model.scenarios.iter().map(|s| s.id.as_str()).collect();
-                return Err(fail(given, format!("unknown scenario `{id}`; accepted: {}", ids.join(", "))));
+                return Err(fail(
+                    given,
+                    format!("unknown scenario `{id}`; accepted: {}", ids.join(", ")),
+                ));
             };
             let p = value.as_float().or(value.as_integer().map(|i| i as f64));
             match p {
@@ -141,9 +144,13 @@ pub fn apply_overrides(model: &Model, overrides: &[String]) -> Result<Model, Ove
             )),
         }
     }
-    m.copula = Copula::new(dimension, &pairs).map_err(|CopulaError::NotPositiveDefinite { .. }| {
-        fail(&overrides.join(" "), "the correlation matrix is no longer positive definite")
-    })?;
+    m.copula =
+        Copula::new(dimension, &pairs).map_err(|CopulaError::NotPositiveDefinite { .. }| {
+            fail(
+                &overrides.join(" "),
+                "the correlation matrix is no longer positive definite",
+            )
+        })?;
     m.overrides.extend(overrides.iter().cloned());
     Ok(m)
 }

@@ -28,7 +28,10 @@ pub struct DrawsCsv {
 impl DrawsCsv {
     /// Starts `path` (the header is written now); blocks are expected from `first_block` on.
     pub fn create(path: &Path, model: &Model, first_block: u64) -> Result<Self, ReportError> {
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let tmp = super::new_temp_file(dir)?;
         let mut file = BufWriter::with_capacity(1 << 20, tmp);
         let mut header: Vec<String> = vec!["draw".into(), "scenario".into()];
@@ -49,10 +52,13 @@ impl DrawsCsv {
 
     /// Flushes and renames the file into place; call only after a successful run.
     pub fn finish(self) -> Result<(), ReportError> {
-        let state = self.state.into_inner().map_err(|_| ReportError::Malformed {
-            path: self.path.clone(),
-            message: "a writer thread panicked".into(),
-        })?;
+        let state = self
+            .state
+            .into_inner()
+            .map_err(|_| ReportError::Malformed {
+                path: self.path.clone(),
+                message: "a writer thread panicked".into(),
+            })?;
         if !state.pending.is_empty() {
             return Err(ReportError::Malformed {
                 path: self.path,
@@ -69,9 +75,21 @@ impl DrawsCsv {
     }
 
     fn format(&self, view: &BlockView<'_>) -> Vec<u8> {
-        let mut buf = Vec::with_capacity(view.scenarios.len() * (view.values.ncols() + view.outputs.ncols()) * 12);
-        for (d, (values, outputs)) in view.values.outer_iter().zip(view.outputs.outer_iter()).enumerate() {
-            let _ = write!(buf, "{},{}", view.first_draw + d as u64, self.scenario_ids[view.scenarios[d] as usize]);
+        let mut buf = Vec::with_capacity(
+            view.scenarios.len() * (view.values.ncols() + view.outputs.ncols()) * 12,
+        );
+        for (d, (values, outputs)) in view
+            .values
+            .outer_iter()
+            .zip(view.outputs.outer_iter())
+            .enumerate()
+        {
+            let _ = write!(
+                buf,
+                "{},{}",
+                view.first_draw + d as u64,
+                self.scenario_ids[view.scenarios[d] as usize]
+            );
             for &x in values.iter().take(self.n_params).chain(outputs.iter()) {
                 buf.push(b',');
                 format_float(&mut buf, x);

@@ -52,11 +52,17 @@ pub fn ensure_dir(dir: &Path) -> Result<(), ReportError> {
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut tmp = new_temp_file(dir)?;
     tmp.write_all(bytes).map_err(|e| ReportError::io(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| ReportError::io(path, e))?;
-    tmp.persist(path).map_err(|e| ReportError::io(path, e.error))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| ReportError::io(path, e))?;
+    tmp.persist(path)
+        .map_err(|e| ReportError::io(path, e.error))?;
     Ok(())
 }
 
@@ -70,7 +76,9 @@ pub(crate) fn new_temp_file(dir: &Path) -> Result<tempfile::NamedTempFile, Repor
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o644));
     }
-    builder.tempfile_in(dir).map_err(|e| ReportError::io(dir, e))
+    builder
+        .tempfile_in(dir)
+        .map_err(|e| ReportError::io(dir, e))
 }
 
 /// Formats a float so that it parses back to the same f64: the shortest round-trip digits,

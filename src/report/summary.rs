@@ -5,8 +5,8 @@ use serde_json::{json, Map, Value};
 use crate::model::Model;
 use crate::outputs::output_names;
 use crate::stats::{
-    OutputSummary, RunStats, ES_KEYS, QUANTILE_KEYS, QUANTILE_SE_OUTPUTS,
-    SCENARIO_OUTPUTS, TORNADO_OUTPUTS,
+    OutputSummary, RunStats, ES_KEYS, QUANTILE_KEYS, QUANTILE_SE_OUTPUTS, SCENARIO_OUTPUTS,
+    TORNADO_OUTPUTS,
 };
 
 /// How a run was made, for replication (the `run` object of `summary.json`).
@@ -93,7 +93,11 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
     let mut distributions = Map::new();
     for (o, name) in names.iter().enumerate() {
         let h = stats.histogram(o);
-        let values: Vec<Value> = h.quantiles_and_tail_means(&grid).iter().map(|r| num(r.0)).collect();
+        let values: Vec<Value> = h
+            .quantiles_and_tail_means(&grid)
+            .iter()
+            .map(|r| num(r.0))
+            .collect();
         distributions.insert(name.clone(), Value::Array(values));
     }
     let mut scenario_distributions = Map::new();
@@ -101,7 +105,11 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
         let mut per = Map::new();
         for (i, &o) in SCENARIO_OUTPUTS.iter().enumerate() {
             let h = stats.scenario_histogram(k, i);
-            let values: Vec<Value> = h.quantiles_and_tail_means(&grid).iter().map(|r| num(r.0)).collect();
+            let values: Vec<Value> = h
+                .quantiles_and_tail_means(&grid)
+                .iter()
+                .map(|r| num(r.0))
+                .collect();
             per.insert(names[o].clone(), Value::Array(values));
         }
         scenario_distributions.insert(sc.id.clone(), Value::Object(per));
@@ -144,7 +152,9 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
         })
         .collect();
     let (sampler, antithetic) = crate::engine::SamplerKind::from_label(&info.sampler)
-        .map_or((info.sampler.clone(), false), |(s, a)| (s.name().to_string(), a));
+        .map_or((info.sampler.clone(), false), |(s, a)| {
+            (s.name().to_string(), a)
+        });
     let mut run = json!({
         "draws": info.draws,
         "seed": info.seed,
@@ -215,7 +225,9 @@ pub fn distribution_grid() -> Vec<f64> {
 }
 
 /// At most ~200 points of the running mean, spaced evenly in log(draws).
-fn thin_convergence(trace: &[crate::stats::ConvergencePoint]) -> Vec<crate::stats::ConvergencePoint> {
+fn thin_convergence(
+    trace: &[crate::stats::ConvergencePoint],
+) -> Vec<crate::stats::ConvergencePoint> {
     if trace.len() <= 200 {
         return trace.to_vec();
     }

@@ -51,7 +51,10 @@ impl Copula {
             }
         }
         let mut clusters = Vec::new();
-        let mut roots: Vec<usize> = pairs.iter().map(|&(a, _, _)| root(&mut parent, a)).collect();
+        let mut roots: Vec<usize> = pairs
+            .iter()
+            .map(|&(a, _, _)| root(&mut parent, a))
+            .collect();
         roots.sort_unstable();
         roots.dedup();
         for r in roots {
@@ -73,8 +76,7 @@ impl Copula {
                 matrix[i * n + j] = rho;
                 matrix[j * n + i] = rho;
             }
-            let lower = cholesky(&matrix, n)
-                .ok_or(CopulaError::NotPositiveDefinite { entries })?;
+            let lower = cholesky(&matrix, n).ok_or(CopulaError::NotPositiveDefinite { entries })?;
             clusters.push(Cluster { coordinates, lower });
         }
         Ok(Copula { clusters })
@@ -88,7 +90,10 @@ impl Copula {
     /// The coordinates of each cluster of mutually correlated coordinates (connected by
     /// correlations), in the order they are factorised.
     pub fn clusters(&self) -> Vec<Vec<usize>> {
-        self.clusters.iter().map(|c| c.coordinates.clone()).collect()
+        self.clusters
+            .iter()
+            .map(|c| c.coordinates.clone())
+            .collect()
     }
 
     /// Correlates one draw's uniform point in place. `scratch` needs the size of the largest cluster.

@@ -77,7 +77,11 @@ impl Convergence {
             s1.merge(&seg.1);
             s2.merge(&seg.2);
             let (a, b, m) = (s1.value(), s2.value(), n as f64);
-            let var = if n > 1 { ((b - a * a / m) / (m - 1.0)).max(0.0) } else { f64::NAN };
+            let var = if n > 1 {
+                ((b - a * a / m) / (m - 1.0)).max(0.0)
+            } else {
+                f64::NAN
+            };
             out.push(ConvergencePoint {
                 draws: n,
                 mean: self.shift + a / m,

@@ -262,7 +262,10 @@ impl LogHistogram {
             return vec![(f64::NAN, f64::NAN); levels.len()];
         }
         if let Some(exact) = &self.exact {
-            return levels.iter().map(|&q| self.exact_quantile(exact, q)).collect();
+            return levels
+                .iter()
+                .map(|&q| self.exact_quantile(exact, q))
+                .collect();
         }
         // Non-empty bins in value order as (count, low, high), clamped to the observed range;
         // inside a bin the j-th of n values is taken at low + (j − ½)/n·(high − low).
@@ -357,7 +360,10 @@ mod tests {
         for q in [0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 1.0] {
             let exact = xs[((q * 100_000f64).ceil() as usize).max(1) - 1];
             let est = h.quantile_and_tail_mean(q).0;
-            assert!((est - exact).abs() <= 2f64.powi(-11) * exact.abs(), "q={q}: {est} vs {exact}");
+            assert!(
+                (est - exact).abs() <= 2f64.powi(-11) * exact.abs(),
+                "q={q}: {est} vs {exact}"
+            );
         }
         let tail: f64 = xs[94_999..].iter().sum::<f64>() / 5001.0;
         let es = h.quantile_and_tail_mean(0.95).1;
@@ -366,7 +372,9 @@ mod tests {
 
     #[test]
     fn merge_in_any_order_gives_the_same_answer() {
-        let xs: Vec<f64> = (0..3000).map(|i| ((i as f64) * 0.7548776662).fract() * 40.0 - 10.0).collect();
+        let xs: Vec<f64> = (0..3000)
+            .map(|i| ((i as f64) * 0.7548776662).fract() * 40.0 - 10.0)
+            .collect();
         let mut whole = LogHistogram::new();
         xs.iter().for_each(|&x| whole.insert(x));
         let (mut a, mut b) = (LogHistogram::new(), LogHistogram::new());

@@ -187,8 +187,11 @@ impl RunStats {
         if block < 16 || block.is_multiple_of(4) {
             self.tornado.add_block(points, rows);
         }
-        self.quantile_sections
-            .add_block(QUANTILE_SE_OUTPUTS.iter().map(|&o| rows.column(o).into_iter()));
+        self.quantile_sections.add_block(
+            QUANTILE_SE_OUTPUTS
+                .iter()
+                .map(|&o| rows.column(o).into_iter()),
+        );
         self.convergence
             .add_block(block, rows.column(EXPORT_LOSS).iter().copied());
         for (i, &o) in SCENARIO_OUTPUTS.iter().enumerate() {
@@ -260,7 +263,11 @@ impl RunStats {
         for (c, o) in self.counts.iter_mut().zip(&other.counts) {
             *c += o;
         }
-        for (a, b) in self.scenario_histograms.iter_mut().zip(&other.scenario_histograms) {
+        for (a, b) in self
+            .scenario_histograms
+            .iter_mut()
+            .zip(&other.scenario_histograms)
+        {
             a.merge(b);
         }
         self.quantile_sections.merge(&other.quantile_sections);
@@ -340,9 +347,6 @@ impl RunStats {
 
     /// Approximate heap bytes held (histograms dominate).
     pub fn heap_bytes(&self) -> usize {
-        self.histograms
-            .iter()
-            .map(|h| h.heap_bytes())
-            .sum()
+        self.histograms.iter().map(|h| h.heap_bytes()).sum()
     }
 }
