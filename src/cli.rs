@@ -642,6 +642,11 @@ fn run_one(
         stopping,
     };
     crate::batch::write_results(&model, &info, &stats, out)?;
+    for w in report::run_warnings(&model, &stats) {
+        if !model.warnings.contains(&w) {
+            eprintln!("warning: {w}");
+        }
+    }
     if let Some(d) = draws_csv {
         d.finish()?;
     }

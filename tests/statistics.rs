@@ -136,3 +136,17 @@ fn quantiles_invert_the_known_distribution() {
     assert!((s.es[0] - es).abs() / es < 2e-3, "ES95 {} vs {es}", s.es[0]);
     assert!(s.min >= 100.0 * (1.0 - t().powf(-0.5)) && s.max <= 100.0 * (1.0 - t().powf(-2.0)));
 }
+
+#[test]
+fn draws_with_nan_outputs_are_reported_not_hidden() {
+    let model = compile_model(MODEL, "analytic.toml").unwrap();
+    let n_out = tariffsim::outputs::output_names(&model).len();
+    let mut stats = tariffsim::stats::RunStats::new(2, vec![0.0; n_out], model.dimension, 1);
+    let mut rows = ndarray::Array2::<f64>::zeros((3, n_out));
+    rows[[1, EXPORT_LOSS]] = f64::NAN;
+    let points = ndarray::Array2::<f64>::from_elem((3, model.dimension), 0.5);
+    stats.add_block(0, 0, points.view(), rows.view(), &[0, 1, 0]);
+    let warnings = tariffsim::report::run_warnings(&model, &stats);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("1 draws gave `export_loss` = NaN"));
+}

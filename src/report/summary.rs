@@ -187,6 +187,7 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
         },
         "run": run,
         "outputs": outputs,
+        "warnings": run_warnings(model, stats),
         "scenarios": scenarios,
         "tornado": tornado,
         "distributions": {
@@ -214,6 +215,22 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
             "fx_weight": model.market.fx_weight,
         },
     })
+}
+
+/// Problems a reader of the results must know about: draws whose outputs are not numbers
+/// (they are left out of quantiles and make means undefined), and correlations dropped by
+/// overrides.
+pub fn run_warnings(model: &Model, stats: &RunStats) -> Vec<String> {
+    let mut warnings = model.warnings.clone();
+    for (o, name) in output_names(model).iter().enumerate() {
+        let nan = stats.histogram(o).nan_count();
+        if nan > 0 {
+            warnings.push(format!(
+                "{nan} draws gave `{name}` = NaN (an input at the edge of its domain?); they are left out of its quantiles and its mean is undefined"
+            ));
+        }
+    }
+    warnings
 }
 
 /// Quantile levels for distribution charts: 0.001, 0.005, 0.01, 0.02, …, 0.99, 0.995, 0.999.
