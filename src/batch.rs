@@ -358,7 +358,7 @@ pub fn sweep_json(
     axes: &[SweepAxis],
     points: &[SweepPoint],
 ) -> Value {
-    let num = |x: f64| serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number);
+    let num = report::json_number;
     let rows: Vec<Value> = points
         .iter()
         .map(|p| {

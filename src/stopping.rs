@@ -69,7 +69,7 @@ pub struct StoppingReport {
 impl StoppingReport {
     /// The JSON object written to `summary.json`.
     pub fn to_json(&self) -> Value {
-        let num = |x: f64| serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number);
+        let num = crate::report::json_number;
         json!({
             "output": self.output,
             "target": num(self.target),

@@ -27,7 +27,7 @@ pub struct RunInfo {
 }
 
 /// JSON numbers must be finite; a missing statistic (e.g. the sd of one draw) becomes null.
-fn num(x: f64) -> Value {
+pub fn json_number(x: f64) -> Value {
     serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
 }
 
@@ -35,19 +35,19 @@ fn output_json(s: &OutputSummary) -> Value {
     let quantiles: Map<String, Value> = QUANTILE_KEYS
         .iter()
         .zip(s.quantiles)
-        .map(|(k, v)| (k.to_string(), num(v)))
+        .map(|(k, v)| (k.to_string(), json_number(v)))
         .collect();
     let es: Map<String, Value> = ES_KEYS
         .iter()
         .zip(s.es)
-        .map(|(k, v)| (k.to_string(), num(v)))
+        .map(|(k, v)| (k.to_string(), json_number(v)))
         .collect();
     json!({
-        "mean": num(s.mean),
-        "sd": num(s.sd),
-        "se_mean": num(s.se_mean),
-        "min": num(s.min),
-        "max": num(s.max),
+        "mean": json_number(s.mean),
+        "sd": json_number(s.sd),
+        "se_mean": json_number(s.se_mean),
+        "min": json_number(s.min),
+        "max": json_number(s.max),
         "quantiles": quantiles,
         "es": es,
     })
@@ -63,7 +63,7 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
             let se: Map<String, Value> = QUANTILE_KEYS
                 .iter()
                 .zip(stats.quantile_ses(i))
-                .map(|(k, se)| (k.to_string(), num(se)))
+                .map(|(k, se)| (k.to_string(), json_number(se)))
                 .collect();
             summary["quantile_se"] = Value::Object(se);
         }
@@ -75,15 +75,18 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
         let mut per_output = Map::new();
         for (o, name) in names.iter().enumerate() {
             let m = stats.scenario_moments(k, o);
-            per_output.insert(name.clone(), json!({"mean": num(m.mean), "sd": num(m.sd)}));
+            per_output.insert(
+                name.clone(),
+                json!({"mean": json_number(m.mean), "sd": json_number(m.sd)}),
+            );
         }
         let count = stats.scenario_counts()[k];
         scenarios.insert(
             sc.id.clone(),
             json!({
                 "name": sc.name,
-                "probability": num(sc.probability),
-                "frequency": num(count as f64 / draws),
+                "probability": json_number(sc.probability),
+                "frequency": json_number(count as f64 / draws),
                 "draws": count,
                 "outputs": per_output,
             }),
@@ -96,7 +99,7 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
         let values: Vec<Value> = h
             .quantiles_and_tail_means(&grid)
             .iter()
-            .map(|r| num(r.0))
+            .map(|r| json_number(r.0))
             .collect();
         distributions.insert(name.clone(), Value::Array(values));
     }
@@ -108,7 +111,7 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
             let values: Vec<Value> = h
                 .quantiles_and_tail_means(&grid)
                 .iter()
-                .map(|r| num(r.0))
+                .map(|r| json_number(r.0))
                 .collect();
             per.insert(names[o].clone(), Value::Array(values));
         }
@@ -132,7 +135,7 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
         rows.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
         let rows: Vec<Value> = rows
             .into_iter()
-            .map(|(p, r)| json!({"parameter": p, "correlation": num(r)}))
+            .map(|(p, r)| json!({"parameter": p, "correlation": json_number(r)}))
             .collect();
         tornado.insert(names[o].clone(), Value::Array(rows));
     }
@@ -146,7 +149,7 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
                 "path": p.path,
                 "distribution": p.dist.describe(),
                 "kind": p.dist.kind(),
-                "mean": p.dist.mean().map_or(Value::Null, num),
+                "mean": p.dist.mean().map_or(Value::Null, json_number),
                 "line": p.line,
             })
         })
@@ -162,7 +165,7 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
         "antithetic": antithetic,
         "threads": info.threads,
         "version": env!("CARGO_PKG_VERSION"),
-        "elapsed_s": num(info.elapsed_s),
+        "elapsed_s": json_number(info.elapsed_s),
         "block_size": crate::engine::BLOCK_SIZE,
         "quantile_method": format!(
             "log-linear histogram, relative bin width 2^-{}; rank = ceil(q*n) (inverse empirical CDF)",
@@ -198,15 +201,15 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
         "convergence": {
             "output": "export_loss",
             "draws": convergence.iter().map(|p| p.draws).collect::<Vec<_>>(),
-            "mean": convergence.iter().map(|p| num(p.mean)).collect::<Vec<_>>(),
-            "se": convergence.iter().map(|p| num(p.se)).collect::<Vec<_>>(),
+            "mean": convergence.iter().map(|p| json_number(p.mean)).collect::<Vec<_>>(),
+            "se": convergence.iter().map(|p| json_number(p.se)).collect::<Vec<_>>(),
         },
         "sample": {
             "draw": sample.iter().map(|s| s.0).collect::<Vec<_>>(),
             "scenario": sample.iter().map(|s| model.scenarios[s.1 as usize].id.clone()).collect::<Vec<_>>(),
-            "export_loss": sample.iter().map(|s| num(s.2)).collect::<Vec<_>>(),
-            "fx_depreciation_pct": sample.iter().map(|s| num(s.3)).collect::<Vec<_>>(),
-            "equity_drawdown_pct": sample.iter().map(|s| num(s.4)).collect::<Vec<_>>(),
+            "export_loss": sample.iter().map(|s| json_number(s.2)).collect::<Vec<_>>(),
+            "fx_depreciation_pct": sample.iter().map(|s| json_number(s.3)).collect::<Vec<_>>(),
+            "equity_drawdown_pct": sample.iter().map(|s| json_number(s.4)).collect::<Vec<_>>(),
         },
         "parameters": parameters,
         "market": {

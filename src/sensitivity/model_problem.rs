@@ -16,6 +16,7 @@
 //! `correlated:<path>+<path>...`, and a named group that holds part of a cluster is extended to
 //! the whole cluster, with a note.
 
+use crate::report::json_number as num;
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
@@ -369,10 +370,6 @@ pub struct ModelSensitivity {
     pub export_loss_groups: Vec<(String, f64, f64)>,
     /// Function evaluations spent.
     pub evaluations: usize,
-}
-
-fn num(x: f64) -> Value {
-    serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
 }
 
 fn estimate_json(e: &IndexEstimate, note: Option<&String>) -> Value {
