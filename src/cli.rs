@@ -348,26 +348,29 @@ fn parse_shard(text: &str) -> Result<(u64, u64), String> {
     }
 }
 
-/// Loads a model (the embedded one when `path` is None) with its text, and applies overrides.
-fn load(path: Option<&Path>, overrides: &[String]) -> Result<(Model, String), Failure> {
+/// Loads a model (the embedded one when `path` is None) with its text, and applies the
+/// overrides of `set` and of `scenario` (`--scenario ID` sets that scenario's probability to
+/// 1 and the others' to 0).
+fn load(
+    path: Option<&Path>,
+    set: &[String],
+    scenario: Option<&str>,
+) -> Result<(Model, String), Failure> {
     let (model, text) = match path {
-        Some(p) => {
-            let m = model::load_model(p)?;
-            let text = std::fs::read_to_string(p).map_err(|e| Failure {
-                code: 1,
-                message: format!("error: {}: {e}", p.display()),
-            })?;
-            (m, text)
-        }
+        Some(p) => model::read_model(p)?,
         None => (
             model::compile_model(model::DEFAULT_MODEL_TEXT, model::DEFAULT_MODEL_FILE)?,
             model::DEFAULT_MODEL_TEXT.to_string(),
         ),
     };
+    let mut overrides = set.to_vec();
+    if let Some(id) = scenario {
+        overrides.extend(scenario_overrides(&model, id)?);
+    }
     if overrides.is_empty() {
         return Ok((model, text));
     }
-    let model = model::apply_overrides(&model, overrides).map_err(|e| Failure {
+    let model = model::apply_overrides(&model, &overrides).map_err(|e| Failure {
         code: 2,
         message: format!("error: {}: {e}", model.source.file),
     })?;
@@ -377,34 +380,29 @@ fn load(path: Option<&Path>, overrides: &[String]) -> Result<(Model, String), Fa
     Ok((model, text))
 }
 
-/// The overrides of `--set` plus those implied by `--scenario`.
-fn all_overrides(
-    model: Option<&Path>,
-    set: &[String],
-    scenario: Option<&str>,
-) -> Result<Vec<String>, Failure> {
-    let mut overrides = set.to_vec();
-    if let Some(id) = scenario {
-        let (m, _) = load(model, &[])?;
-        if !m.scenarios.iter().any(|s| s.id == id) {
-            let ids: Vec<&str> = m.scenarios.iter().map(|s| s.id.as_str()).collect();
-            return Err(Failure {
-                code: 2,
-                message: format!(
-                    "error: --scenario {id}: unknown scenario; accepted: {}",
-                    ids.join(", ")
-                ),
-            });
-        }
-        for s in &m.scenarios {
-            overrides.push(format!(
+/// The probability overrides that condition a run on scenario `id`.
+fn scenario_overrides(model: &Model, id: &str) -> Result<Vec<String>, Failure> {
+    if !model.scenarios.iter().any(|s| s.id == id) {
+        let ids: Vec<&str> = model.scenarios.iter().map(|s| s.id.as_str()).collect();
+        return Err(Failure {
+            code: 2,
+            message: format!(
+                "error: --scenario {id}: unknown scenario; accepted: {}",
+                ids.join(", ")
+            ),
+        });
+    }
+    Ok(model
+        .scenarios
+        .iter()
+        .map(|s| {
+            format!(
                 "scenarios.{}.probability={}",
                 s.id,
                 if s.id == id { 1 } else { 0 }
-            ));
-        }
-    }
-    Ok(overrides)
+            )
+        })
+        .collect())
 }
 
 fn validate(models: &[PathBuf]) -> Result<(), Failure> {
@@ -531,8 +529,7 @@ fn run_one(
     out: &Path,
     world: Option<&crate::mpi::MpiWorld>,
 ) -> Result<(Model, crate::stats::RunStats), Failure> {
-    let overrides = all_overrides(path, &args.set, args.scenario.as_deref())?;
-    let (model, text) = load(path, &overrides)?;
+    let (model, text) = load(path, &args.set, args.scenario.as_deref())?;
     let config = RunConfig {
         draws: args
             .target
@@ -757,7 +754,7 @@ fn bench(
                 message: "error: --sectors must be at least 1".into(),
             })
         }
-        None => load(path, &[])?.0,
+        None => load(path, &[], None)?.0,
     };
     let config = RunConfig {
         draws,
@@ -807,7 +804,7 @@ fn merge(parts: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Failure> {
 }
 
 fn sweep(args: SweepArgs) -> Result<(), Failure> {
-    let (model, _) = load(args.model.as_deref(), &args.set)?;
+    let (model, _) = load(args.model.as_deref(), &args.set, None)?;
     let axes: Vec<crate::batch::SweepAxis> = args
         .vary
         .iter()
@@ -1015,7 +1012,7 @@ fn sensitivity(args: SensitivityArgs) -> Result<(), Failure> {
     use crate::sensitivity::{
         model_sensitivity, parse_group, ModelSensitivityOptions, SobolOptions,
     };
-    let (model, _) = load(args.model.as_deref(), &args.set)?;
+    let (model, _) = load(args.model.as_deref(), &args.set, None)?;
     let invalid = |e: crate::sensitivity::ModelSensitivityError| Failure {
         code: 2,
         message: format!("error: {e}"),

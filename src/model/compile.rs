@@ -33,6 +33,11 @@ pub(crate) const PROBABILITY_TOLERANCE: f64 = 1e-9;
 
 /// Reads and compiles a model file.
 pub fn load_model(path: &std::path::Path) -> Result<Model, ModelError> {
+    read_model(path).map(|(model, _)| model)
+}
+
+/// Reads and compiles a model file, returning its text too (kept in partial results).
+pub fn read_model(path: &std::path::Path) -> Result<(Model, String), ModelError> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
         file: file.clone(),
@@ -54,7 +59,8 @@ pub fn load_model(path: &std::path::Path) -> Result<Model, ModelError> {
             source_text: text,
         }
     })?;
-    compile_model(&text, &file)
+    let model = compile_model(&text, &file)?;
+    Ok((model, text))
 }
 
 /// Parses, validates and compiles model text; `file` names it in errors and in the results.

@@ -9,7 +9,7 @@ mod error;
 mod overrides;
 mod schema;
 
-pub use compile::{compile_model, load_model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
+pub use compile::{compile_model, load_model, read_model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
 pub use domain::Domain;
 pub use error::{Diagnostic, ModelError};
 pub use overrides::{apply_overrides, OverrideError};
