@@ -75,27 +75,21 @@ pub fn run_checkpointed(
     resume: bool,
     sinks: &[&dyn BlockSink],
 ) -> Result<(RunStats, f64, usize), BatchError> {
-    let started = Instant::now();
     let engine = Engine::new(model, config)?;
     let total = engine.total_blocks();
     report::ensure_dir(checkpoint)?;
+    let fresh = PartialResult::new(
+        model,
+        model_text,
+        config,
+        Vec::new(),
+        engine.empty_stats(),
+        0.0,
+        engine.threads(),
+    );
     let mut done = if resume {
         let saved = PartialResult::read(checkpoint)?;
-        let mine = PartialResult::new(
-            model,
-            model_text,
-            config,
-            Vec::new(),
-            engine.empty_stats(),
-            0.0,
-            0,
-        );
-        if saved.model_sha256 != mine.model_sha256
-            || saved.overrides != mine.overrides
-            || saved.draws != mine.draws
-            || saved.seed != mine.seed
-            || saved.sampler != mine.sampler
-        {
+        if !saved.same_run(&fresh) {
             return Err(PartialError::Mismatch(format!(
                 "{}: the checkpoint belongs to another run (draws {}, seed {}, sampler {}, model sha256 {}); accepted: --resume with the same model, --set, --draws, --seed and --sampler",
                 checkpoint.display(), saved.draws, saved.seed, saved.sampler, saved.model_sha256
@@ -104,15 +98,7 @@ pub fn run_checkpointed(
         }
         saved
     } else {
-        PartialResult::new(
-            model,
-            model_text,
-            config,
-            Vec::new(),
-            engine.empty_stats(),
-            0.0,
-            engine.threads(),
-        )
+        fresh
     };
     let mut next = done
         .completed
@@ -141,7 +127,6 @@ pub fn run_checkpointed(
     }
     done.elapsed_s += last_save.elapsed().as_secs_f64();
     partial::write(checkpoint, &done)?;
-    let _ = started;
     Ok((done.stats, done.elapsed_s, engine.threads()))
 }
 

@@ -92,6 +92,16 @@ impl PartialResult {
         }
     }
 
+    /// Whether `other` is part of the same run: same model text, overrides, draws, seed and
+    /// sampler (the inputs that decide every block's numbers).
+    pub fn same_run(&self, other: &PartialResult) -> bool {
+        self.model_sha256 == other.model_sha256
+            && self.overrides == other.overrides
+            && self.draws == other.draws
+            && self.seed == other.seed
+            && self.sampler == other.sampler
+    }
+
     /// Encodes to bytes (a magic line, then postcard).
     pub fn to_bytes(&self) -> Result<Vec<u8>, PartialError> {
         let mut out = MAGIC.to_vec();
@@ -186,12 +196,7 @@ pub fn merge(
         .next()
         .ok_or_else(|| PartialError::Mismatch("no partial results to merge".into()))?;
     for p in iter {
-        let same = p.model_sha256 == merged.model_sha256
-            && p.overrides == merged.overrides
-            && p.draws == merged.draws
-            && p.seed == merged.seed
-            && p.sampler == merged.sampler;
-        if !same {
+        if !p.same_run(&merged) {
             return Err(PartialError::Mismatch(format!(
                 "partial results of different runs: ({}, sha256 {}, draws {}, seed {}, sampler {}, overrides {:?}) vs ({}, sha256 {}, draws {}, seed {}, sampler {}, overrides {:?}); accepted: shards of one run (same model, overrides, --draws, --seed, --sampler)",
                 merged.model_file, &merged.model_sha256[..12.min(merged.model_sha256.len())], merged.draws, merged.seed, merged.sampler, merged.overrides,

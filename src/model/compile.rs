@@ -238,7 +238,6 @@ impl Compiler<'_> {
         let gdp = self.number(&baseline.gdp, "baseline.gdp", POSITIVE);
 
         // Sectors (MODEL.md §2).
-        let sectors_span = raw.sectors.first().map(|s| s.span()).unwrap_or(0..0);
         if raw.sectors.is_empty() {
             self.error(
                 0..0,
@@ -449,7 +448,6 @@ impl Compiler<'_> {
         }
         let copula = self.correlations(&raw.correlations, dimension);
         let groups = self.groups(&raw.groups);
-        let _ = sectors_span;
 
         // Constants were numbered from the top; place them after the parameters.
         let n_params = self.params.len() as u32;
