@@ -499,6 +499,10 @@ fn run(args: RunArgs, world: Option<&crate::mpi::MpiWorld>) -> Result<(), Failur
             let (model, stats) = run_one(&args, Some(path), &dir, world)?;
             runs.push((label, model, stats));
         }
+        // Under MPI only rank 0 holds the merged results and writes files.
+        if world.is_some_and(|w| !w.is_root()) {
+            return Ok(());
+        }
         let table: Vec<(String, &Model, &crate::stats::RunStats)> =
             runs.iter().map(|(l, m, s)| (l.clone(), m, s)).collect();
         report::write_atomic(
@@ -558,7 +562,6 @@ fn run_one(
         return run_mpi(args, &model, &text, &config, out, world);
     }
     report::ensure_dir(out)?;
-    let started = std::time::Instant::now();
     if let Some((k, n)) = args.shard {
         let blocks = crate::partial::shard_blocks(config.draws, k, n);
         let bar = progress_bar(
@@ -568,31 +571,21 @@ fn run_one(
         );
         let progress = bar.clone().map(Progress);
         let sinks: Vec<&dyn BlockSink> = progress.iter().map(|p| p as &dyn BlockSink).collect();
-        let engine = engine::Engine::new(&model, &config)?;
-        let stats = engine.run_blocks(blocks.clone(), &sinks)?;
+        let part = crate::partial::run_shard(&model, &text, &config, (k, n), &sinks)?;
         if let Some(b) = bar {
             b.finish_and_clear();
         }
-        let part = crate::partial::PartialResult::new(
-            &model,
-            &text,
-            &config,
-            vec![(blocks.start, blocks.end)],
-            stats.clone(),
-            started.elapsed().as_secs_f64(),
-            engine.threads(),
-        );
         crate::partial::write(out, &part)?;
         if !args.quiet {
             print_stdout(&format!(
                 "shard {k}/{n}: blocks {}..{} of {} written to {}\n",
                 blocks.start,
                 blocks.end,
-                engine.total_blocks(),
+                engine::block_count(config.draws),
                 out.join(crate::partial::PARTIAL_FILE).display()
             ));
         }
-        return Ok((model, stats));
+        return Ok((model, part.stats));
     }
     let draws_csv = if args.save_draws {
         Some(DrawsCsv::create(&out.join("draws.csv"), &model, 0)?)
@@ -690,21 +683,12 @@ fn run_mpi(
         });
     }
     let started = std::time::Instant::now();
-    let blocks = crate::partial::shard_blocks(config.draws, world.rank() + 1, world.size());
-    let engine = engine::Engine::new(model, config)?;
-    let stats = engine.run_blocks(blocks.clone(), &[])?;
-    let part = crate::partial::PartialResult::new(
-        model,
-        text,
-        config,
-        vec![(blocks.start, blocks.end)],
-        stats,
-        started.elapsed().as_secs_f64(),
-        engine.threads(),
-    );
+    let part =
+        crate::partial::run_shard(model, text, config, (world.rank() + 1, world.size()), &[])?;
     let bytes = part.to_bytes()?;
     let Some(all) = crate::mpi::gather_to_root(world, &bytes) else {
-        return Ok((model.clone(), engine.empty_stats()));
+        // Not rank 0: this rank's statistics went to rank 0, which writes every result.
+        return Ok((model.clone(), part.stats));
     };
     let parts: Vec<crate::partial::PartialResult> = all
         .iter()

@@ -160,6 +160,30 @@ impl PartialResult {
     }
 }
 
+/// Runs shard `k` (1-based) of `n` of `config` — for `--shard K/N` and for MPI rank k − 1 —
+/// and returns its partial result.
+pub fn run_shard(
+    model: &Model,
+    model_text: &str,
+    config: &RunConfig,
+    (k, n): (u64, u64),
+    sinks: &[&dyn crate::engine::BlockSink],
+) -> Result<PartialResult, crate::engine::EngineError> {
+    let started = std::time::Instant::now();
+    let blocks = shard_blocks(config.draws, k, n);
+    let engine = crate::engine::Engine::new(model, config)?;
+    let stats = engine.run_blocks(blocks.clone(), sinks)?;
+    Ok(PartialResult::new(
+        model,
+        model_text,
+        config,
+        vec![(blocks.start, blocks.end)],
+        stats,
+        started.elapsed().as_secs_f64(),
+        engine.threads(),
+    ))
+}
+
 /// The blocks of shard `k` (1-based) of `n`: contiguous ranges that together cover the run.
 pub fn shard_blocks(draws: u64, k: u64, n: u64) -> Range<u64> {
     let total = block_count(draws);
