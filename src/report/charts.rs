@@ -496,12 +496,37 @@ fn label_area_for<'s>(labels: impl Iterator<Item = &'s str>) -> u32 {
     ((longest as f64 * CHAR_PX) as u32 + 20).clamp(60, 360)
 }
 
-/// Category labels at the left of a chart whose y axis is the category index.
-fn category_labels(
+/// The axes of a chart whose y axis is the category index: a light vertical grid with
+/// `x_labels` ticks and the x description, optionally a grey line at x = 0 (when the range
+/// straddles it), and the category labels at the left.
+fn category_axes(
     chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
-    x0: f64,
+    x_desc: &str,
+    x_labels: usize,
+    (x0, x1): (f64, f64),
+    zero_line: bool,
     labels: &[String],
 ) -> R<()> {
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .disable_y_axis()
+        .bold_line_style(BLACK.mix(0.12))
+        .light_line_style(WHITE)
+        .x_labels(x_labels)
+        .x_label_formatter(&|v| tick(*v))
+        .label_style(text_style(13))
+        .axis_desc_style(text_style(14))
+        .x_desc(x_desc)
+        .draw()?;
+    let n = labels.len();
+    if zero_line && x0 < 0.0 && x1 > 0.0 {
+        draw_path(
+            chart,
+            vec![(0.0, -0.6), (0.0, n as f64 - 0.4)],
+            Line::new(GREY, 1, None),
+        )?;
+    }
     chart.draw_series(labels.iter().enumerate().map(|(i, l)| {
         EmptyElement::at((x0, i as f64))
             + Text::new(
@@ -537,26 +562,7 @@ pub(crate) fn sectors(title_text: &str, x_desc: &str, rows: &[Interval]) -> R<St
             .x_label_area_size(44)
             .y_label_area_size(y_area)
             .build_cartesian_2d(x0..x1, -0.6..(n as f64 - 0.4))?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .disable_y_axis()
-            .bold_line_style(BLACK.mix(0.12))
-            .light_line_style(WHITE)
-            .x_labels(12)
-            .x_label_formatter(&|v| tick(*v))
-            .label_style(text_style(13))
-            .axis_desc_style(text_style(14))
-            .x_desc(x_desc)
-            .draw()?;
-        if x0 < 0.0 && x1 > 0.0 {
-            draw_path(
-                &mut chart,
-                vec![(0.0, -0.6), (0.0, n as f64 - 0.4)],
-                Line::new(GREY, 1, None),
-            )?;
-        }
-        category_labels(&mut chart, x0, &labels)?;
+        category_axes(&mut chart, x_desc, 12, (x0, x1), true, &labels)?;
         let whisker = ShapeStyle::from(&BLUE).stroke_width(2);
         for (i, r) in rows.iter().enumerate() {
             let y = i as f64;
@@ -643,26 +649,7 @@ fn box_panel(
         .x_label_area_size(44)
         .y_label_area_size(y_area)
         .build_cartesian_2d(x0..x1, -0.6..(n as f64 - 0.4))?;
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .disable_y_axis()
-        .bold_line_style(BLACK.mix(0.12))
-        .light_line_style(WHITE)
-        .x_labels(12)
-        .x_label_formatter(&|v| tick(*v))
-        .label_style(text_style(13))
-        .axis_desc_style(text_style(14))
-        .x_desc(x_desc)
-        .draw()?;
-    if x0 < 0.0 && x1 > 0.0 {
-        draw_path(
-            &mut chart,
-            vec![(0.0, -0.6), (0.0, n as f64 - 0.4)],
-            Line::new(GREY, 1, None),
-        )?;
-    }
-    category_labels(&mut chart, x0, labels)?;
+    category_axes(&mut chart, x_desc, 12, (x0, x1), true, labels)?;
     let ink = ShapeStyle::from(&BLACK).stroke_width(2);
     for (i, b) in boxes.iter().enumerate() {
         let y = i as f64;
@@ -1026,19 +1013,7 @@ pub(crate) fn tornado(title_text: &str, x_desc: &str, rows: &[(String, f64)]) ->
             .x_label_area_size(44)
             .y_label_area_size(y_area)
             .build_cartesian_2d(-m..m, -0.6..(n as f64 - 0.4))?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .disable_y_axis()
-            .bold_line_style(BLACK.mix(0.12))
-            .light_line_style(WHITE)
-            .x_labels(11)
-            .x_label_formatter(&|v| tick(*v))
-            .label_style(text_style(13))
-            .axis_desc_style(text_style(14))
-            .x_desc(x_desc)
-            .draw()?;
-        category_labels(&mut chart, -m, &labels)?;
+        category_axes(&mut chart, x_desc, 11, (-m, m), false, &labels)?;
         let ink = ShapeStyle::from(&BLACK).stroke_width(1);
         for (i, &v) in values.iter().enumerate() {
             let y = i as f64;
