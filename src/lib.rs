@@ -18,6 +18,7 @@ pub mod batch;
 pub mod cli;
 pub mod dist;
 pub mod engine;
+pub mod fastmath;
 pub mod kernel;
 pub mod model;
 pub mod mpi;
