@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use ndarray::{s, Array2, ArrayView2};
 
-use crate::kernel::{Kernel, KernelScratch};
+use crate::kernel::{Kernel, KernelScratch, ValueColumns};
 use crate::model::Model;
 use crate::sampling::{Antithetic, LatinHypercube, MonteCarlo, PointSet, SamplerError, Sobol};
 use crate::stats::RunStats;
@@ -204,9 +204,15 @@ fn moment_shifts(model: &Model, kernel: &Kernel) -> Vec<f64> {
 }
 
 /// Buffers a worker reuses for every block it runs, so the hot loop does not allocate.
+///
+/// Values and outputs are stored column by column (value j of draw d at `j * BLOCK_SIZE + d`):
+/// each quantile function fills a contiguous column, the kernel reads and writes whole columns,
+/// and the statistics read outputs column by column.
 struct Workspace {
     points: Array2<f64>,
+    /// Value × draw.
     values: Array2<f64>,
+    /// Output × draw.
     outputs: Array2<f64>,
     scenarios: Vec<u32>,
     copula_scratch: Vec<f64>,
@@ -217,14 +223,14 @@ impl Workspace {
     fn new(model: &Model, n_outputs: usize) -> Self {
         let rows = BLOCK_SIZE as usize;
         let defaults = model.median_values();
-        let mut values = Array2::zeros((rows, defaults.len()));
-        for mut row in values.outer_iter_mut() {
-            row.iter_mut().zip(&defaults).for_each(|(v, d)| *v = *d);
+        let mut values = Array2::zeros((defaults.len(), rows));
+        for (mut column, &d) in values.outer_iter_mut().zip(&defaults) {
+            column.fill(d);
         }
         Workspace {
             points: Array2::zeros((rows, model.dimension)),
             values,
-            outputs: Array2::zeros((rows, n_outputs)),
+            outputs: Array2::zeros((n_outputs, rows)),
             scenarios: vec![0; rows],
             copula_scratch: Vec::new(),
             kernel_scratch: KernelScratch::default(),
@@ -354,15 +360,15 @@ impl<'m> Engine<'m> {
                             block,
                             first,
                             ws.points.slice(s![..n, ..]),
-                            ws.outputs.slice(s![..n, ..]),
+                            ws.outputs.slice(s![.., ..n]).reversed_axes(),
                             &ws.scenarios[..n],
                         );
                         let view = BlockView {
                             block,
                             first_draw: first,
-                            values: ws.values.slice(s![..n, ..]),
+                            values: ws.values.slice(s![.., ..n]).reversed_axes(),
                             scenarios: &ws.scenarios[..n],
-                            outputs: ws.outputs.slice(s![..n, ..]),
+                            outputs: ws.outputs.slice(s![.., ..n]).reversed_axes(),
                         };
                         for sink in sinks {
                             if let Err(e) = sink.block(&view) {
@@ -441,26 +447,29 @@ fn run_block(
     for (d, row) in flat[..n * dim].chunks_exact(dim).enumerate() {
         ws.scenarios[d] = model.pick_scenario(row[0]) as u32;
     }
-    // One parameter at a time over the block: the same quantile function in a tight loop.
-    let width = ws.values.ncols();
+    // One parameter at a time over the block: the same quantile function in a tight loop,
+    // filling the parameter's column.
     let values = ws
         .values
         .as_slice_mut()
         .expect("workspace arrays are contiguous");
+    let stride = BLOCK_SIZE as usize;
     for &(param, coord) in uncertain {
         let dist = &model.params[param].dist;
-        for d in 0..n {
-            values[d * width + param] = dist.quantile(flat[d * dim + coord]);
+        let column = &mut values[param * stride..][..n];
+        for (d, v) in column.iter_mut().enumerate() {
+            *v = dist.quantile(flat[d * dim + coord]);
         }
     }
-    for d in 0..n {
-        let mut out = ws.outputs.row_mut(d);
-        let out = out.as_slice_mut().expect("workspace arrays are contiguous");
-        kernel.evaluate_with(
-            &values[d * width..(d + 1) * width],
-            ws.scenarios[d] as usize,
-            out,
-            &mut ws.kernel_scratch,
-        );
-    }
+    kernel.evaluate_block(
+        &ValueColumns {
+            data: values,
+            stride,
+        },
+        &ws.scenarios[..n],
+        ws.outputs
+            .as_slice_mut()
+            .expect("workspace arrays are contiguous"),
+        &mut ws.kernel_scratch,
+    );
 }

@@ -1,13 +1,20 @@
-//! The economics of MODEL.md §2–§5: pure functions from one draw's parameter values to its
-//! output row. No I/O and no allocation per draw.
+//! The economics of MODEL.md §2–§5: pure functions from draws' parameter values to their
+//! outputs. No I/O and no allocation per draw.
+//!
+//! The kernel works on a block of draws at once, column by column (structure of arrays): one
+//! sector's solve runs for every draw of the block in one loop, which the compiler vectorises
+//! (see [`armington::export_values`]). A single draw is a block of one, so there is one
+//! definition of the economics and one set of numbers.
 
 pub mod armington;
 pub mod macro_outputs;
 
 use crate::model::{Model, Regime, Slot};
-use crate::outputs::FIRST_SECTOR;
-use armington::{export_value, Elasticities, SectorShares};
+use crate::outputs::{EXPORT_LOSS, FIRST_SECTOR};
+use armington::{export_values, SectorColumns, SectorShares, SolveScratch};
 use macro_outputs::{macro_outputs, MacroInputs};
+
+use crate::fastmath;
 
 /// A regime's tariffs arranged for evaluation: the distinct value slots it reads (a `default`
 /// shared by ten sectors is one slot, so its log is taken once per draw) and, per sector, the
@@ -43,10 +50,71 @@ impl RegimePlan {
     }
 }
 
-/// Per-worker buffers of the kernel, so that evaluation does not allocate.
+/// Per-worker buffers of the kernel, sized on the first block and reused, so that evaluation
+/// does not allocate.
 #[derive(Debug, Clone, Default)]
 pub struct KernelScratch {
-    ln_one_plus: Vec<f64>,
+    draws: DrawScratch,
+    regime: RegimeScratch,
+}
+
+/// Per-draw columns of a block.
+#[derive(Debug, Clone, Default)]
+struct DrawScratch {
+    /// Draws of the block grouped by scenario (a counting sort, so in draw order within a group).
+    by_scenario: Vec<u32>,
+    /// Start of each scenario's group in `by_scenario`, plus the end.
+    group_start: Vec<usize>,
+    /// Next free place of each group while sorting.
+    group_next: Vec<usize>,
+    /// 0, 1, ..., n − 1: the interim regime applies to every draw.
+    all_draws: Vec<u32>,
+    /// m/H per draw.
+    interim_weight: Vec<f64>,
+    /// 1 − m/H per draw.
+    deal_weight: Vec<f64>,
+    /// Σ over regimes and sectors of X0·weight·τ per draw.
+    weighted_tariff: Vec<f64>,
+}
+
+/// The draws of a block that a regime is evaluated for, and the regime's weight per draw
+/// (indexed by draw, not by position in `draws`).
+#[derive(Clone, Copy)]
+struct RegimeDraws<'a> {
+    draws: &'a [u32],
+    weight: &'a [f64],
+}
+
+/// Columns over the draws of one regime.
+#[derive(Debug, Clone, Default)]
+struct RegimeScratch {
+    /// ln(1 + value) of each slot of the regime, slot after slot.
+    slot_logs: Vec<f64>,
+    /// One sector's inputs and export values.
+    ln_t: Vec<f64>,
+    ln_c: Vec<f64>,
+    sigma: Vec<f64>,
+    epsilon: Vec<f64>,
+    eta: Vec<f64>,
+    export_value: Vec<f64>,
+    solve: SolveScratch,
+}
+
+/// A block's parameter values column by column: value j of draw d is `data[j * stride + d]`.
+#[derive(Debug, Clone, Copy)]
+pub struct ValueColumns<'a> {
+    /// The values.
+    pub data: &'a [f64],
+    /// Distance between the starts of two columns (at least the number of draws).
+    pub stride: usize,
+}
+
+impl ValueColumns<'_> {
+    /// Column `j` (its first `stride` entries).
+    #[inline]
+    fn column(&self, j: usize) -> &[f64] {
+        &self.data[j * self.stride..(j + 1) * self.stride]
+    }
 }
 
 /// A model prepared for fast evaluation: per-sector constants hoisted out of the draw loop.
@@ -62,11 +130,25 @@ pub struct Kernel<'m> {
     /// ln(1 + value) of every slot whose value is the same in every draw (point masses and
     /// constants), so the draw loop takes logs only of uncertain tariffs.
     fixed_ln_one_plus: Vec<Option<f64>>,
+    /// Most slots of any regime.
+    max_slots: usize,
 }
 
 impl<'m> Kernel<'m> {
     /// Prepares `model` for evaluation.
     pub fn new(model: &'m Model) -> Self {
+        let interim = RegimePlan::new(&model.interim);
+        let scenarios: Vec<RegimePlan> = model
+            .scenarios
+            .iter()
+            .map(|s| RegimePlan::new(&s.regime))
+            .collect();
+        let max_slots = scenarios
+            .iter()
+            .chain(std::iter::once(&interim))
+            .map(|p| p.slots.len())
+            .max()
+            .unwrap_or(0);
         Kernel {
             model,
             shares: model
@@ -79,20 +161,17 @@ impl<'m> Kernel<'m> {
                 .iter()
                 .map(|s| (s.base_tariff.ln_1p(), s.competitor_base_tariff.ln_1p()))
                 .collect(),
-            interim: RegimePlan::new(&model.interim),
-            scenarios: model
-                .scenarios
-                .iter()
-                .map(|s| RegimePlan::new(&s.regime))
-                .collect(),
+            interim,
+            scenarios,
             total_exports: model.total_exports(),
             fixed_ln_one_plus: model
                 .params
                 .iter()
                 .map(|p| p.dist.as_point())
                 .chain(model.constants.iter().map(|&c| Some(c)))
-                .map(|v| v.map(f64::ln_1p))
+                .map(|v| v.map(fastmath::ln_1p))
                 .collect(),
+            max_slots,
         }
     }
 
@@ -101,49 +180,14 @@ impl<'m> Kernel<'m> {
         FIRST_SECTOR + self.model.sectors.len()
     }
 
-    /// Adds X0·V·weight of every sector under `plan` to `values_out`, and the weighted tariffs.
-    #[inline]
-    fn regime_values(
-        &self,
-        plan: &RegimePlan,
-        values: &[f64],
-        weight: f64,
-        scratch: &mut KernelScratch,
-        export_value_out: &mut [f64],
-        tariff_out: &mut f64,
-    ) {
-        let logs = &mut scratch.ln_one_plus;
-        logs.clear();
-        logs.extend(plan.slots.iter().map(|s| {
-            self.fixed_ln_one_plus[s.index()].unwrap_or_else(|| values[s.index()].ln_1p())
-        }));
-        for (s, sector) in self.model.sectors.iter().enumerate() {
-            let (ln_base_t, ln_base_c) = self.ln_base[s];
-            let ln_t = logs[plan.tariff[s]] - ln_base_t;
-            let ln_c = logs[plan.competitor[s]] - ln_base_c;
-            // No change in either tariff: nothing moves (skips a solve for exempt sectors).
-            let v = if ln_t == 0.0 && ln_c == 0.0 {
-                1.0
-            } else {
-                let e = Elasticities {
-                    sigma: values[sector.sigma.index()],
-                    epsilon: values[sector.epsilon.index()],
-                    eta: values[sector.eta.index()],
-                };
-                export_value(ln_t, ln_c, &self.shares[s], &e)
-            };
-            export_value_out[s] += weight * v;
-            *tariff_out += sector.exports * weight * values[plan.slots[plan.tariff[s]].index()];
-        }
-    }
-
     /// Evaluates one draw: `values` is the draw's value vector (parameters then constants),
     /// `scenario` the picked scenario; writes the output row into `out`.
     pub fn evaluate(&self, values: &[f64], scenario: usize, out: &mut [f64]) {
         self.evaluate_with(values, scenario, out, &mut KernelScratch::default());
     }
 
-    /// [`Kernel::evaluate`] with caller-owned buffers (the engine's hot loop).
+    /// [`Kernel::evaluate`] with caller-owned buffers: a block of one draw, whose columns are
+    /// one value long, so a value vector and an output row are already in column layout.
     pub fn evaluate_with(
         &self,
         values: &[f64],
@@ -151,61 +195,262 @@ impl<'m> Kernel<'m> {
         out: &mut [f64],
         scratch: &mut KernelScratch,
     ) {
+        let values = ValueColumns {
+            data: values,
+            stride: 1,
+        };
+        self.evaluate_block(&values, &[scenario as u32], out, scratch);
+    }
+
+    /// Evaluates the draws of a block: draw d picked scenario `scenarios[d]`, its values are
+    /// row d of `values`; output o of draw d is written to `outputs[o * values.stride + d]`.
+    pub fn evaluate_block(
+        &self,
+        values: &ValueColumns<'_>,
+        scenarios: &[u32],
+        outputs: &mut [f64],
+        scratch: &mut KernelScratch,
+    ) {
         let model = self.model;
-        let sc = &model.scenarios[scenario];
+        let n = scenarios.len();
+        let stride = values.stride;
+        scratch.prepare(n, model.scenarios.len(), self.max_slots);
+        let KernelScratch { draws, regime } = scratch;
         // MODEL.md §3: the interim regime holds for the first m of H months.
-        let interim_weight = values[sc.effective_month.index()] / model.horizon_months;
-        let deal_weight = 1.0 - interim_weight;
-        let sector_values = &mut out[FIRST_SECTOR..];
-        sector_values.iter_mut().for_each(|v| *v = 0.0);
-        let mut weighted_tariff = 0.0;
-        self.regime_values(
-            &self.scenarios[scenario],
-            values,
-            deal_weight,
-            scratch,
-            sector_values,
-            &mut weighted_tariff,
-        );
-        // Skip the interim solve when the deal holds all horizon (its weight is 0).
-        if interim_weight > 0.0 {
-            self.regime_values(
-                &self.interim,
-                values,
-                interim_weight,
-                scratch,
-                sector_values,
-                &mut weighted_tariff,
-            );
+        for (d, &k) in scenarios.iter().enumerate() {
+            let month = values.column(model.scenarios[k as usize].effective_month.index())[d];
+            let interim_weight = month / model.horizon_months;
+            draws.interim_weight[d] = interim_weight;
+            draws.deal_weight[d] = 1.0 - interim_weight;
         }
-        let mut export_loss = 0.0;
-        for (v, sector) in sector_values.iter_mut().zip(&model.sectors) {
-            // L = X0·(1 − V_annual), V_annual = (m/H)·V_interim + (1 − m/H)·V_scenario.
-            let loss = sector.exports * (1.0 - *v);
-            *v = loss;
-            export_loss += loss;
+        draws.group_by_scenario(scenarios);
+        for s in 0..model.sectors.len() {
+            outputs[(FIRST_SECTOR + s) * stride..][..n].fill(0.0);
+        }
+        // The deal first, then the interim: the order in which each draw's sums are taken.
+        for (k, plan) in self.scenarios.iter().enumerate() {
+            let group = &draws.by_scenario[draws.group_start[k]..draws.group_start[k + 1]];
+            if !group.is_empty() {
+                self.regime_values(
+                    plan,
+                    RegimeDraws {
+                        draws: group,
+                        weight: &draws.deal_weight,
+                    },
+                    values,
+                    outputs,
+                    &mut draws.weighted_tariff,
+                    regime,
+                );
+            }
+        }
+        self.regime_values(
+            &self.interim,
+            RegimeDraws {
+                draws: &draws.all_draws[..n],
+                weight: &draws.interim_weight,
+            },
+            values,
+            outputs,
+            &mut draws.weighted_tariff,
+            regime,
+        );
+        // L = X0·(1 − V_annual), V_annual = (m/H)·V_interim + (1 − m/H)·V_scenario.
+        outputs[EXPORT_LOSS * stride..][..n].fill(0.0);
+        for (s, sector) in model.sectors.iter().enumerate() {
+            let (column, loss_column) = column_pair(outputs, stride, FIRST_SECTOR + s, EXPORT_LOSS);
+            for (v, total) in column[..n].iter_mut().zip(&mut loss_column[..n]) {
+                let loss = sector.exports * (1.0 - *v);
+                *v = loss;
+                *total += loss;
+            }
         }
         let m = &model.macro_params;
         let k = &model.market;
-        macro_outputs(
-            &MacroInputs {
-                export_loss,
-                total_exports: self.total_exports,
-                purchases: values[sc.purchases.index()] * deal_weight,
-                effective_tariff: weighted_tariff / self.total_exports,
-                baseline_surplus: self.total_exports - model.imports_from_importer,
-                gdp: model.gdp,
-                value_added_share: values[m.value_added_share.index()],
-                gdp_multiplier: values[m.gdp_multiplier.index()],
-                fx_beta: values[k.fx_beta.index()],
-                fx_noise: values[k.fx_noise.index()],
-                equity_beta: values[k.equity_beta.index()],
-                equity_noise: values[k.equity_noise.index()],
-                fx_stress_pct: k.fx_stress_pct,
-                equity_stress_pct: k.equity_stress_pct,
-                fx_weight: k.fx_weight,
-            },
-            out,
-        );
+        let baseline_surplus = self.total_exports - model.imports_from_importer;
+        let mut row = [0.0; FIRST_SECTOR];
+        for d in 0..n {
+            let sc = &model.scenarios[scenarios[d] as usize];
+            let value = |slot: crate::model::Slot| values.column(slot.index())[d];
+            macro_outputs(
+                &MacroInputs {
+                    export_loss: outputs[EXPORT_LOSS * stride + d],
+                    total_exports: self.total_exports,
+                    purchases: value(sc.purchases) * draws.deal_weight[d],
+                    effective_tariff: draws.weighted_tariff[d] / self.total_exports,
+                    baseline_surplus,
+                    gdp: model.gdp,
+                    value_added_share: value(m.value_added_share),
+                    gdp_multiplier: value(m.gdp_multiplier),
+                    fx_beta: value(k.fx_beta),
+                    fx_noise: value(k.fx_noise),
+                    equity_beta: value(k.equity_beta),
+                    equity_noise: value(k.equity_noise),
+                    fx_stress_pct: k.fx_stress_pct,
+                    equity_stress_pct: k.equity_stress_pct,
+                    fx_weight: k.fx_weight,
+                },
+                &mut row,
+            );
+            for (o, &x) in row.iter().enumerate() {
+                outputs[o * stride + d] = x;
+            }
+        }
+    }
+
+    /// Adds weight·V of every sector under `plan` to the sector columns of `outputs`, and
+    /// X0·weight·τ to the draws' weighted tariffs, for the draws `draws` of the block.
+    fn regime_values(
+        &self,
+        plan: &RegimePlan,
+        RegimeDraws { draws, weight }: RegimeDraws<'_>,
+        values: &ValueColumns<'_>,
+        outputs: &mut [f64],
+        weighted_tariff: &mut [f64],
+        scratch: &mut RegimeScratch,
+    ) {
+        let len = draws.len();
+        let stride = values.stride;
+        let gather = |column: &[f64], into: &mut [f64]| {
+            for (x, &d) in into.iter_mut().zip(draws) {
+                *x = column[d as usize];
+            }
+        };
+        // ln(1 + τ) once per distinct slot and draw (a `default` shared by ten sectors is one log).
+        for (q, slot) in plan.slots.iter().enumerate() {
+            let logs = &mut scratch.slot_logs[q * len..(q + 1) * len];
+            match self.fixed_ln_one_plus[slot.index()] {
+                Some(fixed) => logs.fill(fixed),
+                None => {
+                    gather(values.column(slot.index()), logs);
+                    logs.iter_mut().for_each(|x| *x = fastmath::ln_1p(*x));
+                }
+            }
+        }
+        for (s, sector) in self.model.sectors.iter().enumerate() {
+            let (ln_base_t, ln_base_c) = self.ln_base[s];
+            let (t, c) = (plan.tariff[s], plan.competitor[s]);
+            let tariff_slot = plan.slots[t];
+            let competitor_slot = plan.slots[c];
+            let fixed = |slot: crate::model::Slot, base: f64| {
+                self.fixed_ln_one_plus[slot.index()].map(|l| l - base)
+            };
+            let values_out = &mut scratch.export_value[..len];
+            if fixed(tariff_slot, ln_base_t) == Some(0.0)
+                && fixed(competitor_slot, ln_base_c) == Some(0.0)
+            {
+                // Neither tariff ever changes (an exempt sector): V = 1 in every draw.
+                values_out.fill(1.0);
+            } else {
+                let ln_t = &mut scratch.ln_t[..len];
+                let ln_c = &mut scratch.ln_c[..len];
+                for (x, &l) in ln_t
+                    .iter_mut()
+                    .zip(&scratch.slot_logs[t * len..(t + 1) * len])
+                {
+                    *x = l - ln_base_t;
+                }
+                for (x, &l) in ln_c
+                    .iter_mut()
+                    .zip(&scratch.slot_logs[c * len..(c + 1) * len])
+                {
+                    *x = l - ln_base_c;
+                }
+                gather(
+                    values.column(sector.sigma.index()),
+                    &mut scratch.sigma[..len],
+                );
+                gather(
+                    values.column(sector.epsilon.index()),
+                    &mut scratch.epsilon[..len],
+                );
+                gather(values.column(sector.eta.index()), &mut scratch.eta[..len]);
+                export_values(
+                    &SectorColumns {
+                        ln_t,
+                        ln_c,
+                        sigma: &scratch.sigma[..len],
+                        epsilon: &scratch.epsilon[..len],
+                        eta: &scratch.eta[..len],
+                    },
+                    &self.shares[s],
+                    values_out,
+                    &mut scratch.solve,
+                );
+            }
+            let column = &mut outputs[(FIRST_SECTOR + s) * stride..][..stride];
+            let tariffs = values.column(tariff_slot.index());
+            for (&v, &d) in scratch.export_value[..len].iter().zip(draws) {
+                let d = d as usize;
+                let w = weight[d];
+                // A regime that never holds (weight 0) adds nothing, not 0·V.
+                if w > 0.0 {
+                    column[d] += w * v;
+                    weighted_tariff[d] += sector.exports * w * tariffs[d];
+                }
+            }
+        }
+    }
+}
+
+impl KernelScratch {
+    /// Sizes the buffers for a block of `n` draws (allocates only when a block is larger than
+    /// any before).
+    fn prepare(&mut self, n: usize, scenarios: usize, max_slots: usize) {
+        let (d, r) = (&mut self.draws, &mut self.regime);
+        for column in [
+            &mut d.interim_weight,
+            &mut d.deal_weight,
+            &mut r.ln_t,
+            &mut r.ln_c,
+            &mut r.sigma,
+            &mut r.epsilon,
+            &mut r.eta,
+            &mut r.export_value,
+        ] {
+            column.resize(n, 0.0);
+        }
+        d.weighted_tariff.clear();
+        d.weighted_tariff.resize(n, 0.0);
+        r.slot_logs.resize(n * max_slots, 0.0);
+        d.by_scenario.resize(n, 0);
+        d.group_start.resize(scenarios + 1, 0);
+        d.group_next.resize(scenarios, 0);
+        if d.all_draws.len() < n {
+            d.all_draws = (0..n as u32).collect();
+        }
+    }
+}
+
+impl DrawScratch {
+    /// Counting sort of the block's draws by scenario into `by_scenario` / `group_start`.
+    fn group_by_scenario(&mut self, scenarios: &[u32]) {
+        let starts = &mut self.group_start;
+        starts.fill(0);
+        for &k in scenarios {
+            starts[k as usize + 1] += 1;
+        }
+        for k in 1..starts.len() {
+            starts[k] += starts[k - 1];
+        }
+        let groups = self.group_next.len();
+        self.group_next.copy_from_slice(&starts[..groups]);
+        for (d, &k) in scenarios.iter().enumerate() {
+            let place = &mut self.group_next[k as usize];
+            self.by_scenario[*place] = d as u32;
+            *place += 1;
+        }
+    }
+}
+
+/// Mutable views of two different columns of a column-major block.
+fn column_pair(data: &mut [f64], stride: usize, a: usize, b: usize) -> (&mut [f64], &mut [f64]) {
+    debug_assert_ne!(a, b);
+    if a < b {
+        let (left, right) = data.split_at_mut(b * stride);
+        (&mut left[a * stride..][..stride], &mut right[..stride])
+    } else {
+        let (left, right) = data.split_at_mut(a * stride);
+        (&mut right[..stride], &mut left[b * stride..][..stride])
     }
 }
