@@ -1,6 +1,7 @@
 //! Cost of `Distribution::quantile` per value for each kind (MODEL.md §6), over a fixed array
-//! of 1024 uniforms. Criterion reports time per 1024 values; divide by 1024 for ns/value
-//! (the throughput line shows values per second).
+//! of 1024 uniforms, and over 1024 u in the tails; and the cost of building the tabulated
+//! kinds. Criterion reports time per 1024 values; divide by 1024 for ns/value (the throughput
+//! line shows values per second).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
@@ -15,6 +16,24 @@ fn uniforms() -> Vec<f64> {
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1_442_695_040_888_963_407);
             ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        })
+        .collect()
+}
+
+/// 1024 fixed u in the tails: uniform on [2⁻¹⁶, 1/128], every other one mirrored to 1 − u, the
+/// range the binade grid serves beyond the former central grid.
+fn tail_uniforms() -> Vec<f64> {
+    let (low, high) = (2f64.powi(-16), 1.0 / 128.0);
+    uniforms()
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let u = low + (high - low) * v;
+            if i % 2 == 0 {
+                u
+            } else {
+                1.0 - u
+            }
         })
         .collect()
 }
@@ -74,6 +93,35 @@ fn quantiles(c: &mut Criterion) {
         });
     }
     group.finish();
+    // The tails, where the exact path served before the binade grid.
+    let tails = tail_uniforms();
+    let mut group = c.benchmark_group("quantile_tails_x1024");
+    group.throughput(Throughput::Elements(tails.len() as u64));
+    for (name, src) in [
+        ("pert", "{ dist = \"pert\", low = 1, mode = 2, high = 4 }"),
+        ("normal", "{ dist = \"normal\", mean = 0, sd = 1 }"),
+        (
+            "lognormal",
+            "{ dist = \"lognormal\", median = 1, sd_log = 0.5 }",
+        ),
+        (
+            "beta(0.3,0.5)",
+            "{ dist = \"beta\", alpha = 0.3, beta = 0.5 }",
+        ),
+        ("student_t df=4", "{ dist = \"student_t\", df = 4 }"),
+    ] {
+        let d = dist(src);
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mut acc = 0.0;
+                for &u in black_box(&tails) {
+                    acc += d.quantile(u);
+                }
+                black_box(acc)
+            })
+        });
+    }
+    group.finish();
     // Construction cost of the tabulated kinds (paid once per model compile).
     let mut build = c.benchmark_group("construct");
     for (name, src) in [
@@ -84,6 +132,12 @@ fn quantiles(c: &mut Criterion) {
         ),
         ("beta(50,2)", "{ dist = \"beta\", alpha = 50, beta = 2 }"),
         ("student_t df=3", "{ dist = \"student_t\", df = 3 }"),
+        // No Beta table: the verified grid is the whole cost.
+        ("normal", "{ dist = \"normal\", mean = 4.5, sd = 2 }"),
+        (
+            "lognormal",
+            "{ dist = \"lognormal\", median = 4, sd_log = 0.6 }",
+        ),
     ] {
         let table: toml::Table = toml::from_str(&format!("x = {src}")).expect("parses");
         let v = table["x"].clone();

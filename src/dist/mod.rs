@@ -21,7 +21,7 @@
 //! fixtures in `tests/fixtures/quantiles/`.
 
 mod beta_table;
-mod central_grid;
+mod binade_grid;
 mod normal;
 mod parse;
 mod special;
@@ -30,7 +30,7 @@ mod student;
 pub use normal::{standard_normal_cdf, standard_normal_quantile};
 
 use beta_table::BetaQuantile;
-use central_grid::CentralGrid;
+use binade_grid::BinadeGrid;
 use normal::{standard_normal_isf, standard_normal_pdf, standard_normal_sf};
 
 /// The kinds accepted in `dist = "..."`, in the order of MODEL.md §6.
@@ -187,8 +187,8 @@ enum Imp {
 pub struct Distribution {
     spec: Spec,
     imp: Imp,
-    /// Verified fast path on a central range of u (see `central_grid`).
-    fast: Option<Box<CentralGrid>>,
+    /// Verified fast path on u ∈ [2⁻¹⁶, 1 − 2⁻¹⁶] (see `binade_grid`).
+    fast: Option<Box<BinadeGrid>>,
 }
 
 /// Equality of the parameters (the precomputed tables follow from them).
@@ -306,7 +306,7 @@ impl Distribution {
                 | Imp::TruncatedNormal { .. }
         );
         if slow {
-            dist.fast = CentralGrid::build(|u| dist.exact_quantile(u)).map(Box::new);
+            dist.fast = BinadeGrid::build(|u| dist.exact_quantile(u)).map(Box::new);
         }
         Ok(dist)
     }
@@ -328,7 +328,7 @@ impl Distribution {
         self.exact_quantile(u)
     }
 
-    /// The quantile function without the central-grid fast path.
+    /// The quantile function without the fast path.
     fn exact_quantile(&self, u: f64) -> f64 {
         let u = if u.is_nan() {
             0.5
@@ -646,3 +646,6 @@ fn truncated_normal(mean: f64, sd: f64, low: f64, high: f64) -> Result<Imp, Dist
         mass,
     })
 }
+
+#[cfg(test)]
+mod fast_path_tests;
