@@ -323,7 +323,7 @@ impl<'m> Kernel<'m> {
                 Some(fixed) => logs.fill(fixed),
                 None => {
                     gather(values.column(slot.index()), logs);
-                    logs.iter_mut().for_each(|x| *x = fastmath::ln_1p(*x));
+                    fastmath::ln_1p_in_place(logs);
                 }
             }
         }
