@@ -8,7 +8,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{Cluster, CopulaScratch, U_MAX, U_MIN};
+use super::{clamp_column, Cluster, CopulaScratch, U_MAX, U_MIN};
 use crate::dist::normal_avx2::{cdf_central, from_array, quantile_central, ALL_LANES};
 use crate::dist::{standard_normal_cdf, standard_normal_quantile};
 
@@ -40,6 +40,10 @@ impl Cluster {
             finish_quantiles(&tile[coordinate..], dim, z, marked);
         }
         for (i, &coordinate) in self.coordinates.iter().enumerate() {
+            if self.passes_through[i] {
+                clamp_column(&mut tile[..rows * dim], dim, coordinate);
+                continue;
+            }
             // z'ᵢ = Σₘ L[i][m]·zₘ in the order of `apply` (m = 0, 1, …, i), so the rounding,
             // and hence every bit, is the same.
             let row = &self.lower[i * width..i * width + i + 1];
