@@ -13,6 +13,7 @@ use ndarray::{s, Array2, ArrayView2};
 
 use crate::kernel::{Kernel, KernelScratch, ValueColumns};
 use crate::model::Model;
+use crate::sampling::copula::CopulaScratch;
 use crate::sampling::{Antithetic, LatinHypercube, MonteCarlo, PointSet, SamplerError, Sobol};
 use crate::stats::RunStats;
 
@@ -215,7 +216,7 @@ struct Workspace {
     /// Output × draw.
     outputs: Array2<f64>,
     scenarios: Vec<u32>,
-    copula_scratch: Vec<f64>,
+    copula_scratch: CopulaScratch,
     kernel_scratch: KernelScratch,
 }
 
@@ -232,7 +233,7 @@ impl Workspace {
             values,
             outputs: Array2::zeros((n_outputs, rows)),
             scenarios: vec![0; rows],
-            copula_scratch: Vec::new(),
+            copula_scratch: CopulaScratch::default(),
             kernel_scratch: KernelScratch::default(),
         }
     }
@@ -440,9 +441,9 @@ fn run_block(
         .expect("workspace arrays are contiguous");
     points.fill_block(block, first, &mut flat[..n * dim]);
     if !model.copula.is_identity() {
-        for row in flat[..n * dim].chunks_exact_mut(dim) {
-            model.copula.apply(row, &mut ws.copula_scratch);
-        }
+        model
+            .copula
+            .apply_block(flat, n, dim, &mut ws.copula_scratch);
     }
     for (d, row) in flat[..n * dim].chunks_exact(dim).enumerate() {
         ws.scenarios[d] = model.pick_scenario(row[0]) as u32;

@@ -27,7 +27,13 @@ mod parse;
 mod special;
 mod student;
 
-pub use normal::{standard_normal_cdf, standard_normal_quantile};
+#[cfg(target_arch = "x86_64")]
+pub(crate) use normal::avx2 as normal_avx2;
+pub(crate) use normal::standard_normal_cdf_central_or_nan;
+pub use normal::{
+    standard_normal_cdf, standard_normal_cdf_column, standard_normal_quantile,
+    standard_normal_quantile_column,
+};
 
 use beta_table::BetaQuantile;
 use binade_grid::BinadeGrid;
