@@ -249,6 +249,26 @@ impl Copula {
 }
 
 impl Cluster {
+    /// z'ᵢ = Σₘ L[i][m]·zₘ for every row, into `correlated` (one entry per row), from the
+    /// cluster's normals stored column after column in `normals`. Summed in the order of
+    /// `apply` (m = 0, 1, …, i), so the rounding, and hence every bit, is the same.
+    #[inline(always)]
+    fn correlate(&self, i: usize, normals: &[f64], correlated: &mut [f64]) {
+        let width = self.coordinates.len();
+        let rows = correlated.len();
+        let row = &self.lower[i * width..i * width + i + 1];
+        let mut columns = normals.chunks_exact(rows);
+        let z0 = columns.next().expect("a cluster has coordinates");
+        for (c, &z) in correlated.iter_mut().zip(z0) {
+            *c = row[0] * z;
+        }
+        for (&l, zm) in row[1..].iter().zip(columns) {
+            for (c, &z) in correlated.iter_mut().zip(zm) {
+                *c += l * z;
+            }
+        }
+    }
+
     /// `Copula::apply_block` for this cluster over the `rows` rows (of `dim` coordinates) of `tile`.
     #[inline(always)]
     fn apply_tile(&self, tile: &mut [f64], rows: usize, dim: usize, scratch: &mut CopulaScratch) {
@@ -267,19 +287,7 @@ impl Cluster {
                 clamp_column(tile, dim, coordinate);
                 continue;
             }
-            // z'ᵢ = Σₘ L[i][m]·zₘ summed in the order of `apply` (m = 0, 1, …, i), so the
-            // rounding, and hence every bit, is the same.
-            let row = &self.lower[i * width..i * width + i + 1];
-            let mut columns = normals.chunks_exact(rows);
-            let z0 = columns.next().expect("a cluster has coordinates");
-            for (c, &z) in correlated.iter_mut().zip(z0) {
-                *c = row[0] * z;
-            }
-            for (&l, zm) in row[1..].iter().zip(columns) {
-                for (c, &z) in correlated.iter_mut().zip(zm) {
-                    *c += l * z;
-                }
-            }
+            self.correlate(i, normals, correlated);
             // Φ's central piece for the whole column, then the rest while scattering: the
             // central values lie in (0.11, 0.89), where the clamp of `apply` changes nothing.
             standard_normal_cdf_central_or_nan(correlated, probabilities);

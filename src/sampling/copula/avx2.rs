@@ -44,19 +44,7 @@ impl Cluster {
                 clamp_column(&mut tile[..rows * dim], dim, coordinate);
                 continue;
             }
-            // z'ᵢ = Σₘ L[i][m]·zₘ in the order of `apply` (m = 0, 1, …, i), so the rounding,
-            // and hence every bit, is the same.
-            let row = &self.lower[i * width..i * width + i + 1];
-            let mut columns = normals.chunks_exact(rows);
-            let z0 = columns.next().expect("a cluster has coordinates");
-            for (c, &z) in correlated.iter_mut().zip(z0) {
-                *c = row[0] * z;
-            }
-            for (&l, zm) in row[1..].iter().zip(columns) {
-                for (c, &z) in correlated.iter_mut().zip(zm) {
-                    *c += l * z;
-                }
-            }
+            self.correlate(i, normals, correlated);
             let column = &mut tile[coordinate..];
             // SAFETY: as above.
             unsafe { cdf_steps(correlated, column.as_mut_ptr(), dim, marked) };
