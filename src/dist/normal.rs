@@ -397,9 +397,10 @@ pub(crate) fn standard_normal_isf(p: f64) -> f64 {
 mod tests {
     use super::*;
 
-    #[test]
-    fn column_functions_match_the_scalar_ones_bit_for_bit() {
-        let mut values = vec![
+    /// Values across every piece and boundary of Φ⁻¹ and Φ, and the special values (shared
+    /// with the AVX2 lanes' test).
+    pub(super) fn probes() -> Vec<f64> {
+        let mut v = vec![
             0.0,
             -0.0,
             1.0,
@@ -407,6 +408,8 @@ mod tests {
             0.5,
             0.075,
             0.925,
+            0.074_999_999_999_999_99,
+            0.925_000_000_000_000_1,
             f64::MIN_POSITIVE,
             1e-300,
             1.0 - f64::EPSILON / 2.0,
@@ -416,17 +419,27 @@ mod tests {
             0.84375 * SQRT_2,
             -0.84375 * SQRT_2,
             1.25 * SQRT_2,
+            -1.25 * SQRT_2,
             40.0,
             -40.0,
         ];
-        let mut state = 7_u64;
-        for _ in 0..3001 {
+        // A deterministic spread over (−9, 9) and over (0, 1), dense near the piece limits.
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..20_000 {
             state = state
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1);
             let unit = (state >> 11) as f64 / (1u64 << 53) as f64;
-            values.extend([unit, 18.0 * unit - 9.0]);
+            v.push(unit);
+            v.push(18.0 * unit - 9.0);
+            v.push(1.77 * (2.0 * unit - 1.0));
         }
+        v
+    }
+
+    #[test]
+    fn column_functions_match_the_scalar_ones_bit_for_bit() {
+        let values = probes();
         let mut out = vec![0.0; values.len()];
         let mut outside = vec![0; values.len()];
         standard_normal_quantile_column(&values, &mut out, &mut outside);

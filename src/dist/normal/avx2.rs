@@ -134,45 +134,6 @@ mod tests {
     use super::super::{standard_normal_cdf, standard_normal_quantile};
     use super::*;
 
-    /// Values across every piece and boundary of both functions, and the special values.
-    fn probes() -> Vec<f64> {
-        let mut v = vec![
-            0.0,
-            -0.0,
-            1.0,
-            -1.0,
-            0.5,
-            0.075,
-            0.925,
-            0.074_999_999_999_999_99,
-            0.925_000_000_000_000_1,
-            f64::MIN_POSITIVE,
-            1e-300,
-            1.0 - f64::EPSILON / 2.0,
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            0.84375 * SQRT_2,
-            -0.84375 * SQRT_2,
-            1.25 * SQRT_2,
-            -1.25 * SQRT_2,
-            40.0,
-            -40.0,
-        ];
-        // A deterministic spread over (−9, 9) and over (0, 1), dense near the piece limits.
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        for _ in 0..20_000 {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1);
-            let unit = (state >> 11) as f64 / (1u64 << 53) as f64;
-            v.push(unit);
-            v.push(18.0 * unit - 9.0);
-            v.push(1.77 * (2.0 * unit - 1.0));
-        }
-        v
-    }
-
     #[test]
     fn lanes_match_the_scalar_pieces() {
         if !is_x86_feature_detected!("avx2") {
@@ -184,7 +145,7 @@ mod tests {
 
     #[target_feature(enable = "avx2")]
     fn check_lanes() {
-        let values = probes();
+        let values = super::super::tests::probes();
         let (mut quantiles, mut cdfs) = (0, 0);
         for chunk in values.chunks_exact(4) {
             let x: [f64; 4] = chunk.try_into().unwrap();
