@@ -141,6 +141,21 @@ pub fn ln_1p(x: f64) -> f64 {
     }
 }
 
+/// Whether this CPU runs the crate's AVX2 versions of its vectorised loops (the standard
+/// library caches the answer after the first call). One definition for every dispatch, so all
+/// stages agree on the instruction set.
+#[inline]
+pub(crate) fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// Replaces every x of `values` by ln(1 + x), vectorised (AVX2 when the CPU has it: the same
 /// bits as the scalar [`ln_1p`], since the same IEEE operations run).
 pub fn ln_1p_in_place(values: &mut [f64]) {
@@ -154,7 +169,7 @@ pub fn ln_1p_in_place(values: &mut [f64]) {
         each(values)
     }
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
+    if has_avx2() {
         // SAFETY: the CPU supports AVX2, checked just above.
         unsafe { each_avx2(values) };
         return;

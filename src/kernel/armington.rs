@@ -11,7 +11,7 @@
 //!
 //! and exports in value relative to baseline are V = p·Q with Q = (pT/P)^(−σ)·P^(−ε).
 
-use crate::fastmath;
+use crate::fastmath::{self, has_avx2};
 
 /// |σ − 1| below this uses the Cobb–Douglas limit of the CES index (MODEL.md §2).
 pub const UNIT_SIGMA_TOLERANCE: f64 = 1e-9;
@@ -446,19 +446,6 @@ pub fn export_values(
             // No change in either tariff: nothing moves (exactly, not to rounding).
             *v = 1.0;
         }
-    }
-}
-
-/// Whether this CPU runs AVX2 code (cached by the standard library after the first call).
-#[inline]
-fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
     }
 }
 

@@ -213,7 +213,7 @@ impl Copula {
             .unwrap_or(0);
         scratch.reserve(widest, n.min(TILE_ROWS));
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if crate::fastmath::has_avx2() {
             // SAFETY: the CPU has AVX2.
             unsafe { self.apply_block_avx2(points, dim, scratch) };
             return;
