@@ -122,7 +122,8 @@ impl ValueColumns<'_> {
 pub struct Kernel<'m> {
     model: &'m Model,
     shares: Vec<SectorShares>,
-    /// ln(1 + τ0) and ln(1 + c0) per sector.
+    /// ln(1 + τ0) and ln(1 + c0) per sector, by the same function as the draws' ln(1 + τ), so
+    /// that an unchanged tariff gives ln T = 0 exactly.
     ln_base: Vec<(f64, f64)>,
     interim: RegimePlan,
     scenarios: Vec<RegimePlan>,
@@ -159,7 +160,12 @@ impl<'m> Kernel<'m> {
             ln_base: model
                 .sectors
                 .iter()
-                .map(|s| (s.base_tariff.ln_1p(), s.competitor_base_tariff.ln_1p()))
+                .map(|s| {
+                    (
+                        fastmath::ln_1p(s.base_tariff),
+                        fastmath::ln_1p(s.competitor_base_tariff),
+                    )
+                })
                 .collect(),
             interim,
             scenarios,
