@@ -15,7 +15,6 @@
 #![deny(missing_docs)]
 
 pub mod batch;
-pub mod cli;
 pub mod dist;
 pub mod engine;
 pub mod fastmath;

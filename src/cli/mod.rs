@@ -1,4 +1,4 @@
-//! The command line: parses arguments with clap, turns them into a validated model and
+//! The command line (a module of the binary, not of the library): parses arguments with clap, turns them into a validated model and
 //! [`RunConfig`], calls the library, and renders errors for people. No economics here.
 //!
 //! Exit codes: 0 success, 1 failure while running or writing results, 2 invalid input
@@ -10,10 +10,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::engine::{self, BlockSink, BlockView, EngineError, RunConfig, SamplerKind};
-use crate::model::{self, Model, ModelError};
-use crate::outputs::{self, HEADLINE};
-use crate::report::{self, DrawsCsv, RunInfo};
+use tariffsim::engine::{self, BlockSink, BlockView, EngineError, RunConfig, SamplerKind};
+use tariffsim::model::{self, Model, ModelError};
+use tariffsim::outputs::{self, HEADLINE};
+use tariffsim::report::{self, DrawsCsv, RunInfo};
 
 /// Monte Carlo engine for the macro impact of trade policy.
 #[derive(Debug, Parser)]
@@ -312,7 +312,7 @@ fn render_model_error(e: &ModelError) -> String {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // Under `mpirun -n R` (feature `mpi`) every rank runs its share of the blocks.
-    let world = crate::mpi::init();
+    let world = tariffsim::mpi::init();
     let result = match cli.command {
         Command::Run(args) => run(args, world.as_ref()),
         Command::Report { dir, charts } => report_cmd(&dir, charts.as_deref()),
@@ -459,12 +459,12 @@ fn progress_bar(total: u64, quiet: bool, unit: &str) -> Option<indicatif::Progre
     Some(bar)
 }
 
-impl From<crate::batch::BatchError> for Failure {
-    fn from(e: crate::batch::BatchError) -> Self {
-        use crate::batch::BatchError;
+impl From<tariffsim::batch::BatchError> for Failure {
+    fn from(e: tariffsim::batch::BatchError) -> Self {
+        use tariffsim::batch::BatchError;
         let code = match &e {
             BatchError::Override(_) | BatchError::Vary { .. } => 2,
-            BatchError::Partial(crate::partial::PartialError::Mismatch(_)) => 2,
+            BatchError::Partial(tariffsim::partial::PartialError::Mismatch(_)) => 2,
             _ => 1,
         };
         Failure {
@@ -474,13 +474,13 @@ impl From<crate::batch::BatchError> for Failure {
     }
 }
 
-impl From<crate::partial::PartialError> for Failure {
-    fn from(e: crate::partial::PartialError) -> Self {
-        crate::batch::BatchError::from(e).into()
+impl From<tariffsim::partial::PartialError> for Failure {
+    fn from(e: tariffsim::partial::PartialError) -> Self {
+        tariffsim::batch::BatchError::from(e).into()
     }
 }
 
-fn run(args: RunArgs, world: Option<&crate::mpi::MpiWorld>) -> Result<(), Failure> {
+fn run(args: RunArgs, world: Option<&tariffsim::mpi::MpiWorld>) -> Result<(), Failure> {
     if args.models.len() > 1 {
         if args.shard.is_some() || args.checkpoint.is_some() {
             return Err(Failure {
@@ -491,7 +491,7 @@ fn run(args: RunArgs, world: Option<&crate::mpi::MpiWorld>) -> Result<(), Failur
         let mut taken = Vec::new();
         let mut runs = Vec::new();
         for path in &args.models {
-            let dir = crate::batch::run_folder(&args.out, path, &mut taken);
+            let dir = tariffsim::batch::run_folder(&args.out, path, &mut taken);
             let label = dir
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -503,11 +503,11 @@ fn run(args: RunArgs, world: Option<&crate::mpi::MpiWorld>) -> Result<(), Failur
         if world.is_some_and(|w| !w.is_root()) {
             return Ok(());
         }
-        let table: Vec<(String, &Model, &crate::stats::RunStats)> =
+        let table: Vec<(String, &Model, &tariffsim::stats::RunStats)> =
             runs.iter().map(|(l, m, s)| (l.clone(), m, s)).collect();
         report::write_atomic(
             &args.out.join("comparison.csv"),
-            &crate::batch::comparison_csv(&table),
+            &tariffsim::batch::comparison_csv(&table),
         )?;
         if !args.quiet {
             print_stdout(&format!(
@@ -531,8 +531,8 @@ fn run_one(
     args: &RunArgs,
     path: Option<&Path>,
     out: &Path,
-    world: Option<&crate::mpi::MpiWorld>,
-) -> Result<(Model, crate::stats::RunStats), Failure> {
+    world: Option<&tariffsim::mpi::MpiWorld>,
+) -> Result<(Model, tariffsim::stats::RunStats), Failure> {
     let (model, text) = load(path, &args.set, args.scenario.as_deref())?;
     let config = RunConfig {
         draws: args
@@ -563,7 +563,7 @@ fn run_one(
     }
     report::ensure_dir(out)?;
     if let Some((k, n)) = args.shard {
-        let blocks = crate::partial::shard_blocks(config.draws, k, n);
+        let blocks = tariffsim::partial::shard_blocks(config.draws, k, n);
         let bar = progress_bar(
             (blocks.end - blocks.start) * engine::BLOCK_SIZE,
             args.quiet,
@@ -571,18 +571,18 @@ fn run_one(
         );
         let progress = bar.clone().map(Progress);
         let sinks: Vec<&dyn BlockSink> = progress.iter().map(|p| p as &dyn BlockSink).collect();
-        let part = crate::partial::run_shard(&model, &text, &config, (k, n), &sinks)?;
+        let part = tariffsim::partial::run_shard(&model, &text, &config, (k, n), &sinks)?;
         if let Some(b) = bar {
             b.finish_and_clear();
         }
-        crate::partial::write(out, &part)?;
+        tariffsim::partial::write(out, &part)?;
         if !args.quiet {
             print_stdout(&format!(
                 "shard {k}/{n}: blocks {}..{} of {} written to {}\n",
                 blocks.start,
                 blocks.end,
                 engine::block_count(config.draws),
-                out.join(crate::partial::PARTIAL_FILE).display()
+                out.join(tariffsim::partial::PARTIAL_FILE).display()
             ));
         }
         return Ok((model, part.stats));
@@ -604,7 +604,7 @@ fn run_one(
     let mut stopping = None;
     let (stats, elapsed_s, threads) = match &args.checkpoint {
         Some(dir) => {
-            crate::batch::run_checkpointed(&model, &text, &config, dir, args.resume, &sinks)?
+            tariffsim::batch::run_checkpointed(&model, &text, &config, dir, args.resume, &sinks)?
         }
         None if args.target.target_se.is_some() => {
             let stopped = run_to_target(&model, &config, &args.target, &sinks)?;
@@ -631,7 +631,7 @@ fn run_one(
         elapsed_s,
         stopping,
     };
-    crate::batch::write_results(&model, &info, &stats, out)?;
+    tariffsim::batch::write_results(&model, &info, &stats, out)?;
     for w in report::run_warnings(&model, &stats) {
         if !model.warnings.contains(&w) {
             eprintln!("warning: {w}");
@@ -674,8 +674,8 @@ fn run_mpi(
     text: &str,
     config: &RunConfig,
     out: &Path,
-    world: &crate::mpi::MpiWorld,
-) -> Result<(Model, crate::stats::RunStats), Failure> {
+    world: &tariffsim::mpi::MpiWorld,
+) -> Result<(Model, tariffsim::stats::RunStats), Failure> {
     if args.shard.is_some() || args.checkpoint.is_some() || args.save_draws {
         return Err(Failure {
             code: 2,
@@ -684,18 +684,18 @@ fn run_mpi(
     }
     let started = std::time::Instant::now();
     let part =
-        crate::partial::run_shard(model, text, config, (world.rank() + 1, world.size()), &[])?;
+        tariffsim::partial::run_shard(model, text, config, (world.rank() + 1, world.size()), &[])?;
     let bytes = part.to_bytes()?;
-    let Some(all) = crate::mpi::gather_to_root(world, &bytes) else {
+    let Some(all) = tariffsim::mpi::gather_to_root(world, &bytes) else {
         // Not rank 0: this rank's statistics went to rank 0, which writes every result.
         return Ok((model.clone(), part.stats));
     };
-    let parts: Vec<crate::partial::PartialResult> = all
+    let parts: Vec<tariffsim::partial::PartialResult> = all
         .iter()
         .enumerate()
-        .map(|(r, b)| crate::partial::PartialResult::from_bytes(b, &format!("rank {r}")))
+        .map(|(r, b)| tariffsim::partial::PartialResult::from_bytes(b, &format!("rank {r}")))
         .collect::<Result<_, _>>()?;
-    let merged = crate::partial::merge(parts, true)?;
+    let merged = tariffsim::partial::merge(parts, true)?;
     let info = RunInfo {
         draws: config.draws,
         seed: config.seed,
@@ -704,7 +704,7 @@ fn run_mpi(
         elapsed_s: started.elapsed().as_secs_f64(),
         stopping: None,
     };
-    crate::batch::write_results(model, &info, &merged.stats, out)?;
+    tariffsim::batch::write_results(model, &info, &merged.stats, out)?;
     write_report_if_asked(args, out)?;
     if !args.quiet {
         print_stdout(&headline(model, &merged.stats, &info, out));
@@ -730,7 +730,7 @@ fn bench(
 ) -> Result<(), Failure> {
     let model = match sectors {
         Some(n) if n >= 1 => {
-            model::compile_model(&crate::synthetic::synthetic_model_text(n), "synthetic")?
+            model::compile_model(&tariffsim::synthetic::synthetic_model_text(n), "synthetic")?
         }
         Some(_) => {
             return Err(Failure {
@@ -750,7 +750,9 @@ fn bench(
     let outcome = engine::run(&model, &config, &[])?;
     let secs = outcome.elapsed.as_secs_f64();
     let summary_started = std::time::Instant::now();
-    let export_loss = outcome.stats.output_summary(crate::outputs::EXPORT_LOSS);
+    let export_loss = outcome
+        .stats
+        .output_summary(tariffsim::outputs::EXPORT_LOSS);
     print_stdout(&format!(
         "model: {} ({} sectors, {} uncertain parameters)\ndraws: {draws}, threads: {}\nelapsed: {secs:.3} s\nthroughput: {:.0} draws/s\nsummary: {:.3} s\npeak memory (VmHWM): {}\nexport_loss mean: {}\n",
         model.name,
@@ -766,11 +768,11 @@ fn bench(
 }
 
 fn merge(parts: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Failure> {
-    let read: Vec<crate::partial::PartialResult> = parts
+    let read: Vec<tariffsim::partial::PartialResult> = parts
         .iter()
-        .map(|p| crate::partial::PartialResult::read(p))
+        .map(|p| tariffsim::partial::PartialResult::read(p))
         .collect::<Result<_, _>>()?;
-    let merged = crate::partial::merge(read, true)?;
+    let merged = tariffsim::partial::merge(read, true)?;
     let model = merged.model()?;
     let info = RunInfo {
         draws: merged.draws,
@@ -780,7 +782,7 @@ fn merge(parts: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Failure> {
         elapsed_s: merged.elapsed_s,
         stopping: None,
     };
-    crate::batch::write_results(&model, &info, &merged.stats, out)?;
+    tariffsim::batch::write_results(&model, &info, &merged.stats, out)?;
     if !quiet {
         print_stdout(&headline(&model, &merged.stats, &info, out));
     }
@@ -789,10 +791,10 @@ fn merge(parts: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Failure> {
 
 fn sweep(args: SweepArgs) -> Result<(), Failure> {
     let (model, _) = load(args.model.as_deref(), &args.set, None)?;
-    let axes: Vec<crate::batch::SweepAxis> = args
+    let axes: Vec<tariffsim::batch::SweepAxis> = args
         .vary
         .iter()
-        .map(|v| crate::batch::parse_axis(v))
+        .map(|v| tariffsim::batch::parse_axis(v))
         .collect::<Result<_, _>>()?;
     let config = RunConfig {
         draws: args.draws,
@@ -801,9 +803,9 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
         sampler: args.sampling.kind(),
         antithetic: args.sampling.antithetic,
     };
-    let n_points = crate::batch::grid(&axes).len() as u64;
+    let n_points = tariffsim::batch::grid(&axes).len() as u64;
     let bar = progress_bar(n_points, args.quiet, "grid points");
-    let points = crate::batch::sweep(&model, &axes, &config, |done, _| {
+    let points = tariffsim::batch::sweep(&model, &axes, &config, |done, _| {
         if let Some(b) = &bar {
             b.set_position(done as u64);
         }
@@ -814,12 +816,12 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
     report::ensure_dir(&args.out)?;
     report::write_atomic(
         &args.out.join("sweep.csv"),
-        &crate::batch::sweep_csv(&axes, &points),
+        &tariffsim::batch::sweep_csv(&axes, &points),
     )?;
-    let json = crate::batch::sweep_json(&model, &config, &axes, &points);
+    let json = tariffsim::batch::sweep_json(&model, &config, &axes, &points);
     let text = serde_json::to_string_pretty(&json).unwrap_or_default();
     report::write_atomic(&args.out.join("sweep.json"), text.as_bytes())?;
-    for (name, svg) in crate::batch::sweep_charts(&axes, &points) {
+    for (name, svg) in tariffsim::batch::sweep_charts(&axes, &points) {
         report::write_atomic(&args.out.join(name), svg.as_bytes())?;
     }
     if !args.quiet {
@@ -855,7 +857,12 @@ fn print_stdout(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
-fn headline(model: &Model, stats: &crate::stats::RunStats, info: &RunInfo, out: &Path) -> String {
+fn headline(
+    model: &Model,
+    stats: &tariffsim::stats::RunStats,
+    info: &RunInfo,
+    out: &Path,
+) -> String {
     use std::fmt::Write;
     let mut text = String::new();
     let mut table = comfy_table::Table::new();
@@ -910,7 +917,7 @@ fn run_to_target(
     config: &RunConfig,
     target: &TargetArgs,
     sinks: &[&dyn BlockSink],
-) -> Result<crate::stopping::StoppedRun, Failure> {
+) -> Result<tariffsim::stopping::StoppedRun, Failure> {
     let names = outputs::output_names(model);
     let output = names
         .iter()
@@ -923,13 +930,13 @@ fn run_to_target(
                 names.join(", ")
             ),
         })?;
-    let goal = crate::stopping::TargetSe {
+    let goal = tariffsim::stopping::TargetSe {
         output,
         output_name: target.target_output.clone(),
         target: target.target_se.unwrap_or(f64::NAN),
         relative: target.target_relative,
     };
-    crate::stopping::run_to_target(model, config, &goal, sinks).map_err(|e| match e {
+    tariffsim::stopping::run_to_target(model, config, &goal, sinks).map_err(|e| match e {
         EngineError::Config(m) => Failure {
             code: 2,
             message: format!("error: {m}"),
@@ -939,7 +946,7 @@ fn run_to_target(
 }
 
 /// One line on how a `--target-se` run stopped (empty for other runs).
-fn stopping_text(stop: Option<&crate::stopping::StoppingReport>) -> String {
+fn stopping_text(stop: Option<&tariffsim::stopping::StoppingReport>) -> String {
     let Some(s) = stop else {
         return String::new();
     };
@@ -959,7 +966,7 @@ fn stopping_text(stop: Option<&crate::stopping::StoppingReport>) -> String {
 }
 
 /// A text tornado: the 8 inputs whose percentiles correlate most with export loss.
-fn tornado_text(model: &Model, stats: &crate::stats::RunStats) -> String {
+fn tornado_text(model: &Model, stats: &tariffsim::stats::RunStats) -> String {
     use std::fmt::Write;
     let mut names = vec!["scenario".to_string(); model.dimension];
     for p in &model.params {
@@ -967,7 +974,7 @@ fn tornado_text(model: &Model, stats: &crate::stats::RunStats) -> String {
             names[c] = p.path.clone();
         }
     }
-    let t = crate::stats::TORNADO_OUTPUTS
+    let t = tariffsim::stats::TORNADO_OUTPUTS
         .iter()
         .position(|&o| o == outputs::EXPORT_LOSS)
         .unwrap_or(0);
@@ -993,11 +1000,11 @@ fn tornado_text(model: &Model, stats: &crate::stats::RunStats) -> String {
 }
 
 fn sensitivity(args: SensitivityArgs) -> Result<(), Failure> {
-    use crate::sensitivity::{
+    use tariffsim::sensitivity::{
         model_sensitivity, parse_group, ModelSensitivityOptions, SobolOptions,
     };
     let (model, _) = load(args.model.as_deref(), &args.set, None)?;
-    let invalid = |e: crate::sensitivity::ModelSensitivityError| Failure {
+    let invalid = |e: tariffsim::sensitivity::ModelSensitivityError| Failure {
         code: 2,
         message: format!("error: {e}"),
     };
@@ -1044,7 +1051,7 @@ fn sensitivity(args: SensitivityArgs) -> Result<(), Failure> {
 /// The terminal summary of `sensitivity`: the inputs and groups that matter most for export loss.
 fn sensitivity_text(
     model: &Model,
-    result: &crate::sensitivity::ModelSensitivity,
+    result: &tariffsim::sensitivity::ModelSensitivity,
     elapsed_s: f64,
     out: &Path,
 ) -> String {
