@@ -1,19 +1,26 @@
-//! The command line (a module of the binary, not of the library): parses arguments with clap, turns them into a validated model and
-//! [`RunConfig`], calls the library, and renders errors for people. No economics here.
+//! The command line, a module of the binary (the library has no command-line code): clap
+//! parses the arguments, [`config`] turns them into one validated configuration per command
+//! before any work starts, the library does the work, and [`render`] prints results and
+//! errors for people, naming the flags that set each library setting. No economics here.
 //!
 //! Exit codes: 0 success, 1 failure while running or writing results, 2 invalid input
 //! (arguments or model files).
 
-use std::io::IsTerminal;
+mod config;
+mod render;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use tariffsim::engine::{self, BlockSink, BlockView, EngineError, RunConfig, SamplerKind};
-use tariffsim::model::{self, Model, ModelError};
-use tariffsim::outputs::{self, HEADLINE};
-use tariffsim::report::{self, DrawsCsv, RunInfo};
+use tariffsim::model::{self, Model};
+use tariffsim::report::{self, CheckpointDir, DrawsCsv, RunInfo};
+use tariffsim::run::{self, BlockRange, MpiWorld, Observer, Run, RunConfig, SamplerKind};
+use tariffsim::stats::RunStats;
+
+use config::{load, PlannedRun, RunPlan, SweepPlan};
+use render::{print_stdout, progress_bar, Failure, Progress};
 
 /// Monte Carlo engine for the macro impact of trade policy.
 #[derive(Debug, Parser)]
@@ -101,6 +108,8 @@ struct SweepArgs {
     out: PathBuf,
     #[command(flatten)]
     sampling: SamplingArgs,
+    #[command(flatten)]
+    target: TargetArgs,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -160,22 +169,36 @@ struct RunArgs {
 /// How the points are generated (`run` and `sweep`).
 #[derive(Debug, clap::Args)]
 struct SamplingArgs {
-    /// Point generator: mc (Monte Carlo), lhs (Latin hypercube over the run's draws), sobol
-    /// (Owen-scrambled Sobol, quasi-Monte Carlo).
-    #[arg(long, default_value = "mc", value_parser = ["mc", "lhs", "sobol"])]
-    sampler: String,
+    /// Point generator.
+    #[arg(long, default_value = "mc")]
+    sampler: SamplerArg,
     /// Antithetic pairs: every other draw mirrors the previous one (u → 1 − u).
     #[arg(long)]
     antithetic: bool,
 }
 
-impl SamplingArgs {
-    fn kind(&self) -> SamplerKind {
-        SamplerKind::from_name(&self.sampler).unwrap_or(SamplerKind::MonteCarlo)
+/// A sampler on the command line: names and descriptions come from the library's one table
+/// ([`SamplerKind::ALL`], [`SamplerKind::name`]), not from a list of our own.
+#[derive(Debug, Clone, Copy)]
+struct SamplerArg(SamplerKind);
+
+static SAMPLER_ARGS: [SamplerArg; 3] = [
+    SamplerArg(SamplerKind::ALL[0]),
+    SamplerArg(SamplerKind::ALL[1]),
+    SamplerArg(SamplerKind::ALL[2]),
+];
+
+impl clap::ValueEnum for SamplerArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &SAMPLER_ARGS
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.name()).help(self.0.description()))
     }
 }
 
-/// Run until the mean of an output is known to a standard error (`run`).
+/// Run until the mean of an output is known to a standard error (`run`, and each point of a `sweep`).
 #[derive(Debug, clap::Args)]
 struct TargetArgs {
     /// Run until the standard error of the mean of --target-output is at most SE (checked every
@@ -228,97 +251,19 @@ struct SensitivityArgs {
     quiet: bool,
 }
 
-/// A failure, already explained for the user, with its exit code.
-struct Failure {
-    code: u8,
-    message: String,
-}
-
-impl From<ModelError> for Failure {
-    fn from(e: ModelError) -> Self {
-        Failure {
-            code: match e {
-                ModelError::Io { .. } => 1,
-                ModelError::Invalid { .. } => 2,
-            },
-            message: render_model_error(&e),
-        }
-    }
-}
-
-impl From<report::ReportError> for Failure {
-    fn from(e: report::ReportError) -> Self {
-        Failure {
-            code: 1,
-            message: format!("error: {e}"),
-        }
-    }
-}
-
-impl From<EngineError> for Failure {
-    fn from(e: EngineError) -> Self {
-        Failure {
-            code: 1,
-            message: format!("error: {e}"),
-        }
-    }
-}
-
-/// One model-file problem in the form miette renders with the offending line and an arrow.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("{message}")]
-struct SourceProblem {
-    #[source_code]
-    source_code: miette::NamedSource<String>,
-    #[label("{label}")]
-    at: miette::SourceSpan,
-    message: String,
-    label: String,
-}
-
-fn render_model_error(e: &ModelError) -> String {
-    match e {
-        ModelError::Io { .. } => format!("error: {e}"),
-        ModelError::Invalid {
-            file,
-            source_text,
-            diagnostics,
-        } => {
-            let mut out = String::new();
-            for d in diagnostics {
-                let problem = SourceProblem {
-                    source_code: miette::NamedSource::new(file, source_text.clone()),
-                    at: (d.span.start, d.span.len()).into(),
-                    message: format!("error: {}", d.render(file)),
-                    label: if d.key.is_empty() {
-                        "here".into()
-                    } else {
-                        d.key.clone()
-                    },
-                };
-                out.push_str(&format!("{:?}", miette::Report::new(problem)));
-                out.push('\n');
-            }
-            out.push_str(&format!(
-                "{file}: {} problem(s); the model was not run",
-                diagnostics.len()
-            ));
-            out
-        }
-    }
-}
-
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // Under `mpirun -n R` (feature `mpi`) every rank runs its share of the blocks.
-    let world = tariffsim::mpi::init();
+    let world = MpiWorld::init();
     let result = match cli.command {
-        Command::Run(args) => run(args, world.as_ref()),
+        Command::Run(args) => {
+            RunPlan::new(args, world.as_ref()).and_then(|plan| run_cmd(&plan, world.as_ref()))
+        }
         Command::Report { dir, charts } => report_cmd(&dir, charts.as_deref()),
         Command::Validate { models } => validate(&models),
         Command::Merge { parts, out, quiet } => merge(&parts, &out, quiet),
-        Command::Sweep(args) => sweep(args),
+        Command::Sweep(args) => sweep(&args),
         Command::Sensitivity(args) => sensitivity(args),
         Command::Bench {
             model,
@@ -346,63 +291,6 @@ fn parse_shard(text: &str) -> Result<(u64, u64), String> {
         Some((k, n)) if k >= 1 && k <= n => Ok((k, n)),
         _ => Err(format!("`{text}` is not K/N with 1 <= K <= N (e.g. 2/8)")),
     }
-}
-
-/// Loads a model (the embedded one when `path` is None) with its text, and applies the
-/// overrides of `set` and of `scenario` (`--scenario ID` sets that scenario's probability to
-/// 1 and the others' to 0).
-fn load(
-    path: Option<&Path>,
-    set: &[String],
-    scenario: Option<&str>,
-) -> Result<(Model, String), Failure> {
-    let (model, text) = match path {
-        Some(p) => model::read_model(p)?,
-        None => (
-            model::compile_model(model::DEFAULT_MODEL_TEXT, model::DEFAULT_MODEL_FILE)?,
-            model::DEFAULT_MODEL_TEXT.to_string(),
-        ),
-    };
-    let mut overrides = set.to_vec();
-    if let Some(id) = scenario {
-        overrides.extend(scenario_overrides(&model, id)?);
-    }
-    if overrides.is_empty() {
-        return Ok((model, text));
-    }
-    let model = model::apply_overrides(&model, &overrides).map_err(|e| Failure {
-        code: 2,
-        message: format!("error: {}: {e}", model.source.file),
-    })?;
-    for w in &model.warnings {
-        eprintln!("warning: {w}");
-    }
-    Ok((model, text))
-}
-
-/// The probability overrides that condition a run on scenario `id`.
-fn scenario_overrides(model: &Model, id: &str) -> Result<Vec<String>, Failure> {
-    if !model.scenarios.iter().any(|s| s.id == id) {
-        let ids: Vec<&str> = model.scenarios.iter().map(|s| s.id.as_str()).collect();
-        return Err(Failure {
-            code: 2,
-            message: format!(
-                "error: --scenario {id}: unknown scenario; accepted: {}",
-                ids.join(", ")
-            ),
-        });
-    }
-    Ok(model
-        .scenarios
-        .iter()
-        .map(|s| {
-            format!(
-                "scenarios.{}.probability={}",
-                s.id,
-                if s.id == id { 1 } else { 0 }
-            )
-        })
-        .collect())
 }
 
 fn validate(models: &[PathBuf]) -> Result<(), Failure> {
@@ -435,204 +323,113 @@ fn validate(models: &[PathBuf]) -> Result<(), Failure> {
     }
 }
 
-/// Progress on stderr, advanced once per finished block.
-struct Progress(indicatif::ProgressBar);
-
-impl BlockSink for Progress {
-    fn block(&self, view: &BlockView<'_>) -> Result<(), EngineError> {
-        self.0.inc(view.scenarios.len() as u64);
-        Ok(())
-    }
-}
-
-fn progress_bar(total: u64, quiet: bool, unit: &str) -> Option<indicatif::ProgressBar> {
-    if quiet || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(total);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(&format!(
-            "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{human_pos}}/{{human_len}} {unit} ({{per_sec}}, eta {{eta}})"
-        ))
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    Some(bar)
-}
-
-impl From<tariffsim::batch::BatchError> for Failure {
-    fn from(e: tariffsim::batch::BatchError) -> Self {
-        use tariffsim::batch::BatchError;
-        let code = match &e {
-            BatchError::Override(_) | BatchError::Vary { .. } => 2,
-            BatchError::Partial(tariffsim::partial::PartialError::Mismatch(_)) => 2,
-            _ => 1,
-        };
-        Failure {
-            code,
-            message: format!("error: {e}"),
+/// `run`: every model of the plan, then comparison.csv when there are several.
+fn run_cmd(plan: &RunPlan, world: Option<&MpiWorld>) -> Result<(), Failure> {
+    let mut runs = Vec::new();
+    for planned in &plan.runs {
+        if let Some(stats) = run_one(plan, planned, world)? {
+            runs.push((planned.label.clone(), &planned.loaded.model, stats));
         }
     }
-}
-
-impl From<tariffsim::partial::PartialError> for Failure {
-    fn from(e: tariffsim::partial::PartialError) -> Self {
-        tariffsim::batch::BatchError::from(e).into()
-    }
-}
-
-fn run(args: RunArgs, world: Option<&tariffsim::mpi::MpiWorld>) -> Result<(), Failure> {
-    if args.models.len() > 1 {
-        if args.shard.is_some() || args.checkpoint.is_some() {
-            return Err(Failure {
-                code: 2,
-                message: "error: --shard and --checkpoint take one model at a time".into(),
-            });
-        }
-        let mut taken = Vec::new();
-        let mut runs = Vec::new();
-        for path in &args.models {
-            let dir = tariffsim::batch::run_folder(&args.out, path, &mut taken);
-            let label = dir
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let (model, stats) = run_one(&args, Some(path), &dir, world)?;
-            runs.push((label, model, stats));
-        }
-        // Under MPI only rank 0 holds the merged results and writes files.
-        if world.is_some_and(|w| !w.is_root()) {
-            return Ok(());
-        }
-        let table: Vec<(String, &Model, &tariffsim::stats::RunStats)> =
-            runs.iter().map(|(l, m, s)| (l.clone(), m, s)).collect();
-        report::write_atomic(
-            &args.out.join("comparison.csv"),
-            &tariffsim::batch::comparison_csv(&table),
-        )?;
-        if !args.quiet {
-            print_stdout(&format!(
-                "comparison of {} models in {}\n",
-                runs.len(),
-                args.out.join("comparison.csv").display()
-            ));
-        }
+    // Under MPI only rank 0 holds the merged results and writes files.
+    if !plan.compares() || world.is_some_and(|w| !w.is_root()) {
         return Ok(());
     }
-    run_one(
-        &args,
-        args.models.first().map(|p| p.as_path()),
-        &args.out,
-        world,
-    )
-    .map(|_| ())
+    let table: Vec<(String, &Model, &RunStats)> =
+        runs.iter().map(|(l, m, s)| (l.clone(), *m, s)).collect();
+    report::write_atomic(
+        &plan.out.join("comparison.csv"),
+        &report::comparison_csv(&table)?,
+    )?;
+    if !plan.quiet {
+        print_stdout(&format!(
+            "comparison of {} models in {}\n",
+            runs.len(),
+            plan.out.join("comparison.csv").display()
+        ));
+    }
+    Ok(())
 }
 
+/// One model's run through the library's driver, with the observers the flags ask for;
+/// returns its statistics where this process holds the whole run's (not on shards or on
+/// MPI ranks other than 0).
 fn run_one(
-    args: &RunArgs,
-    path: Option<&Path>,
-    out: &Path,
-    world: Option<&tariffsim::mpi::MpiWorld>,
-) -> Result<(Model, tariffsim::stats::RunStats), Failure> {
-    let (model, text) = load(path, &args.set, args.scenario.as_deref())?;
-    let config = RunConfig {
-        draws: args
-            .target
-            .target_se
-            .map_or(args.draws, |_| args.target.max_draws),
-        seed: args.seed,
-        threads: args.threads as usize,
-        sampler: args.sampling.kind(),
-        antithetic: args.sampling.antithetic,
-    };
-    if args.target.target_se.is_some()
-        && (args.shard.is_some() || args.checkpoint.is_some() || world.is_some())
-    {
-        return Err(Failure {
-            code: 2,
-            message: "error: --target-se cannot be combined with --shard, --checkpoint or mpirun; accepted: --target-se on a plain run".into(),
-        });
+    plan: &RunPlan,
+    planned: &PlannedRun,
+    world: Option<&MpiWorld>,
+) -> Result<Option<RunStats>, Failure> {
+    let PlannedRun {
+        loaded, out, stop, ..
+    } = planned;
+    let (model, config) = (&loaded.model, &plan.config);
+    if world.is_none_or(|w| w.is_root()) {
+        report::ensure_dir(out)?;
     }
-    if args.save_draws && (args.shard.is_some() || args.checkpoint.is_some()) {
-        return Err(Failure {
-            code: 2,
-            message: "error: --save-draws cannot be combined with --shard or --checkpoint; accepted: --save-draws on a plain run".into(),
-        });
-    }
-    if let Some(world) = world {
-        return run_mpi(args, &model, &text, &config, out, world);
-    }
-    report::ensure_dir(out)?;
-    if let Some((k, n)) = args.shard {
-        let blocks = tariffsim::partial::shard_blocks(config.draws, k, n);
-        let bar = progress_bar(
-            (blocks.end - blocks.start) * engine::BLOCK_SIZE,
-            args.quiet,
-            "draws",
-        );
-        let progress = bar.clone().map(Progress);
-        let sinks: Vec<&dyn BlockSink> = progress.iter().map(|p| p as &dyn BlockSink).collect();
-        let part = tariffsim::partial::run_shard(&model, &text, &config, (k, n), &sinks)?;
-        if let Some(b) = bar {
-            b.finish_and_clear();
-        }
-        tariffsim::partial::write(out, &part)?;
-        if !args.quiet {
-            print_stdout(&format!(
-                "shard {k}/{n}: blocks {}..{} of {} written to {}\n",
-                blocks.start,
-                blocks.end,
-                engine::block_count(config.draws),
-                out.join(tariffsim::partial::PARTIAL_FILE).display()
-            ));
-        }
-        return Ok((model, part.stats));
-    }
-    let draws_csv = if args.save_draws {
-        Some(DrawsCsv::create(&out.join("draws.csv"), &model, 0)?)
+    let blocks = plan.range.blocks(config.draws);
+    let bar = progress_bar(
+        ((blocks.end - blocks.start) * tariffsim::sampling::BLOCK_SIZE).min(config.draws),
+        plan.quiet || world.is_some(),
+        "draws",
+    );
+    let progress = bar.clone().map(Progress);
+    let draws_csv = if plan.save_draws {
+        Some(DrawsCsv::create(&out.join("draws.csv"), model, 0)?)
     } else {
         None
     };
-    let bar = progress_bar(config.draws, args.quiet, "draws");
-    let progress = bar.clone().map(Progress);
-    let mut sinks: Vec<&dyn BlockSink> = Vec::new();
+    let checkpoint = match &plan.checkpoint {
+        Some(dir) => Some(CheckpointDir::create(dir)?),
+        None => None,
+    };
+    let mut run = Run::new(model, config)
+        .model_text(&loaded.text)
+        .stop(stop.clone())
+        .blocks(plan.range);
     if let Some(p) = &progress {
-        sinks.push(p);
+        run = run.observe(p as &dyn Observer);
     }
     if let Some(d) = &draws_csv {
-        sinks.push(d);
+        run = run.observe(d as &dyn Observer);
     }
-    let mut stopping = None;
-    let (stats, elapsed_s, threads) = match &args.checkpoint {
-        Some(dir) => {
-            tariffsim::batch::run_checkpointed(&model, &text, &config, dir, args.resume, &sinks)?
-        }
-        None if args.target.target_se.is_some() => {
-            let stopped = run_to_target(&model, &config, &args.target, &sinks)?;
-            stopping = Some(stopped.report);
-            (stopped.stats, stopped.elapsed_s, stopped.threads)
-        }
-        None => {
-            let outcome = engine::run(&model, &config, &sinks)?;
-            (
-                outcome.stats,
-                outcome.elapsed.as_secs_f64(),
-                outcome.threads,
-            )
-        }
+    if let Some(c) = &checkpoint {
+        run = run.checkpoint(c, planned.resume.clone());
+    }
+    let outcome = match world {
+        Some(w) => match run.execute_ranks(w)? {
+            Some(outcome) => outcome,
+            // Not rank 0: this rank's statistics went to rank 0, which writes every result.
+            None => return Ok(None),
+        },
+        None => run.execute()?,
     };
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    if let BlockRange::Shard { k, n } = plan.range {
+        report::write_partial(out, &outcome.partial)?;
+        if !plan.quiet {
+            print_stdout(&format!(
+                "shard {k}/{n}: blocks {}..{} of {} written to {}\n",
+                blocks.start,
+                blocks.end,
+                tariffsim::sampling::block_count(config.draws),
+                out.join(report::PARTIAL_FILE).display()
+            ));
+        }
+        return Ok(None);
+    }
+    let stats = outcome.stats;
     let info = RunInfo {
         draws: stats.draws(),
         seed: config.seed,
         sampler: config.sampler_label(),
-        threads,
-        elapsed_s,
-        stopping,
+        threads: outcome.threads,
+        elapsed_s: outcome.elapsed.as_secs_f64(),
+        stopping: outcome.stopping,
     };
-    tariffsim::batch::write_results(&model, &info, &stats, out)?;
-    for w in report::run_warnings(&model, &stats) {
+    report::write_results(model, &info, &stats, out)?;
+    for w in report::run_warnings(model, &stats) {
         if !model.warnings.contains(&w) {
             eprintln!("warning: {w}");
         }
@@ -640,77 +437,27 @@ fn run_one(
     if let Some(d) = draws_csv {
         d.finish()?;
     }
-    write_report_if_asked(args, out)?;
-    if !args.quiet {
-        print_stdout(&headline(&model, &stats, &info, out));
-        print_stdout(&stopping_text(info.stopping.as_ref()));
-        print_stdout(&tornado_text(&model, &stats));
+    if plan.report {
+        // With several models each model's charts go to a sub-folder of DIR named like its
+        // result folder.
+        let charts = plan
+            .charts
+            .as_ref()
+            .map(|dir| match (plan.compares(), out.file_name()) {
+                (true, Some(name)) => dir.join(name),
+                _ => dir.clone(),
+            });
+        report::write_report(out, charts.as_deref())?;
     }
-    Ok((model, stats))
-}
-
-/// `--report` / `--charts DIR`: the HTML report of the run in `out`; with several models each
-/// model's charts go to a sub-folder of DIR named like its result folder.
-fn write_report_if_asked(args: &RunArgs, out: &Path) -> Result<(), Failure> {
-    if !(args.report || args.charts.is_some()) {
-        return Ok(());
+    if !plan.quiet {
+        print_stdout(&render::headline(model, &stats, &info, out));
+        print_stdout(&render::stopping_text(info.stopping.as_ref()));
+        print_stdout(&render::tornado_text(model, &stats));
+        if let Some(w) = world {
+            print_stdout(&format!("({} MPI ranks)\n", w.size()));
+        }
     }
-    let charts = args
-        .charts
-        .as_ref()
-        .map(|dir| match (args.models.len() > 1, out.file_name()) {
-            (true, Some(name)) => dir.join(name),
-            _ => dir.clone(),
-        });
-    report::write_report(out, charts.as_deref())?;
-    Ok(())
-}
-
-/// One rank's share of an MPI run: its contiguous range of blocks; rank 0 gathers the exact
-/// partial results, merges them and writes the result files.
-fn run_mpi(
-    args: &RunArgs,
-    model: &Model,
-    text: &str,
-    config: &RunConfig,
-    out: &Path,
-    world: &tariffsim::mpi::MpiWorld,
-) -> Result<(Model, tariffsim::stats::RunStats), Failure> {
-    if args.shard.is_some() || args.checkpoint.is_some() || args.save_draws {
-        return Err(Failure {
-            code: 2,
-            message: "error: under mpirun, --shard, --checkpoint and --save-draws are not available; the ranks split the run themselves".into(),
-        });
-    }
-    let started = std::time::Instant::now();
-    let part =
-        tariffsim::partial::run_shard(model, text, config, (world.rank() + 1, world.size()), &[])?;
-    let bytes = part.to_bytes()?;
-    let Some(all) = tariffsim::mpi::gather_to_root(world, &bytes) else {
-        // Not rank 0: this rank's statistics went to rank 0, which writes every result.
-        return Ok((model.clone(), part.stats));
-    };
-    let parts: Vec<tariffsim::partial::PartialResult> = all
-        .iter()
-        .enumerate()
-        .map(|(r, b)| tariffsim::partial::PartialResult::from_bytes(b, &format!("rank {r}")))
-        .collect::<Result<_, _>>()?;
-    let merged = tariffsim::partial::merge(parts, true)?;
-    let info = RunInfo {
-        draws: config.draws,
-        seed: config.seed,
-        sampler: config.sampler_label(),
-        threads: merged.threads,
-        elapsed_s: started.elapsed().as_secs_f64(),
-        stopping: None,
-    };
-    tariffsim::batch::write_results(model, &info, &merged.stats, out)?;
-    write_report_if_asked(args, out)?;
-    if !args.quiet {
-        print_stdout(&headline(model, &merged.stats, &info, out));
-        print_stdout(&format!("({} MPI ranks)\n", world.size()));
-    }
-    Ok((model.clone(), merged.stats))
+    Ok(Some(stats))
 }
 
 /// Peak resident memory of this process in MiB (Linux `VmHWM`), if known.
@@ -732,13 +479,8 @@ fn bench(
         Some(n) if n >= 1 => {
             model::compile_model(&tariffsim::synthetic::synthetic_model_text(n), "synthetic")?
         }
-        Some(_) => {
-            return Err(Failure {
-                code: 2,
-                message: "error: --sectors must be at least 1".into(),
-            })
-        }
-        None => load(path, &[], None)?.0,
+        Some(_) => return Err(Failure::invalid("--sectors must be at least 1")),
+        None => load(path, &[], None)?.model,
     };
     let config = RunConfig {
         draws,
@@ -747,7 +489,7 @@ fn bench(
         sampler: SamplerKind::MonteCarlo,
         antithetic: false,
     };
-    let outcome = engine::run(&model, &config, &[])?;
+    let outcome = run::run(&model, &config)?;
     let secs = outcome.elapsed.as_secs_f64();
     let summary_started = std::time::Instant::now();
     let export_loss = outcome
@@ -768,11 +510,11 @@ fn bench(
 }
 
 fn merge(parts: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Failure> {
-    let read: Vec<tariffsim::partial::PartialResult> = parts
+    let read: Vec<run::PartialResult> = parts
         .iter()
-        .map(|p| tariffsim::partial::PartialResult::read(p))
+        .map(|p| report::read_partial(p))
         .collect::<Result<_, _>>()?;
-    let merged = tariffsim::partial::merge(read, true)?;
+    let merged = run::partial::merge(read, true)?;
     let model = merged.model()?;
     let info = RunInfo {
         draws: merged.draws,
@@ -782,30 +524,22 @@ fn merge(parts: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Failure> {
         elapsed_s: merged.elapsed_s,
         stopping: None,
     };
-    tariffsim::batch::write_results(&model, &info, &merged.stats, out)?;
+    report::write_results(&model, &info, &merged.stats, out)?;
     if !quiet {
-        print_stdout(&headline(&model, &merged.stats, &info, out));
+        print_stdout(&render::headline(&model, &merged.stats, &info, out));
     }
     Ok(())
 }
 
-fn sweep(args: SweepArgs) -> Result<(), Failure> {
-    let (model, _) = load(args.model.as_deref(), &args.set, None)?;
-    let axes: Vec<tariffsim::batch::SweepAxis> = args
-        .vary
-        .iter()
-        .map(|v| tariffsim::batch::parse_axis(v))
-        .collect::<Result<_, _>>()?;
-    let config = RunConfig {
-        draws: args.draws,
-        seed: args.seed,
-        threads: args.threads as usize,
-        sampler: args.sampling.kind(),
-        antithetic: args.sampling.antithetic,
-    };
-    let n_points = tariffsim::batch::grid(&axes).len() as u64;
-    let bar = progress_bar(n_points, args.quiet, "grid points");
-    let points = tariffsim::batch::sweep(&model, &axes, &config, |done, _| {
+fn sweep(args: &SweepArgs) -> Result<(), Failure> {
+    let plan = SweepPlan::new(args)?;
+    for w in plan.sweep.warnings() {
+        if !plan.model.warnings.contains(&w) {
+            eprintln!("warning: {w}");
+        }
+    }
+    let bar = progress_bar(plan.sweep.len() as u64, args.quiet, "grid points");
+    let points = plan.sweep.run(&plan.config, &plan.stop, |done, _| {
         if let Some(b) = &bar {
             b.set_position(done as u64);
         }
@@ -813,23 +547,24 @@ fn sweep(args: SweepArgs) -> Result<(), Failure> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    let axes = plan.sweep.axes();
     report::ensure_dir(&args.out)?;
     report::write_atomic(
         &args.out.join("sweep.csv"),
-        &tariffsim::batch::sweep_csv(&axes, &points),
+        &tariffsim::sweep::sweep_csv(axes, &points)?,
     )?;
-    let json = tariffsim::batch::sweep_json(&model, &config, &axes, &points);
+    let json = tariffsim::sweep::sweep_json(&plan.model, &plan.config, axes, &points);
     let text = serde_json::to_string_pretty(&json).unwrap_or_default();
     report::write_atomic(&args.out.join("sweep.json"), text.as_bytes())?;
-    for (name, svg) in tariffsim::batch::sweep_charts(&axes, &points) {
+    for (name, svg) in tariffsim::sweep::sweep_charts(axes, &points) {
         report::write_atomic(&args.out.join(name), svg.as_bytes())?;
     }
     if !args.quiet {
         print_stdout(&format!(
             "{} grid points, {} draws each (seed {}), results in {}\n",
             points.len(),
-            config.draws,
-            config.seed,
+            plan.config.draws,
+            plan.config.seed,
             args.out.display()
         ));
     }
@@ -843,170 +578,22 @@ fn report_cmd(dir: &Path, charts: Option<&Path>) -> Result<(), Failure> {
             print_stdout(&format!("wrote {}\n", path.display()));
             Ok(())
         }
-        Err(e @ report::ReportError::Malformed { .. }) => Err(Failure {
-            code: 2,
-            message: format!("error: {e}"),
-        }),
+        Err(e @ report::ReportError::Malformed { .. }) => Err(Failure::invalid(e)),
         Err(e) => Err(e.into()),
     }
 }
 
-/// Prints to stdout; a closed pipe (`tariffsim run | head`) is not an error.
-fn print_stdout(text: &str) {
-    use std::io::Write;
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
-}
-
-fn headline(
-    model: &Model,
-    stats: &tariffsim::stats::RunStats,
-    info: &RunInfo,
-    out: &Path,
-) -> String {
-    use std::fmt::Write;
-    let mut text = String::new();
-    let mut table = comfy_table::Table::new();
-    table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
-    table.set_header(vec!["output", "unit", "mean", "p5", "p50", "p95"]);
-    for (o, name) in HEADLINE.iter().enumerate() {
-        if *name == "stress_event" {
-            continue;
-        }
-        let s = stats.output_summary(o);
-        let (unit, _) = outputs::describe(name, &model.units);
-        table.add_row(vec![
-            name.to_string(),
-            unit,
-            format!("{:.3}", s.mean),
-            format!("{:.3}", s.quantiles[1]),
-            format!("{:.3}", s.quantiles[4]),
-            format!("{:.3}", s.quantiles[7]),
-        ]);
-    }
-    let stress = stats.output_summary(outputs::STRESS_EVENT);
-    let _ = writeln!(
-        text,
-        "{} — {} draws, seed {}, {} threads, {:.2} s ({:.0} draws/s)",
-        model.name,
-        info.draws,
-        info.seed,
-        info.threads,
-        info.elapsed_s,
-        info.draws as f64 / info.elapsed_s.max(1e-9)
-    );
-    let _ = writeln!(text, "{table}");
-    let _ = writeln!(
-        text,
-        "P(stress event) = {:.4} (± {:.4} s.e.)",
-        stress.mean, stress.se_mean
-    );
-    let freqs: Vec<String> = model
-        .scenarios
-        .iter()
-        .zip(stats.scenario_counts())
-        .map(|(s, &c)| format!("{} {:.3}", s.id, c as f64 / info.draws as f64))
-        .collect();
-    let _ = writeln!(text, "scenario frequencies: {}", freqs.join(", "));
-    let _ = writeln!(text, "results in {}", out.display());
-    text
-}
-
-/// A `--target-se` run: checks the target output, then runs groups of blocks until the target is met.
-fn run_to_target(
-    model: &Model,
-    config: &RunConfig,
-    target: &TargetArgs,
-    sinks: &[&dyn BlockSink],
-) -> Result<tariffsim::stopping::StoppedRun, Failure> {
-    let names = outputs::output_names(model);
-    let output = names
-        .iter()
-        .position(|n| *n == target.target_output)
-        .ok_or_else(|| Failure {
-            code: 2,
-            message: format!(
-                "error: --target-output {}: unknown output; accepted: {}",
-                target.target_output,
-                names.join(", ")
-            ),
-        })?;
-    let goal = tariffsim::stopping::TargetSe {
-        output,
-        output_name: target.target_output.clone(),
-        target: target.target_se.unwrap_or(f64::NAN),
-        relative: target.target_relative,
-    };
-    tariffsim::stopping::run_to_target(model, config, &goal, sinks).map_err(|e| match e {
-        EngineError::Config(m) => Failure {
-            code: 2,
-            message: format!("error: {m}"),
-        },
-        e => e.into(),
-    })
-}
-
-/// One line on how a `--target-se` run stopped (empty for other runs).
-fn stopping_text(stop: Option<&tariffsim::stopping::StoppingReport>) -> String {
-    let Some(s) = stop else {
-        return String::new();
-    };
-    let goal = if s.relative {
-        format!("{} x |mean|", s.target)
-    } else {
-        format!("{}", s.target)
-    };
-    format!(
-        "target s.e. of mean {}: {} after {} draws (s.e. {:.4e}, target {goal}, cap {})\n",
-        s.output,
-        if s.converged { "met" } else { "NOT met" },
-        s.draws,
-        s.se,
-        s.max_draws
-    )
-}
-
-/// A text tornado: the 8 inputs whose percentiles correlate most with export loss.
-fn tornado_text(model: &Model, stats: &tariffsim::stats::RunStats) -> String {
-    use std::fmt::Write;
-    let mut names = vec!["scenario".to_string(); model.dimension];
-    for p in &model.params {
-        if let Some(c) = p.coordinate {
-            names[c] = p.path.clone();
-        }
-    }
-    let t = tariffsim::stats::TORNADO_OUTPUTS
-        .iter()
-        .position(|&o| o == outputs::EXPORT_LOSS)
-        .unwrap_or(0);
-    let mut rows: Vec<(String, f64)> = names
-        .into_iter()
-        .enumerate()
-        .map(|(j, n)| (n, stats.tornado_correlation(t, j)))
-        .filter(|(_, r)| r.is_finite())
-        .collect();
-    rows.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
-    rows.truncate(8);
-    if rows.is_empty() {
-        return String::new();
-    }
-    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-    let mut text =
-        String::from("tornado of export_loss (correlation with each input's percentile):\n");
-    for (name, r) in rows {
-        let bar = "#".repeat((r.abs() * 30.0).round() as usize);
-        let _ = writeln!(text, "  {name:<width$} {r:+.3} {bar}");
-    }
-    text
-}
-
 fn sensitivity(args: SensitivityArgs) -> Result<(), Failure> {
     use tariffsim::sensitivity::{
-        model_sensitivity, parse_group, ModelSensitivityOptions, SobolOptions,
+        model_sensitivity, parse_group, ModelSensitivityError, ModelSensitivityOptions,
+        SobolOptions,
     };
-    let (model, _) = load(args.model.as_deref(), &args.set, None)?;
-    let invalid = |e: tariffsim::sensitivity::ModelSensitivityError| Failure {
-        code: 2,
-        message: format!("error: {e}"),
+    let model = load(args.model.as_deref(), &args.set, None)?.model;
+    let invalid = |e: ModelSensitivityError| match e {
+        ModelSensitivityError::Group { given, message } => {
+            Failure::invalid(format!("--group {given}: {message}"))
+        }
+        e => Failure::invalid(e),
     };
     let groups = args
         .groups
@@ -1038,7 +625,7 @@ fn sensitivity(args: SensitivityArgs) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(&result.json).unwrap_or_default();
     report::write_atomic(&args.out.join("sensitivity.json"), text.as_bytes())?;
     if !args.quiet {
-        print_stdout(&sensitivity_text(
+        print_stdout(&render::sensitivity_text(
             &model,
             &result,
             started.elapsed().as_secs_f64(),
@@ -1046,49 +633,4 @@ fn sensitivity(args: SensitivityArgs) -> Result<(), Failure> {
         ));
     }
     Ok(())
-}
-
-/// The terminal summary of `sensitivity`: the inputs and groups that matter most for export loss.
-fn sensitivity_text(
-    model: &Model,
-    result: &tariffsim::sensitivity::ModelSensitivity,
-    elapsed_s: f64,
-    out: &Path,
-) -> String {
-    use std::fmt::Write;
-    let mut text = String::new();
-    let _ = writeln!(
-        text,
-        "{} — Sobol indices from {} model evaluations in {:.1} s",
-        model.name, result.evaluations, elapsed_s
-    );
-    for (title, rows, limit) in [
-        ("input", &result.export_loss_ranking, 10),
-        ("group", &result.export_loss_groups, usize::MAX),
-    ] {
-        let mut table = comfy_table::Table::new();
-        table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
-        table.set_header(vec![title, "total", "first order"]);
-        for (name, first, total) in rows.iter().take(limit) {
-            // Long cluster names stay whole in sensitivity.json; the table shows their start.
-            let shown = if name.chars().count() > 72 {
-                format!("{}…", name.chars().take(71).collect::<String>())
-            } else {
-                name.clone()
-            };
-            table.add_row(vec![shown, format!("{total:.3}"), format!("{first:.3}")]);
-        }
-        let what = if title == "input" {
-            "top inputs"
-        } else {
-            "groups"
-        };
-        let _ = writeln!(text, "export_loss: {what} by total index\n{table}");
-    }
-    let _ = writeln!(
-        text,
-        "results in {}",
-        out.join("sensitivity.json").display()
-    );
-    text
 }

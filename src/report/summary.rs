@@ -4,6 +4,8 @@ use serde_json::{json, Map, Value};
 
 use crate::model::Model;
 use crate::outputs::output_names;
+use crate::run::StoppingReport;
+use crate::sampling::{SamplerKind, BLOCK_SIZE};
 use crate::stats::{
     OutputSummary, RunStats, ES_KEYS, QUANTILE_KEYS, QUANTILE_SE_OUTPUTS, SCENARIO_OUTPUTS,
     TORNADO_OUTPUTS,
@@ -22,8 +24,23 @@ pub struct RunInfo {
     pub threads: usize,
     /// Wall time in seconds.
     pub elapsed_s: f64,
-    /// How a `--target-se` run stopped (None for a run of a fixed number of draws).
-    pub stopping: Option<crate::stopping::StoppingReport>,
+    /// How a run with a target standard error stopped (None for a run of fixed draws).
+    pub stopping: Option<StoppingReport>,
+}
+
+/// The `run.target_se` object of `summary.json`: how a run with a target standard error stopped.
+pub fn stopping_json(s: &StoppingReport) -> Value {
+    json!({
+        "output": s.output,
+        "target": json_number(s.target),
+        "relative": s.relative,
+        "max_draws": s.max_draws,
+        "draws": s.draws,
+        "mean": json_number(s.mean),
+        "se": json_number(s.se),
+        "se_method": StoppingReport::method(),
+        "converged": s.converged,
+    })
 }
 
 /// JSON numbers must be finite; a missing statistic (e.g. the sd of one draw) becomes null.
@@ -154,7 +171,7 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
             })
         })
         .collect();
-    let (sampler, antithetic) = crate::engine::SamplerKind::from_label(&info.sampler)
+    let (sampler, antithetic) = SamplerKind::from_label(&info.sampler)
         .map_or((info.sampler.clone(), false), |(s, a)| {
             (s.name().to_string(), a)
         });
@@ -166,18 +183,18 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
         "threads": info.threads,
         "version": env!("CARGO_PKG_VERSION"),
         "elapsed_s": json_number(info.elapsed_s),
-        "block_size": crate::engine::BLOCK_SIZE,
+        "block_size": BLOCK_SIZE,
         "quantile_method": format!(
             "log-linear histogram, relative bin width 2^-{}; rank = ceil(q*n) (inverse empirical CDF)",
             crate::stats::BIN_BITS
         ),
         "quantile_se_method": format!(
             "sectioning: quantiles of every full block of {} draws; SE = sd of the block quantiles / sqrt(blocks)",
-            crate::engine::BLOCK_SIZE
+            BLOCK_SIZE
         ),
     });
     if let Some(stop) = &info.stopping {
-        run["target_se"] = stop.to_json();
+        run["target_se"] = stopping_json(stop);
     }
     json!({
         "model": {
@@ -266,24 +283,19 @@ fn thin_convergence(
 }
 
 /// `quantiles.csv`: one row per output with its moments, quantiles and expected shortfalls.
-pub fn quantiles_csv(model: &Model, stats: &RunStats) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(
-        b"output,mean,sd,se_mean,min,p1,p5,p10,p25,p50,p75,p90,p95,p99,max,es95,es99\n",
-    );
+pub fn quantiles_csv(model: &Model, stats: &RunStats) -> Result<Vec<u8>, super::ReportError> {
+    let mut csv = super::CsvRows::new([
+        "output", "mean", "sd", "se_mean", "min", "p1", "p5", "p10", "p25", "p50", "p75", "p90",
+        "p95", "p99", "max", "es95", "es99",
+    ])?;
     for (o, name) in output_names(model).iter().enumerate() {
         let s = stats.output_summary(o);
-        out.extend_from_slice(name.as_bytes());
         let values = [s.mean, s.sd, s.se_mean, s.min]
             .into_iter()
             .chain(s.quantiles)
             .chain([s.max])
             .chain(s.es);
-        for v in values {
-            out.push(b',');
-            super::format_float(&mut out, v);
-        }
-        out.push(b'\n');
+        csv.row([name], values)?;
     }
-    out
+    csv.finish()
 }
