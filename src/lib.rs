@@ -29,4 +29,5 @@ pub mod sampling;
 pub mod sensitivity;
 pub mod stats;
 pub mod stopping;
+pub mod summary;
 pub mod synthetic;
