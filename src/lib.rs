@@ -25,6 +25,7 @@ pub mod run;
 pub mod sampling;
 pub mod sensitivity;
 pub mod stats;
+pub mod summary;
 pub mod sweep;
 /// Synthetic models of any size, for benchmarks (`benches/engine.rs`) and the binary's
 /// `bench --sectors`; not part of the API.

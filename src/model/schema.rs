@@ -60,6 +60,8 @@ pub(crate) struct RawBaseline {
 pub(crate) struct RawMacro {
     pub value_added_share: DistValue,
     pub gdp_multiplier: DistValue,
+    #[serde(default)]
+    pub investment_crowd_out: Option<DistValue>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,6 +77,10 @@ pub(crate) struct RawMarket {
     pub equity_stress_pct: Spanned<f64>,
     #[serde(default)]
     pub fx_weight: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub fx_flow_beta: Option<DistValue>,
+    #[serde(default)]
+    pub fx_conversion: Option<DistValue>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,6 +127,10 @@ pub(crate) struct RawScenario {
     pub competitor_tariff: Option<TariffTable>,
     #[serde(default)]
     pub purchases: Option<DistValue>,
+    #[serde(default)]
+    pub investment: Option<DistValue>,
+    #[serde(default)]
+    pub defence: Option<DistValue>,
 }
 
 #[derive(Debug, Deserialize)]

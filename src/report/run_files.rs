@@ -22,16 +22,12 @@ pub fn write_results(
     out: &Path,
 ) -> Result<(), ReportError> {
     ensure_dir(out)?;
-    let summary = super::summary_json(model, info, stats);
-    let text = serde_json::to_string_pretty(&summary).map_err(|e| ReportError::Malformed {
-        path: out.join("summary.json"),
-        message: format!("cannot encode: {e}"),
-    })?;
-    write_atomic(&out.join("summary.json"), text.as_bytes())?;
+    let summary = crate::summary::Summary::new(model, info, stats);
     write_atomic(
-        &out.join("quantiles.csv"),
-        &super::quantiles_csv(model, stats)?,
-    )
+        &out.join("summary.json"),
+        summary.to_json_pretty().as_bytes(),
+    )?;
+    write_atomic(&out.join("quantiles.csv"), &super::quantiles_csv(&summary)?)
 }
 
 /// `comparison.csv`: headline statistics of several runs side by side, one row per model and output.

@@ -117,17 +117,6 @@ pub struct StoppingReport {
     pub converged: bool,
 }
 
-impl StoppingReport {
-    /// How the standard error is estimated, in words (for `summary.json`).
-    pub fn method() -> String {
-        format!(
-            "batch means over blocks of {} draws, checked after every {} blocks",
-            crate::sampling::BLOCK_SIZE,
-            GROUP_BLOCKS
-        )
-    }
-}
-
 /// Running batch-means sums of one output, fed in block order; saved in checkpoints so that a
 /// resumed run stops where an uninterrupted one would.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
