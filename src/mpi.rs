@@ -4,7 +4,7 @@
 //! bit-identical to a single-process run because partial statistics merge exactly.
 //!
 //! Without the feature (or with one rank) this module does nothing and `run` works as usual.
-//! Crate-private: the run driver ([`crate::run::Run::execute_ranks`]) is the way in.
+//! Crate-private: the run driver (`run::Run::execute_ranks`) is the way in.
 
 /// The MPI world of this process, when it was started by `mpirun` with more than one rank.
 pub struct MpiWorld {
