@@ -45,13 +45,7 @@ pub fn write_results(
     stats: &RunStats,
     out: &Path,
 ) -> Result<(), ReportError> {
-    report::ensure_dir(out)?;
-    let summary = crate::summary::Summary::new(model, info, stats);
-    report::write_atomic(
-        &out.join("summary.json"),
-        summary.to_json_pretty().as_bytes(),
-    )?;
-    report::write_atomic(&out.join("quantiles.csv"), &report::quantiles_csv(&summary))
+    report::write_summary(out, &crate::summary::Summary::new(model, info, stats))
 }
 
 /// Blocks per checkpoint chunk: small enough that little work is lost, large enough to keep

@@ -372,7 +372,10 @@ fn load(
     }
     let model = model::apply_overrides(&model, &overrides).map_err(|e| Failure {
         code: 2,
-        message: format!("error: {}: {e}", model.source.file),
+        message: format!(
+            "error: {}: --set {}: {}",
+            model.source.file, e.given, e.message
+        ),
     })?;
     for w in &model.warnings {
         eprintln!("warning: {w}");

@@ -90,7 +90,7 @@ impl SamplerKind {
         };
         let bad = |e: SamplerError| {
             EngineError::Config(format!(
-                "--sampler {}: {e} (this model has {dim} coordinates: 1 for the scenario and {} uncertain parameters); accepted: --sampler mc or lhs, which have no dimension limit",
+                "sampler {}: {e} (this model has {dim} coordinates: 1 for the scenario and {} uncertain parameters); accepted: sampler mc or lhs, which have no dimension limit",
                 self.name(),
                 dim.saturating_sub(1)
             ))

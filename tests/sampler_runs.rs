@@ -119,7 +119,10 @@ fn sobol_refuses_a_model_of_too_many_dimensions_with_a_clear_error() {
     match engine::run(&model, &config, &[]) {
         Err(EngineError::Config(m)) => {
             assert!(
-                m.contains("--sampler sobol") && m.contains("2048") && m.contains("2101"),
+                m.contains("sampler sobol")
+                    && !m.contains("--")
+                    && m.contains("2048")
+                    && m.contains("2101"),
                 "{m}"
             );
         }

@@ -11,7 +11,7 @@ mod summary;
 pub use crate::summary::{run_warnings, RunInfo};
 pub use draws_csv::DrawsCsv;
 pub use html::{escape_html, format_number, render_report, write_report, ReportFiles};
-pub use summary::{json_number, quantiles_csv, summary_json};
+pub use summary::{json_number, quantiles_csv, summary_json, write_summary};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
