@@ -148,6 +148,8 @@ impl PyModel {
 
     /// Runs the model; bit-identical to `tariffsim run` with the same arguments.
     #[pyo3(signature = (draws, seed, threads, sampler_name, antithetic, save_draws))]
+    // One argument per keyword of the Python method (which checks nothing itself).
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         py: Python<'_>,
@@ -186,6 +188,7 @@ impl PyModel {
     /// seed and draws; returns sweep.json's content as JSON text. The library's sweep takes no
     /// observer yet, so Ctrl-C raises when the sweep ends rather than stopping it.
     #[pyo3(signature = (axes, draws, seed, threads, sampler_name, antithetic))]
+    #[allow(clippy::too_many_arguments)]
     fn sweep(
         &self,
         py: Python<'_>,
