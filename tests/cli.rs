@@ -9,7 +9,7 @@ use serde_json::Value;
 const QUANTILES: [&str; 9] = [
     "0.01", "0.05", "0.1", "0.25", "0.5", "0.75", "0.9", "0.95", "0.99",
 ];
-const HEADLINE: [&str; 11] = [
+const HEADLINE: [&str; 15] = [
     "export_loss",
     "export_loss_pct",
     "purchases",
@@ -21,6 +21,10 @@ const HEADLINE: [&str; 11] = [
     "equity_drawdown_pct",
     "stress_index",
     "stress_event",
+    "investment_outflow",
+    "defence_cost",
+    "deal_cost",
+    "fiscal_cost_pct",
 ];
 
 fn bin() -> Command {
@@ -31,9 +35,18 @@ fn bin() -> Command {
 fn parameter_paths(model: &toml::Table) -> Vec<String> {
     let mut paths = Vec::new();
     let empty = toml::Table::new();
+    if model["baseline"].get("growth").is_some() {
+        paths.push("baseline.growth".into());
+    }
     for s in model["sectors"].as_array().unwrap() {
         for k in ["sigma", "epsilon", "eta"] {
             paths.push(format!("sectors.{}.{k}", s["id"].as_str().unwrap()));
+        }
+        // MODEL.md §11–§12: parameters only where the file gives them.
+        for k in ["growth", "half_life_months"] {
+            if s.get(k).is_some() {
+                paths.push(format!("sectors.{}.{k}", s["id"].as_str().unwrap()));
+            }
         }
     }
     let interim = model
@@ -62,21 +75,40 @@ fn parameter_paths(model: &toml::Table) -> Vec<String> {
                 paths.push(format!("scenarios.{id}.{kind}.{k}"));
             }
         }
-        for k in ["effective_month", "purchases"] {
+        for k in ["effective_month", "purchases", "investment", "defence"] {
             if sc.get(k).is_some() {
                 paths.push(format!("scenarios.{id}.{k}"));
             }
         }
     }
-    for p in [
-        "macro.value_added_share",
-        "macro.gdp_multiplier",
-        "market.fx_beta",
-        "market.fx_noise",
-        "market.equity_beta",
-        "market.equity_noise",
+    // MODEL.md §15's optional keys are parameters only where the file gives them.
+    for (table, keys) in [
+        (
+            "macro",
+            &[
+                "value_added_share",
+                "gdp_multiplier",
+                "investment_crowd_out",
+            ][..],
+        ),
+        (
+            "market",
+            &[
+                "fx_beta",
+                "fx_noise",
+                "equity_beta",
+                "equity_noise",
+                "fx_flow_beta",
+                "fx_conversion",
+            ][..],
+        ),
     ] {
-        paths.push(p.into());
+        for key in keys {
+            let optional = ["investment_crowd_out", "fx_flow_beta", "fx_conversion"];
+            if !optional.contains(key) || model[table].get(*key).is_some() {
+                paths.push(format!("{table}.{key}"));
+            }
+        }
     }
     paths
 }
@@ -102,6 +134,19 @@ fn check_results(dir: &Path, model_text: &str) {
     let mut expected: Vec<String> = HEADLINE.iter().map(|s| s.to_string()).collect();
     for s in model["sectors"].as_array().unwrap() {
         expected.push(format!("sectors.{}.export_loss", s["id"].as_str().unwrap()));
+    }
+    expected.push("export_change_pct".into());
+    let header = model["model"].as_table().unwrap();
+    if header.get("monthly").and_then(|m| m.as_bool()) == Some(true) {
+        let months = header
+            .get("horizon_months")
+            .and_then(|h| h.as_integer())
+            .unwrap_or(12);
+        for t in 1..=months {
+            for k in ["export_loss", "export_change_pct", "effective_tariff"] {
+                expected.push(format!("months.{t}.{k}"));
+            }
+        }
     }
     for name in &expected {
         let st = &summary["outputs"][name];

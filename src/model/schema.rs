@@ -46,6 +46,12 @@ pub(crate) struct RawHeader {
     pub units: Option<String>,
     #[serde(default)]
     pub horizon_months: Option<Spanned<f64>>,
+    /// `"YYYY-MM"`: the calendar month of month 1 (MODEL.md §12).
+    #[serde(default)]
+    pub start_month: Option<Spanned<String>>,
+    /// Whether every run reports the monthly outputs (MODEL.md §12).
+    #[serde(default)]
+    pub monthly: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,6 +59,9 @@ pub(crate) struct RawHeader {
 pub(crate) struct RawBaseline {
     pub imports_from_importer: Spanned<f64>,
     pub gdp: Spanned<f64>,
+    /// Counterfactual growth of exports to the importer over the horizon (MODEL.md §11).
+    #[serde(default)]
+    pub growth: Option<DistValue>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,6 +69,8 @@ pub(crate) struct RawBaseline {
 pub(crate) struct RawMacro {
     pub value_added_share: DistValue,
     pub gdp_multiplier: DistValue,
+    #[serde(default)]
+    pub investment_crowd_out: Option<DistValue>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,6 +86,10 @@ pub(crate) struct RawMarket {
     pub equity_stress_pct: Spanned<f64>,
     #[serde(default)]
     pub fx_weight: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub fx_flow_beta: Option<DistValue>,
+    #[serde(default)]
+    pub fx_conversion: Option<DistValue>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,6 +108,12 @@ pub(crate) struct RawSector {
     pub epsilon: DistValue,
     #[serde(default)]
     pub eta: Option<DistValue>,
+    /// The sector's own counterfactual growth (MODEL.md §11).
+    #[serde(default)]
+    pub growth: Option<DistValue>,
+    /// Half-life of the adjustment to a tariff change, months (MODEL.md §12).
+    #[serde(default)]
+    pub half_life_months: Option<DistValue>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,6 +142,10 @@ pub(crate) struct RawScenario {
     pub competitor_tariff: Option<TariffTable>,
     #[serde(default)]
     pub purchases: Option<DistValue>,
+    #[serde(default)]
+    pub investment: Option<DistValue>,
+    #[serde(default)]
+    pub defence: Option<DistValue>,
 }
 
 #[derive(Debug, Deserialize)]
