@@ -1,4 +1,4 @@
-//! Every draw of a run as columns in draw order, collected in memory by a [`BlockSink`]: the
+//! Every draw of a run as columns in draw order, collected in memory by an [`Observer`]: the
 //! content of `draws.csv` without the CSV (for Python's `Result.draws` and other callers that
 //! want the numbers).
 
@@ -6,9 +6,9 @@ use std::sync::Mutex;
 
 use indexmap::IndexMap;
 
-use crate::engine::{BlockSink, BlockView, EngineError};
 use crate::model::Model;
 use crate::outputs::output_names;
+use crate::run::{BlockView, Observer, RunError, Setting};
 
 /// The draws of a run, column by column, in draw order: the columns of `draws.csv`.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,7 +89,7 @@ impl Draws {
     }
 }
 
-/// A [`BlockSink`] that keeps every draw of a run of `draws` draws; blocks may arrive from
+/// An [`Observer`] that keeps every draw of a run of `draws` draws; blocks may arrive from
 /// any thread in any order, each is copied to its place.
 pub struct DrawCollector {
     n_params: usize,
@@ -132,17 +132,21 @@ impl DrawCollector {
     }
 }
 
-impl BlockSink for DrawCollector {
-    fn block(&self, view: &BlockView<'_>) -> Result<(), EngineError> {
+impl Observer for DrawCollector {
+    fn needs_every_block(&self) -> Option<Setting> {
+        Some(Setting::SaveDraws)
+    }
+
+    fn block(&self, view: &BlockView<'_>) -> Result<(), RunError> {
         let first = view.first_draw as usize;
         let n = view.scenarios.len();
         let mut guard = self
             .columns
             .lock()
-            .map_err(|_| EngineError::Sink("draw collector poisoned".into()))?;
+            .map_err(|_| RunError::Observer("draw collector poisoned".into()))?;
         let (scenario, columns) = &mut *guard;
         let Some(slot) = scenario.get_mut(first..first + n) else {
-            return Err(EngineError::Sink(format!(
+            return Err(RunError::Observer(format!(
                 "draws {first}..{} lie outside the run the collector was made for",
                 first + n
             )));
@@ -169,8 +173,8 @@ impl BlockSink for DrawCollector {
     }
 }
 
-/// A [`BlockSink`] that stops a run between two blocks once [`Cancel::cancel`] was called
-/// (from any thread, e.g. on Ctrl-C): the run then fails with [`EngineError::Sink`].
+/// An [`Observer`] that stops a run between two blocks once [`Cancel::cancel`] was called
+/// (from any thread, e.g. on Ctrl-C): the run then fails with [`RunError::Observer`].
 #[derive(Debug, Clone, Default)]
 pub struct Cancel {
     flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -193,10 +197,10 @@ impl Cancel {
     }
 }
 
-impl BlockSink for Cancel {
-    fn block(&self, _view: &BlockView<'_>) -> Result<(), EngineError> {
+impl Observer for Cancel {
+    fn block(&self, _view: &BlockView<'_>) -> Result<(), RunError> {
         if self.is_cancelled() {
-            Err(EngineError::Sink("the run was cancelled".into()))
+            Err(RunError::Observer("the run was cancelled".into()))
         } else {
             Ok(())
         }

@@ -1,8 +1,8 @@
 //! The error type of the public facade ([`crate::Model`] and friends).
 
-use crate::engine::EngineError;
 use crate::model::{ModelError, OverrideError};
 use crate::report::ReportError;
+use crate::run::RunError;
 
 /// Why a model could not be loaded, changed, run or written out. Messages name the model file,
 /// line, column and key at fault and the rule broken, never a command-line flag.
@@ -20,9 +20,10 @@ pub enum Error {
         /// The override and the rule it broke.
         error: OverrideError,
     },
-    /// The run settings cannot be run on this model, or an observer of the run failed.
+    /// The run settings cannot be run on this model (the message names the settings), or an
+    /// observer of the run failed.
     #[error(transparent)]
-    Run(#[from] EngineError),
+    Run(#[from] RunError),
     /// Result files could not be written.
     #[error(transparent)]
     Report(#[from] ReportError),
@@ -35,7 +36,7 @@ impl Error {
     pub fn is_invalid_input(&self) -> bool {
         match self {
             Error::Model(ModelError::Invalid { .. }) | Error::Override { .. } => true,
-            Error::Run(EngineError::Config(_)) => true,
+            Error::Run(RunError::Invalid { .. }) => true,
             Error::Model(ModelError::Io { .. }) | Error::Run(_) | Error::Report(_) => false,
         }
     }

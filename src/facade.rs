@@ -1,11 +1,10 @@
 //! The public facade: load a model, change it, run it, get a typed [`Summary`].
 
 use std::path::Path;
-use std::time::Instant;
 
-use crate::engine::{self, BlockSink, RunConfig};
 use crate::error::Error;
 use crate::model::{self, Model};
+use crate::run::{Observer, Run, RunConfig};
 use crate::summary::{RunInfo, Summary};
 
 impl Model {
@@ -54,23 +53,26 @@ impl Model {
         self.run_with(config, &[])
     }
 
-    /// [`Model::run`] with observers that see every finished block, e.g. a
+    /// [`Model::run`] with observers ([`Observer`]) that see every finished block, e.g. a
     /// [`DrawCollector`](crate::DrawCollector) to keep the draws or a
     /// [`Cancel`](crate::Cancel) token to stop the run.
     pub fn run_with(
         &self,
         config: &RunConfig,
-        observers: &[&dyn BlockSink],
+        observers: &[&dyn Observer],
     ) -> Result<Summary, Error> {
-        let started = Instant::now();
-        let outcome = engine::run(self, config, observers)?;
+        let mut run = Run::new(self, config);
+        for &o in observers {
+            run = run.observe(o);
+        }
+        let outcome = run.execute()?;
         let info = RunInfo {
             draws: outcome.stats.draws(),
             seed: config.seed,
             sampler: config.sampler_label(),
             threads: outcome.threads,
-            elapsed_s: started.elapsed().as_secs_f64(),
-            stopping: None,
+            elapsed_s: outcome.elapsed.as_secs_f64(),
+            stopping: outcome.stopping,
         };
         Ok(Summary::new(self, &info, &outcome.stats))
     }

@@ -20,32 +20,32 @@
 //! The README's "Library" section has a longer example (run as a doctest).
 #![deny(missing_docs)]
 
-pub mod batch;
-pub mod cli;
 pub mod dist;
 pub mod draws;
-pub mod engine;
 mod error;
 mod facade;
-pub mod fastmath;
+pub(crate) mod fastmath;
 pub mod kernel;
 pub mod model;
-pub mod mpi;
+mod mpi;
 pub mod outputs;
-pub mod partial;
 pub mod report;
+pub mod run;
 pub mod sampling;
 pub mod sensitivity;
 pub mod stats;
-pub mod stopping;
 pub mod summary;
+pub mod sweep;
+/// Synthetic models of any size, for benchmarks (`benches/engine.rs`) and the binary's
+/// `bench --sectors`; not part of the API.
+#[doc(hidden)]
 pub mod synthetic;
 
 pub use dist::{DistError, Distribution};
 pub use draws::{Cancel, DrawCollector, Draws};
-pub use engine::{RunConfig, SamplerKind};
 pub use error::Error;
 pub use model::Model;
+pub use run::{RunConfig, SamplerKind};
 pub use summary::{OutputSummary, Summary};
 
 /// The README, compiled and run as a doctest so that its "Library" example stays true.

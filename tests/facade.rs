@@ -95,7 +95,7 @@ fn errors_name_the_file_line_and_key_and_never_a_flag() {
     assert!(e.is_invalid_input());
     let message = e.to_string();
     assert!(
-        message.contains("override sectors.autos.sigma=-4"),
+        message.contains("override `sectors.autos.sigma=-4`"),
         "{message}"
     );
     assert!(

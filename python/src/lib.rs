@@ -13,8 +13,9 @@ use std::time::Duration;
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use tariffsim::batch::{self, SweepAxis};
+use tariffsim::run::{Observer, StopRule};
 use tariffsim::sensitivity::{self, ModelSensitivityOptions, SobolOptions};
+use tariffsim::sweep::{self, Sweep, SweepAxis, SweepError};
 use tariffsim::{Cancel, DrawCollector, Draws, Error, Model, RunConfig, SamplerKind, Summary};
 
 /// Model errors (a model file, an override, run settings) become `ValueError` with the
@@ -171,7 +172,7 @@ impl PyModel {
         let cancel = Cancel::new();
         let collector = save_draws.then(|| DrawCollector::new(model, draws));
         let result = interruptible(py, &cancel, || {
-            let mut observers: Vec<&dyn tariffsim::engine::BlockSink> = vec![&cancel];
+            let mut observers: Vec<&dyn Observer> = vec![&cancel];
             if let Some(c) = &collector {
                 observers.push(c);
             }
@@ -185,8 +186,8 @@ impl PyModel {
     }
 
     /// Runs every point of the grid of `axes` ([(path, [TOML value texts])]) with the same
-    /// seed and draws; returns sweep.json's content as JSON text. The library's sweep takes no
-    /// observer yet, so Ctrl-C raises when the sweep ends rather than stopping it.
+    /// seed and draws; returns sweep.json's content as JSON text. Ctrl-C stops the grid
+    /// point being run at its next block.
     #[pyo3(signature = (axes, draws, seed, threads, sampler_name, antithetic))]
     #[allow(clippy::too_many_arguments)]
     fn sweep(
@@ -211,24 +212,27 @@ impl PyModel {
             .map(|(path, values)| SweepAxis { path, values })
             .collect();
         let model = &*self.model;
-        let cancel = Cancel::new();
-        let points = interruptible(py, &cancel, || {
-            batch::sweep(model, &axes, &config, |_, _| {})
-        })?
-        .map_err(|e| match e {
-            batch::BatchError::Override(error) => to_py(Error::Override {
+        let to_err = |e: SweepError| match e {
+            SweepError::Override(error) => to_py(Error::Override {
                 file: model.source.file.clone(),
                 error,
             }),
-            batch::BatchError::Engine(e) => to_py(Error::Run(e)),
-            other => PyRuntimeError::new_err(other.to_string()),
-        })?;
-        let json = batch::sweep_json(model, &config, &axes, &points);
+            SweepError::Run(e) => to_py(Error::Run(e)),
+            SweepError::Axis { .. } => PyValueError::new_err(e.to_string()),
+            SweepError::Report(e) => to_py(Error::Report(e)),
+        };
+        let grid = Sweep::new(model, &axes).map_err(to_err)?;
+        let cancel = Cancel::new();
+        let points = interruptible(py, &cancel, || {
+            grid.run_observed(&config, &StopRule::AllDraws, &[&cancel], |_, _| {})
+        })?
+        .map_err(to_err)?;
+        let json = sweep::sweep_json(model, &config, &axes, &points);
         Ok(json.to_string())
     }
 
-    /// Sobol sensitivity indices; returns sensitivity.json's content as JSON text (Ctrl-C, as
-    /// for a sweep, raises when the analysis ends).
+    /// Sobol sensitivity indices; returns sensitivity.json's content as JSON text. The
+    /// analysis takes no observer, so Ctrl-C raises when it ends rather than stopping it.
     #[pyo3(signature = (samples, seed, threads, groups, bootstrap))]
     fn sensitivity(
         &self,

@@ -86,13 +86,13 @@ def test_model_errors_raise_value_error_with_the_cli_message(cli, tmp_path):
     with pytest.raises(ValueError, match=r"bad\.toml:\d+:\d+: .*share"):
         tariffsim.Model.from_str(bad, name="bad.toml")
     m = tariffsim.Model.default()
-    with pytest.raises(ValueError, match=r"override sectors\.autos\.sigma=-4: .*accepted: > 0"):
+    with pytest.raises(ValueError, match=r"override `sectors\.autos\.sigma=-4`: .*accepted: > 0"):
         m.with_overrides({"sectors.autos.sigma": -4})
     with pytest.raises(ValueError, match="unknown parameter path"):
         m.with_overrides({"sectors.nope.sigma": 3})
     with pytest.raises(ValueError, match="unknown sampler"):
         m.run(draws=10, sampler="halton")
-    with pytest.raises(ValueError, match="draws must be at least 1"):
+    with pytest.raises(ValueError, match="draws: 0; accepted: at least 1"):
         m.run(draws=0)
     with pytest.raises(OSError):
         tariffsim.Model.from_path(tmp_path / "missing.toml")
@@ -151,7 +151,12 @@ def test_nan_statistics_are_nan():
     assert math.isnan(r.quantiles.loc["export_loss", "sd"])
 
 
-def test_ctrl_c_stops_a_run():
+@pytest.mark.parametrize(
+    "call",
+    ["m.run(draws=200_000_000, seed=0)",
+     "m.sweep(vary={'sectors.autos.sigma': [2, 4]}, draws=200_000_000, seed=0)"],
+)
+def test_ctrl_c_stops_a_run_and_a_sweep(call):
     import signal
     import subprocess
     import sys
@@ -163,7 +168,7 @@ def test_ctrl_c_stops_a_run():
         "print('ready', flush=True)\n"
         "t = time.time()\n"
         "try:\n"
-        "    m.run(draws=200_000_000, seed=0)\n"
+        f"    {call}\n"
         "except KeyboardInterrupt:\n"
         "    print('interrupted after %.1f s' % (time.time() - t), flush=True)\n"
     )
@@ -174,7 +179,7 @@ def test_ctrl_c_stops_a_run():
     child.send_signal(signal.SIGINT)
     out, _ = child.communicate(timeout=60)
     assert "interrupted" in out, out
-    # 200 million draws take minutes; the run stopped within a couple of seconds of Ctrl-C.
+    # 200 million draws take minutes; the run stopped within a few seconds of Ctrl-C.
     assert time.time() - sent < 10
 
 

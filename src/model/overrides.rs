@@ -1,4 +1,4 @@
-//! `PATH=VALUE` overrides (`--set` on the command line, issue #7): replace a parameter's distribution, change one key
+//! Overrides `PATH=VALUE` (issue #7; the CLI's `--set`): replace a parameter's distribution, change one key
 //! of it, or change a scenario's probability, then validate the model again.
 //!
 //! Overrides act on the compiled model, so that error messages can name the override rather
@@ -11,7 +11,7 @@ use crate::sampling::copula::{Copula, CopulaError};
 
 /// Why an override was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("override {given}: {message}")]
+#[error("override `{given}`: {message}")]
 pub struct OverrideError {
     /// The override as given (`PATH=VALUE`).
     pub given: String,
