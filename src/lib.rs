@@ -16,6 +16,7 @@
 
 pub mod batch;
 pub mod cli;
+pub mod deal;
 pub mod dist;
 pub mod engine;
 pub mod fastmath;

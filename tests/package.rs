@@ -281,3 +281,103 @@ fn per_scenario_conditional_means_of_deal_cost() {
     let overall = stats.output_summary(DEAL_COST).mean;
     assert!(close(overall, deal.mean * n_deal / draws as f64, 1e-12));
 }
+
+// What the deal costs (the report's view): common random numbers across scenarios.
+
+use tariffsim::deal::DealCosts;
+
+fn costs(model: &Model, draws: u64, threads: usize) -> DealCosts {
+    DealCosts::compute(
+        model,
+        &RunConfig {
+            draws,
+            seed: 5,
+            threads,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .expect("two scenarios")
+}
+
+#[test]
+fn tariff_relief_and_the_won_split_match_the_closed_form() {
+    let model = compile(&model_text(
+        "effective_month = 3\npurchases = 10\ninvestment = 40\ndefence = 2",
+        "fx_flow_beta = 0.9\nfx_conversion = 0.5",
+        "investment_crowd_out = 0.3",
+    ));
+    let c = costs(&model, 3000, 2);
+    assert_eq!(c.reference.as_deref(), Some("no_deal"));
+    assert_eq!(c.draws, 3000);
+    // No deal keeps the interim 25 % all year: V = 0.8.
+    let no_deal_loss = EXPORTS * (1.0 - 0.8);
+    let deal_loss = EXPORTS * (1.0 - (0.25 * 0.8 + 0.75 / 1.1));
+    let (deal, none) = (&c.scenarios[0], &c.scenarios[1]);
+    assert!(close(deal.tariff_relief, no_deal_loss - deal_loss, 1e-9));
+    assert!(deal.tariff_relief_se < 1e-9, "{}", deal.tariff_relief_se);
+    assert_eq!(none.tariff_relief, 0.0);
+    assert_eq!(deal.deal_cost, (10.0 + 40.0 + 2.0) * 0.75);
+    let flow = 0.9 * 100.0 * 0.5 * 30.0 / GDP;
+    assert!(close(deal.fx_investment_flow_pct, flow, 1e-12));
+    assert!(close(deal.fx_trade_pct, 100.0 * deal_loss / GDP, 1e-9));
+    assert_eq!(deal.fx_noise_pct, 0.0);
+    assert!(close(
+        deal.gdp_crowd_out_pct,
+        -100.0 * 0.3 * 30.0 * 1.5 / GDP,
+        1e-12
+    ));
+    assert_eq!(none.fx_investment_flow_pct, 0.0);
+    assert_eq!(none.gdp_crowd_out_pct, 0.0);
+}
+
+#[test]
+fn deal_costs_do_not_depend_on_threads_and_agree_with_conditional_means() {
+    let model = compile(
+        &model_text(
+            "effective_month = { dist = \"uniform\", low = 2, high = 8 }\ninvestment = { dist = \"uniform\", low = 10, high = 50 }",
+            "fx_flow_beta = { dist = \"lognormal\", median = 1.0, sd_log = 0.5 }\nfx_conversion = 0.5\nfx_noise = { dist = \"normal\", mean = 0.0, sd = 2.0 }",
+            "",
+        )
+        .replace("fx_noise = 0.0\n", "")
+        .replace("epsilon = 1.0", "epsilon = { dist = \"uniform\", low = 0.5, high = 2.5 }"),
+    );
+    let draws = 20_000;
+    let one = costs(&model, draws, 1);
+    let two = costs(&model, draws, 2);
+    assert_eq!(one, two);
+    // The CRN relief and the difference of the run's conditional means estimate the same
+    // thing; the latter is far noisier.
+    let stats = engine::run(
+        &model,
+        &RunConfig {
+            draws,
+            seed: 5,
+            threads: 2,
+            ..Default::default()
+        },
+        &[],
+    )
+    .unwrap()
+    .stats;
+    let counts = stats.scenario_counts();
+    let (d, n) = (
+        stats.scenario_moments(0, EXPORT_LOSS),
+        stats.scenario_moments(1, EXPORT_LOSS),
+    );
+    let se = (d.sd * d.sd / counts[0] as f64 + n.sd * n.sd / counts[1] as f64).sqrt();
+    let relief = &one.scenarios[0];
+    assert!(
+        ((n.mean - d.mean) - relief.tariff_relief).abs() < 4.0 * se,
+        "{} vs {} ± {se}",
+        n.mean - d.mean,
+        relief.tariff_relief
+    );
+    assert!(relief.tariff_relief_se < se / 3.0, "CRN should be sharper");
+    // Channels add up.
+    assert!(close(
+        relief.fx_trade_pct + relief.fx_investment_flow_pct + relief.fx_noise_pct,
+        relief.fx_depreciation_pct,
+        1e-12
+    ));
+}

@@ -201,9 +201,10 @@ pub fn render_report(summary: &Value) -> Result<ReportFiles, ReportError> {
     let mut sections = vec![headline(&ctx).map_err(malformed)?];
     sections.push(export_loss(&ctx, &mut charts).map_err(malformed)?);
     type Builder = fn(&Ctx<'_>, &mut Vec<(String, String)>) -> Result<Section, String>;
-    let optional: [(&'static str, &'static str, Builder); 6] = [
+    let optional: [(&'static str, &'static str, Builder); 7] = [
         ("sectors", "Sectors", sectors),
         ("scenarios", "Deal scenarios", scenarios),
+        ("deal-costs", "What the deal costs", deal_costs),
         ("market-stress", "Market stress", market_stress),
         ("sensitivity", "Sensitivity", sensitivity),
         ("convergence", "Convergence", convergence),
@@ -736,6 +737,139 @@ fn scenarios(ctx: &Ctx<'_>, out: &mut Vec<(String, String)>) -> Result<Section, 
     Ok(Section {
         id: "scenarios",
         title: "Deal scenarios",
+        body: b,
+    })
+}
+
+/// What the deal costs (issue 17): per scenario, the tariff relief against no deal beside the
+/// package's cost, and the won's move split into trade and investment flow.
+fn deal_costs(ctx: &Ctx<'_>, _out: &mut Vec<(String, String)>) -> Result<Section, String> {
+    let dc = at(ctx.s, &["deal_costs"])?;
+    let sc = at(dc, &["scenarios"])?
+        .as_object()
+        .ok_or("`deal_costs/scenarios` is not an object")?;
+    let draws = text_at(dc, &["draws"]);
+    let reference = match dc.get("reference") {
+        Some(Value::String(r)) => Some(r.clone()),
+        _ => None,
+    };
+    let units = escape_html(&ctx.unit_of("deal_cost"));
+    let num = |v: &Value, keys: &[&str]| num_at(v, keys).unwrap_or(f64::NAN);
+    let probability = |id: &str| {
+        num_or_nan(
+            ctx.s
+                .get("scenarios")
+                .and_then(|s| s.get(id))
+                .and_then(|s| s.get("probability")),
+        )
+    };
+    let mut b = String::new();
+    let _ = writeln!(
+        b,
+        "<p>Every one of the first {draws} draws of the run is evaluated under <em>every</em> \
+         scenario (common random numbers: the same elasticities, interim rates, betas and \
+         scenario terms in each), so the difference between two scenarios carries none of \
+         the variance of what they share. The <b>tariff relief</b> is the export loss avoided \
+         against {}: the mean over these draws of export_loss(no deal) − export_loss(scenario), \
+         with its standard error. The <b>package</b> is what the deal costs within the horizon: \
+         purchases (extra imports), the investment pledge paid out and extra defence \
+         cost-sharing, each from the deal month on. Purchases and investment are not losses of \
+         income (goods are received, assets acquired); they are what is given, as the relief \
+         is what is bought.</p>",
+        match &reference {
+            Some(r) => format!("the <code>{}</code> scenario", escape_html(r)),
+            None => "no deal (the model has no scenario named <code>no_deal</code>, so the relief is not computed)".into(),
+        }
+    );
+    let _ = writeln!(
+        b,
+        "<table>\n<thead><tr><th class=\"t\">scenario</th><th>probability</th>\
+         <th>tariff relief vs no deal ({units})</th><th>purchases ({units})</th>\
+         <th>investment paid ({units})</th><th>defence cost-sharing ({units})</th>\
+         <th>package cost ({units})</th><th>GDP impact (% of GDP)</th>\
+         <th>of which crowding-out (pp)</th><th>GDP vs no deal (pp)</th></tr></thead>\n<tbody>"
+    );
+    let reference_of = |keys: &[&str]| {
+        reference
+            .as_ref()
+            .and_then(|r| sc.get(r))
+            .map(|v| num(v, keys))
+            .unwrap_or(f64::NAN)
+    };
+    for (id, v) in sc {
+        let relief = num(v, &["tariff_relief", "mean"]);
+        let se = num(v, &["tariff_relief", "se"]);
+        let relief_text = if relief.is_finite() {
+            format!("{} ± {}", format_number(relief), format_number(se))
+        } else {
+            "—".into()
+        };
+        let gdp = num(v, &["gdp_impact_pct", "total"]);
+        let _ = writeln!(
+            b,
+            "<tr><td class=\"t\"><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape_html(id),
+            format_number(probability(id)),
+            relief_text,
+            format_number(num(v, &["purchases"])),
+            format_number(num(v, &["investment_outflow"])),
+            format_number(num(v, &["defence_cost"])),
+            format_number(num(v, &["deal_cost"])),
+            format_number(gdp),
+            format_number(num(v, &["gdp_impact_pct", "crowd_out"])),
+            format_number(gdp - reference_of(&["gdp_impact_pct", "total"])),
+        );
+    }
+    b.push_str("</tbody>\n</table>\n");
+    let _ = writeln!(
+        b,
+        "<h3>The won: trade or investment flow?</h3>\n<p>Mean depreciation of the exporter's \
+         currency under each scenario (%, positive = weaker), split into its channels: the \
+         trade channel (fx_beta × export loss in % of GDP), the dollars bought for the \
+         investment pledge (fx_flow_beta × fx_conversion × outflow in % of GDP, MODEL.md §15) \
+         and the noise term, which is the same draw in every scenario. A deal lowers the \
+         trade channel and, with an investment pledge, adds the flow channel.</p>"
+    );
+    let _ = writeln!(
+        b,
+        "<table>\n<thead><tr><th class=\"t\">scenario</th><th>depreciation (%)</th>\
+         <th>trade (pp)</th><th>investment flow (pp)</th><th>noise (pp)</th>\
+         <th>share of the move from the investment flow</th><th>vs no deal (pp)</th>\
+         <th>P(stress event)</th></tr></thead>\n<tbody>"
+    );
+    for (id, v) in sc {
+        let fx = num(v, &["fx_depreciation_pct", "total"]);
+        let trade = num(v, &["fx_depreciation_pct", "trade"]);
+        let flow = num(v, &["fx_depreciation_pct", "investment_flow"]);
+        let share = if trade + flow > 0.0 && flow >= 0.0 {
+            format!("{} %", format_number(100.0 * flow / (trade + flow)))
+        } else {
+            "—".into()
+        };
+        let _ = writeln!(
+            b,
+            "<tr><td class=\"t\"><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape_html(id),
+            format_number(fx),
+            format_number(trade),
+            format_number(flow),
+            format_number(num(v, &["fx_depreciation_pct", "noise"])),
+            share,
+            format_number(fx - reference_of(&["fx_depreciation_pct", "total"])),
+            format_number(num(v, &["stress_probability"])),
+        );
+    }
+    b.push_str("</tbody>\n</table>\n");
+    b.push_str(
+        "<p class=\"note\">The share is investment flow / (trade + investment flow) of the mean \
+         move. Both channels are reduced forms (docs/model.md §3a): not a balance-of-payments \
+         model; the flow is one year's order flow, not a permanent level.</p>\n",
+    );
+    Ok(Section {
+        id: "deal-costs",
+        title: "What the deal costs",
         body: b,
     })
 }

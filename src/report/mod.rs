@@ -10,7 +10,9 @@ mod summary;
 
 pub use draws_csv::DrawsCsv;
 pub use html::{escape_html, format_number, render_report, write_report, ReportFiles};
-pub use summary::{json_number, quantiles_csv, run_warnings, summary_json, RunInfo};
+pub use summary::{
+    deal_costs_json, json_number, quantiles_csv, run_warnings, summary_json, RunInfo,
+};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -287,3 +287,50 @@ pub fn quantiles_csv(model: &Model, stats: &RunStats) -> Vec<u8> {
     }
     out
 }
+
+/// The `deal_costs` object of `summary.json` (issue 17): per scenario, the tariff relief
+/// against no deal from common random numbers, the package's cost, and the won's and GDP's
+/// moves split by channel. Missing numbers (no reference scenario) are null.
+pub fn deal_costs_json(costs: &crate::deal::DealCosts) -> Value {
+    let scenarios: Map<String, Value> = costs
+        .scenarios
+        .iter()
+        .map(|c| {
+            (
+                c.id.clone(),
+                json!({
+                    "export_loss": json_number(c.export_loss),
+                    "tariff_relief": {
+                        "mean": json_number(c.tariff_relief),
+                        "se": json_number(c.tariff_relief_se),
+                    },
+                    "purchases": json_number(c.purchases),
+                    "investment_outflow": json_number(c.investment_outflow),
+                    "defence_cost": json_number(c.defence_cost),
+                    "deal_cost": json_number(c.deal_cost),
+                    "fx_depreciation_pct": {
+                        "total": json_number(c.fx_depreciation_pct),
+                        "trade": json_number(c.fx_trade_pct),
+                        "investment_flow": json_number(c.fx_investment_flow_pct),
+                        "noise": json_number(c.fx_noise_pct),
+                    },
+                    "gdp_impact_pct": {
+                        "total": json_number(c.gdp_impact_pct),
+                        "trade": json_number(c.gdp_trade_pct),
+                        "crowd_out": json_number(c.gdp_crowd_out_pct),
+                    },
+                    "stress_probability": json_number(c.stress_probability),
+                }),
+            )
+        })
+        .collect();
+    json!({
+        "reference": costs.reference,
+        "draws": costs.draws,
+        "method": format!(
+            "common random numbers: each of the first {} draws of the run is evaluated under every scenario; tariff_relief = mean over these draws of export_loss(no deal) - export_loss(scenario), with its standard error; every figure is a mean over the same draws",
+            costs.draws
+        ),
+        "scenarios": scenarios,
+    })
+}
