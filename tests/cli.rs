@@ -175,11 +175,19 @@ fn check_results(dir: &Path, model_text: &str) {
         let costs = summary["deal_costs"]["scenarios"].as_object().unwrap();
         assert_eq!(costs.keys().map(|s| s.as_str()).collect::<Vec<_>>(), ids);
         for (id, c) in costs {
-            for k in ["export_loss", "deal_cost", "purchases", "investment_outflow"] {
+            for k in [
+                "export_loss",
+                "deal_cost",
+                "purchases",
+                "investment_outflow",
+            ] {
                 assert!(c[k].as_f64().is_some_and(f64::is_finite), "{id}.{k}");
             }
             for k in ["trade", "investment_flow", "noise"] {
-                assert!(c["fx_depreciation_pct"][k].as_f64().is_some(), "{id}.fx.{k}");
+                assert!(
+                    c["fx_depreciation_pct"][k].as_f64().is_some(),
+                    "{id}.fx.{k}"
+                );
             }
         }
     }

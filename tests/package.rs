@@ -381,3 +381,37 @@ fn deal_costs_do_not_depend_on_threads_and_agree_with_conditional_means() {
         1e-12
     ));
 }
+
+#[test]
+fn the_default_model_without_its_package_gives_the_results_it_gave_before_bit_for_bit() {
+    // The default model as it was before MODEL.md §15 (no investment, defence or package
+    // channels): the values tests/pinned.rs held for it then, bit for bit.
+    let model = compile_model(
+        include_str!("fixtures/korea_us_2025_without_package.toml"),
+        "korea_us_2025_without_package.toml",
+    )
+    .unwrap();
+    for threads in [1, 2] {
+        let config = RunConfig {
+            draws: 10_000,
+            seed: 1,
+            threads,
+            ..Default::default()
+        };
+        let stats = engine::run(&model, &config, &[]).unwrap().stats;
+        let loss = stats.output_summary(EXPORT_LOSS);
+        assert_eq!(loss.mean, 14.32800730404366);
+        assert_eq!(loss.sd, 9.332592501612117);
+        assert_eq!(loss.quantiles[7], 28.201171875);
+        assert_eq!(
+            stats.output_summary(GDP_IMPACT_PCT).quantiles[4],
+            -0.5135498046875
+        );
+        assert_eq!(stats.output_summary(STRESS_EVENT).mean, 0.0142);
+        assert_eq!(stats.output_summary(FIRST_SECTOR).es[1], 11.431160620318451);
+        assert_eq!(stats.scenario_counts(), &[3438, 2551, 1983, 1195, 833]);
+        for o in [INVESTMENT_OUTFLOW, DEFENCE_COST, FISCAL_COST_PCT] {
+            assert_eq!(stats.output_summary(o).max, 0.0, "{}", HEADLINE[o]);
+        }
+    }
+}

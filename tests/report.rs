@@ -5,11 +5,12 @@ use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tariffsim");
 
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "headline",
     "export-loss",
     "sectors",
     "scenarios",
+    "deal-costs",
     "market-stress",
     "sensitivity",
     "convergence",
@@ -194,7 +195,7 @@ fn issue_4_report_is_well_formed_self_contained_and_has_every_chart() {
         "no page breaks between sections"
     );
 
-    // The eight sections, in order, and one inline chart in each of sections 2–7.
+    // The nine sections, in order, and one inline chart in each chart section.
     let mut last = 0;
     for id in SECTIONS {
         let at = html
@@ -203,7 +204,7 @@ fn issue_4_report_is_well_formed_self_contained_and_has_every_chart() {
         assert!(at > last, "section {id} out of order");
         last = at;
     }
-    assert_eq!(elements.iter().filter(|e| *e == "section").count(), 8);
+    assert_eq!(elements.iter().filter(|e| *e == "section").count(), 9);
     assert_eq!(
         elements.iter().filter(|e| *e == "svg").count(),
         CHARTS.len()

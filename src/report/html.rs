@@ -1106,7 +1106,13 @@ mod tests {
             elapsed_s: 0.0,
             stopping: None,
         };
-        super::super::summary_json(&model, &info, &outcome.stats)
+        let mut s = super::super::summary_json(&model, &info, &outcome.stats);
+        // As `batch::write_results` adds it to every run's summary.json.
+        let costs = crate::deal::DealCosts::for_run(&model, "mc", 0, 2048, 1)
+            .unwrap()
+            .unwrap();
+        s["deal_costs"] = super::super::deal_costs_json(&costs);
+        s
     }
 
     #[test]
@@ -1139,7 +1145,7 @@ mod tests {
             .any(|(n, svg)| n == "scenarios.svg" && svg.contains("no draws")));
         assert!(!r.charts.iter().any(|(n, _)| n == "tornado.svg"));
         let sensitivity = &r.html[r.html.find("<section id=\"sensitivity\">").unwrap()..];
-        assert!(sensitivity.starts_with("<section id=\"sensitivity\">\n<h2>6. Sensitivity</h2>\n<p class=\"note\">Not available"));
+        assert!(sensitivity.starts_with("<section id=\"sensitivity\">\n<h2>7. Sensitivity</h2>\n<p class=\"note\">Not available"));
     }
 
     #[test]
