@@ -46,27 +46,20 @@ pub fn write_results(
     out: &Path,
 ) -> Result<(), ReportError> {
     report::ensure_dir(out)?;
-    let mut summary = report::summary_json(model, info, stats);
+    let mut summary = crate::summary::Summary::new(model, info, stats);
     // What the deal costs (issue 17): every path that writes a run's results (a run, a
     // checkpointed or --target-se run, merged shards, MPI) gets it from the same draws.
-    let costs =
+    summary.deal_costs =
         crate::deal::DealCosts::for_run(model, &info.sampler, info.seed, info.draws, info.threads)
             .map_err(|e| ReportError::Malformed {
                 path: out.join("summary.json"),
                 message: format!("what the deal costs: {e}"),
             })?;
-    if let Some(costs) = costs {
-        summary["deal_costs"] = report::deal_costs_json(&costs);
-    }
-    let text = serde_json::to_string_pretty(&summary).map_err(|e| ReportError::Malformed {
-        path: out.join("summary.json"),
-        message: format!("cannot encode: {e}"),
-    })?;
-    report::write_atomic(&out.join("summary.json"), text.as_bytes())?;
     report::write_atomic(
-        &out.join("quantiles.csv"),
-        &report::quantiles_csv(model, stats),
-    )
+        &out.join("summary.json"),
+        summary.to_json_pretty().as_bytes(),
+    )?;
+    report::write_atomic(&out.join("quantiles.csv"), &report::quantiles_csv(&summary))
 }
 
 /// Blocks per checkpoint chunk: small enough that little work is lost, large enough to keep

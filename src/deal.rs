@@ -16,12 +16,15 @@
 
 use std::sync::Mutex;
 
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
 use crate::engine::{self, BlockSink, BlockView, EngineError, RunConfig, SamplerKind};
 use crate::kernel::macro_outputs::{fx_flow_pct, gdp_crowd_out_pct};
 use crate::kernel::{Kernel, KernelScratch, ValueColumns};
 use crate::model::Model;
 use crate::outputs::*;
-use crate::stats::ExactSum;
+use crate::stats::{serde_finite, ExactSum};
 
 /// Draws evaluated under every scenario (at most; fewer when the run has fewer): 64 blocks,
 /// a power of two so that a Sobol run uses a balanced prefix of its points.
@@ -56,54 +59,91 @@ const GDP: usize = 10;
 const GDP_CROWD: usize = 11;
 const STRESS: usize = 12;
 
+/// A mean with its standard error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    /// The mean over the common draws (NaN when undefined).
+    #[serde(with = "serde_finite")]
+    pub mean: f64,
+    /// Its standard error: sd of the per-draw values / √n.
+    #[serde(with = "serde_finite")]
+    pub se: f64,
+}
+
+/// The won's mean depreciation (%) and its channels (MODEL.md §5, §15).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FxChannels {
+    /// All channels.
+    #[serde(with = "serde_finite")]
+    pub total: f64,
+    /// Trade: fx_beta·100·loss/gdp.
+    #[serde(with = "serde_finite")]
+    pub trade: f64,
+    /// The dollars bought for the investment pledge.
+    #[serde(with = "serde_finite")]
+    pub investment_flow: f64,
+    /// The noise term (the same draw under every scenario).
+    #[serde(with = "serde_finite")]
+    pub noise: f64,
+}
+
+/// The mean GDP impact (% of GDP) and its channels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GdpChannels {
+    /// All channels.
+    #[serde(with = "serde_finite")]
+    pub total: f64,
+    /// Value added lost with the exports.
+    #[serde(with = "serde_finite")]
+    pub trade: f64,
+    /// The domestic investment the pledge displaces.
+    #[serde(with = "serde_finite")]
+    pub crowd_out: f64,
+}
+
 /// The deal-cost view of one scenario: means over the common draws, each draw evaluated under
 /// this scenario.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioCost {
-    /// Scenario id.
-    pub id: String,
     /// Mean export loss under this scenario.
+    #[serde(with = "serde_finite")]
     pub export_loss: f64,
-    /// Mean export loss avoided against the reference (no deal): L(ref) − L(this); NaN when
-    /// the model has no reference scenario.
-    pub tariff_relief: f64,
-    /// Standard error of `tariff_relief` (sd of the per-draw differences / √n).
-    pub tariff_relief_se: f64,
+    /// Export loss avoided against the reference (no deal): L(ref) − L(this); NaN when the
+    /// model has no reference scenario.
+    pub tariff_relief: Estimate,
     /// Mean purchases paid within the horizon.
+    #[serde(with = "serde_finite")]
     pub purchases: f64,
     /// Mean investment outflow within the horizon.
+    #[serde(with = "serde_finite")]
     pub investment_outflow: f64,
     /// Mean defence cost-sharing within the horizon.
+    #[serde(with = "serde_finite")]
     pub defence_cost: f64,
     /// Mean cost of the package: purchases + investment + defence.
+    #[serde(with = "serde_finite")]
     pub deal_cost: f64,
-    /// Mean won depreciation (%), all channels.
-    pub fx_depreciation_pct: f64,
-    /// Of which the trade channel: fx_beta·100·loss/gdp.
-    pub fx_trade_pct: f64,
-    /// Of which the investment flow (MODEL.md §15).
-    pub fx_investment_flow_pct: f64,
-    /// Of which the noise term (mean ≈ 0 for a centred noise).
-    pub fx_noise_pct: f64,
-    /// Mean GDP impact (% of GDP), all channels.
-    pub gdp_impact_pct: f64,
-    /// Of which the trade channel.
-    pub gdp_trade_pct: f64,
-    /// Of which the domestic investment the pledge displaces.
-    pub gdp_crowd_out_pct: f64,
+    /// The won's depreciation by channel.
+    pub fx_depreciation_pct: FxChannels,
+    /// GDP impact by channel.
+    pub gdp_impact_pct: GdpChannels,
     /// Share of the draws that end in a stress event under this scenario.
+    #[serde(with = "serde_finite")]
     pub stress_probability: f64,
 }
 
-/// What the deal costs, per scenario, from common random numbers.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+/// What the deal costs, per scenario, from common random numbers: the `deal_costs` object
+/// of `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DealCosts {
     /// Id of the reference scenario ("no deal"), if the model has one.
     pub reference: Option<String>,
     /// Draws evaluated under every scenario.
     pub draws: u64,
-    /// One entry per scenario, in file order.
-    pub scenarios: Vec<ScenarioCost>,
+    /// How the figures are computed, in words.
+    pub method: String,
+    /// Per scenario id, in file order.
+    pub scenarios: IndexMap<String, ScenarioCost>,
 }
 
 /// Exact per-scenario sums of one or more blocks.
@@ -269,29 +309,41 @@ impl DealCosts {
                 let gdp = mean(GDP);
                 // + 0.0: a channel that is off sums to −0.0, written as 0.
                 let crowd = mean(GDP_CROWD) + 0.0;
-                ScenarioCost {
-                    id: sc.id.clone(),
-                    export_loss: mean(LOSS),
-                    tariff_relief: relief,
-                    tariff_relief_se: relief_se,
-                    purchases: mean(3),
-                    investment_outflow: mean(4),
-                    defence_cost: mean(5),
-                    deal_cost: mean(6),
-                    fx_depreciation_pct: fx,
-                    fx_trade_pct: fx - flow - noise,
-                    fx_investment_flow_pct: flow,
-                    fx_noise_pct: noise,
-                    gdp_impact_pct: gdp,
-                    gdp_trade_pct: gdp - crowd,
-                    gdp_crowd_out_pct: crowd,
-                    stress_probability: mean(STRESS),
-                }
+                (
+                    sc.id.clone(),
+                    ScenarioCost {
+                        export_loss: mean(LOSS),
+                        tariff_relief: Estimate {
+                            mean: relief,
+                            se: relief_se,
+                        },
+                        purchases: mean(3),
+                        investment_outflow: mean(4),
+                        defence_cost: mean(5),
+                        deal_cost: mean(6),
+                        fx_depreciation_pct: FxChannels {
+                            total: fx,
+                            trade: fx - flow - noise,
+                            investment_flow: flow,
+                            noise,
+                        },
+                        gdp_impact_pct: GdpChannels {
+                            total: gdp,
+                            trade: gdp - crowd,
+                            crowd_out: crowd,
+                        },
+                        stress_probability: mean(STRESS),
+                    },
+                )
             })
             .collect();
         Ok(Some(DealCosts {
             reference: reference.map(|k| model.scenarios[k].id.clone()),
             draws: total.draws,
+            method: format!(
+                "common random numbers: each of the first {} draws of the run is evaluated under every scenario; tariff_relief = mean over these draws of export_loss({REFERENCE_ID}) - export_loss(scenario), with its standard error; every figure is a mean over the same draws",
+                total.draws
+            ),
             scenarios,
         }))
     }

@@ -313,22 +313,30 @@ fn tariff_relief_and_the_won_split_match_the_closed_form() {
     // No deal keeps the interim 25 % all year: V = 0.8.
     let no_deal_loss = EXPORTS * (1.0 - 0.8);
     let deal_loss = EXPORTS * (1.0 - (0.25 * 0.8 + 0.75 / 1.1));
-    let (deal, none) = (&c.scenarios[0], &c.scenarios[1]);
-    assert!(close(deal.tariff_relief, no_deal_loss - deal_loss, 1e-9));
-    assert!(deal.tariff_relief_se < 1e-9, "{}", deal.tariff_relief_se);
-    assert_eq!(none.tariff_relief, 0.0);
+    let (deal, none) = (&c.scenarios["deal"], &c.scenarios["no_deal"]);
+    assert!(close(
+        deal.tariff_relief.mean,
+        no_deal_loss - deal_loss,
+        1e-9
+    ));
+    assert!(deal.tariff_relief.se < 1e-9, "{}", deal.tariff_relief.se);
+    assert_eq!(none.tariff_relief.mean, 0.0);
     assert_eq!(deal.deal_cost, (10.0 + 40.0 + 2.0) * 0.75);
     let flow = 0.9 * 100.0 * 0.5 * 30.0 / GDP;
-    assert!(close(deal.fx_investment_flow_pct, flow, 1e-12));
-    assert!(close(deal.fx_trade_pct, 100.0 * deal_loss / GDP, 1e-9));
-    assert_eq!(deal.fx_noise_pct, 0.0);
+    assert!(close(deal.fx_depreciation_pct.investment_flow, flow, 1e-12));
     assert!(close(
-        deal.gdp_crowd_out_pct,
+        deal.fx_depreciation_pct.trade,
+        100.0 * deal_loss / GDP,
+        1e-9
+    ));
+    assert_eq!(deal.fx_depreciation_pct.noise, 0.0);
+    assert!(close(
+        deal.gdp_impact_pct.crowd_out,
         -100.0 * 0.3 * 30.0 * 1.5 / GDP,
         1e-12
     ));
-    assert_eq!(none.fx_investment_flow_pct, 0.0);
-    assert_eq!(none.gdp_crowd_out_pct, 0.0);
+    assert_eq!(none.fx_depreciation_pct.investment_flow, 0.0);
+    assert_eq!(none.gdp_impact_pct.crowd_out, 0.0);
 }
 
 #[test]
@@ -366,18 +374,20 @@ fn deal_costs_do_not_depend_on_threads_and_agree_with_conditional_means() {
         stats.scenario_moments(1, EXPORT_LOSS),
     );
     let se = (d.sd * d.sd / counts[0] as f64 + n.sd * n.sd / counts[1] as f64).sqrt();
-    let relief = &one.scenarios[0];
+    let relief = &one.scenarios["deal"];
     assert!(
-        ((n.mean - d.mean) - relief.tariff_relief).abs() < 4.0 * se,
+        ((n.mean - d.mean) - relief.tariff_relief.mean).abs() < 4.0 * se,
         "{} vs {} ± {se}",
         n.mean - d.mean,
-        relief.tariff_relief
+        relief.tariff_relief.mean
     );
-    assert!(relief.tariff_relief_se < se / 3.0, "CRN should be sharper");
+    assert!(relief.tariff_relief.se < se / 3.0, "CRN should be sharper");
     // Channels add up.
     assert!(close(
-        relief.fx_trade_pct + relief.fx_investment_flow_pct + relief.fx_noise_pct,
-        relief.fx_depreciation_pct,
+        relief.fx_depreciation_pct.trade
+            + relief.fx_depreciation_pct.investment_flow
+            + relief.fx_depreciation_pct.noise,
+        relief.fx_depreciation_pct.total,
         1e-12
     ));
 }

@@ -1111,7 +1111,7 @@ mod tests {
         let costs = crate::deal::DealCosts::for_run(&model, "mc", 0, 2048, 1)
             .unwrap()
             .unwrap();
-        s["deal_costs"] = super::super::deal_costs_json(&costs);
+        s["deal_costs"] = serde_json::to_value(costs).unwrap();
         s
     }
 

@@ -8,11 +8,10 @@ mod draws_csv;
 mod html;
 mod summary;
 
+pub use crate::summary::{run_warnings, RunInfo};
 pub use draws_csv::DrawsCsv;
 pub use html::{escape_html, format_number, render_report, write_report, ReportFiles};
-pub use summary::{
-    deal_costs_json, json_number, quantiles_csv, run_warnings, summary_json, RunInfo,
-};
+pub use summary::{json_number, quantiles_csv, summary_json};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
