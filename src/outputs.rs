@@ -57,6 +57,47 @@ pub const FISCAL_COST_PCT: usize = 14;
 /// Position of the first `sectors.<id>.export_loss`.
 pub const FIRST_SECTOR: usize = HEADLINE.len();
 
+/// The change of exports to the importer against the baseline year, policy and growth
+/// together (MODEL.md §11); it follows the sector outputs.
+pub const EXPORT_CHANGE_PCT: &str = "export_change_pct";
+
+/// The outputs of each month t (MODEL.md §12), in row order within the month.
+pub const MONTH_OUTPUTS: [&str; 3] = ["export_loss", "export_change_pct", "effective_tariff"];
+/// Offset of `months.<t>.export_loss` within a month's outputs.
+pub const MONTH_EXPORT_LOSS: usize = 0;
+/// Offset of `months.<t>.export_change_pct` within a month's outputs.
+pub const MONTH_EXPORT_CHANGE_PCT: usize = 1;
+/// Offset of `months.<t>.effective_tariff` within a month's outputs.
+pub const MONTH_EFFECTIVE_TARIFF: usize = 2;
+
+/// Position of `export_change_pct` in an output row of `model`.
+pub fn export_change_index(model: &Model) -> usize {
+    FIRST_SECTOR + model.sectors.len()
+}
+
+/// Position of the first monthly output (`months.1.export_loss`) in an output row of `model`.
+pub fn first_month_index(model: &Model) -> usize {
+    export_change_index(model) + 1
+}
+
+/// Position of month `t`'s (1-based) output `k` ([`MONTH_OUTPUTS`] order); `None` when the
+/// model does not report monthly outputs or `t` is outside the horizon.
+pub fn month_index(model: &Model, t: usize, k: usize) -> Option<usize> {
+    (model.monthly && t >= 1 && t <= model.months() && k < MONTH_OUTPUTS.len())
+        .then(|| first_month_index(model) + (t - 1) * MONTH_OUTPUTS.len() + k)
+}
+
+/// The name of month `t`'s output `k` ([`MONTH_OUTPUTS`] order), e.g. `months.3.export_loss`.
+pub fn month_output(t: usize, k: usize) -> String {
+    format!("months.{t}.{}", MONTH_OUTPUTS[k])
+}
+
+/// Number of values in an output row of `model`.
+pub fn output_count(model: &Model) -> usize {
+    let months = if model.monthly { model.months() } else { 0 };
+    first_month_index(model) + months * MONTH_OUTPUTS.len()
+}
+
 /// The name of a sector's export-loss output.
 pub fn sector_output(id: &str) -> String {
     format!("sectors.{id}.export_loss")
@@ -68,6 +109,11 @@ pub fn output_names(model: &Model) -> Vec<String> {
         .iter()
         .map(|s| s.to_string())
         .chain(model.sectors.iter().map(|s| sector_output(&s.id)))
+        .chain(std::iter::once(EXPORT_CHANGE_PCT.to_string()))
+        .chain(
+            (1..=if model.monthly { model.months() } else { 0 })
+                .flat_map(|t| (0..MONTH_OUTPUTS.len()).map(move |k| month_output(t, k))),
+        )
         .collect()
 }
 
@@ -117,6 +163,21 @@ pub fn describe(name: &str, units: &str) -> (String, &'static str) {
             "the package's cost: purchases + investment + defence",
         ),
         "fiscal_cost_pct" => ("% of GDP".into(), "defence cost-sharing as % of GDP"),
-        _ => (units.to_string(), "export loss of one sector"),
+        "export_change_pct" => (
+            "%".into(),
+            "change of exports to the importer on the baseline year, policy and growth together",
+        ),
+        _ => match name.rsplit('.').next() {
+            Some(_) if !name.starts_with("months.") => {
+                (units.to_string(), "export loss of one sector")
+            }
+            Some("export_loss") => (units.to_string(), "export loss in the month"),
+            Some("export_change_pct") => (
+                "%".into(),
+                "exports in the month, change on the same month of the baseline year",
+            ),
+            Some("effective_tariff") => ("fraction".into(), "export-weighted tariff in the month"),
+            _ => (units.to_string(), "monthly output"),
+        },
     }
 }

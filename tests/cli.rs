@@ -35,9 +35,18 @@ fn bin() -> Command {
 fn parameter_paths(model: &toml::Table) -> Vec<String> {
     let mut paths = Vec::new();
     let empty = toml::Table::new();
+    if model["baseline"].get("growth").is_some() {
+        paths.push("baseline.growth".into());
+    }
     for s in model["sectors"].as_array().unwrap() {
         for k in ["sigma", "epsilon", "eta"] {
             paths.push(format!("sectors.{}.{k}", s["id"].as_str().unwrap()));
+        }
+        // MODEL.md §11–§12: parameters only where the file gives them.
+        for k in ["growth", "half_life_months"] {
+            if s.get(k).is_some() {
+                paths.push(format!("sectors.{}.{k}", s["id"].as_str().unwrap()));
+            }
         }
     }
     let interim = model
@@ -125,6 +134,19 @@ fn check_results(dir: &Path, model_text: &str) {
     let mut expected: Vec<String> = HEADLINE.iter().map(|s| s.to_string()).collect();
     for s in model["sectors"].as_array().unwrap() {
         expected.push(format!("sectors.{}.export_loss", s["id"].as_str().unwrap()));
+    }
+    expected.push("export_change_pct".into());
+    let header = model["model"].as_table().unwrap();
+    if header.get("monthly").and_then(|m| m.as_bool()) == Some(true) {
+        let months = header
+            .get("horizon_months")
+            .and_then(|h| h.as_integer())
+            .unwrap_or(12);
+        for t in 1..=months {
+            for k in ["export_loss", "export_change_pct", "effective_tariff"] {
+                expected.push(format!("months.{t}.{k}"));
+            }
+        }
     }
     for name in &expected {
         let st = &summary["outputs"][name];

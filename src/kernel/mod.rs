@@ -10,7 +10,10 @@ pub mod armington;
 pub mod macro_outputs;
 
 use crate::model::{Model, Regime, Slot};
-use crate::outputs::{EXPORT_LOSS, FIRST_SECTOR};
+use crate::outputs::{
+    export_change_index, first_month_index, EXPORT_LOSS, FIRST_SECTOR, MONTH_EFFECTIVE_TARIFF,
+    MONTH_EXPORT_CHANGE_PCT, MONTH_EXPORT_LOSS, MONTH_OUTPUTS,
+};
 use armington::{export_values, SectorColumns, SectorShares, SolveScratch};
 use macro_outputs::{macro_outputs, MacroInputs};
 
@@ -75,6 +78,35 @@ struct DrawScratch {
     deal_weight: Vec<f64>,
     /// Σ over regimes and sectors of X0·weight·τ per draw.
     weighted_tariff: Vec<f64>,
+    /// Columns of the monthly path (MODEL.md §12), sized only when the model uses it.
+    path: PathScratch,
+}
+
+/// Per-draw columns of the monthly path (MODEL.md §12).
+#[derive(Debug, Clone, Default)]
+struct PathScratch {
+    /// m, the draw's effective month.
+    month: Vec<f64>,
+    /// m − ⌊m⌋: the interim fraction a_t of the month in which the deal takes effect.
+    partial: Vec<f64>,
+    /// V of every sector under the interim regime, sector after sector (S × n).
+    v_interim: Vec<f64>,
+    /// V of every sector under the draw's scenario, sector after sector (S × n).
+    v_deal: Vec<f64>,
+    /// ln V(interim), ln V(scenario) and ln V* of the partial month, of one sector.
+    ln_interim: Vec<f64>,
+    ln_deal: Vec<f64>,
+    ln_partial: Vec<f64>,
+    /// 1 − λ = 2^(−1/h) and λ of one sector.
+    keep: Vec<f64>,
+    lambda: Vec<f64>,
+    /// ln V_t of one sector, month after month.
+    ln_v: Vec<f64>,
+    /// Σ_t V_t of one sector.
+    sum: Vec<f64>,
+    /// Σ_s X0·τ under the interim regime and under the draw's scenario.
+    tariff_interim: Vec<f64>,
+    tariff_deal: Vec<f64>,
 }
 
 /// The draws of a block that a regime is evaluated for, and the regime's weight per draw
@@ -133,6 +165,13 @@ pub struct Kernel<'m> {
     fixed_ln_one_plus: Vec<Option<f64>>,
     /// Most slots of any regime.
     max_slots: usize,
+    /// Per sector: whether its half-life can be non-zero (then its V_t follows the
+    /// recursion of MODEL.md §12; otherwise V_annual is §3's arithmetic, unchanged).
+    adjusts: Vec<bool>,
+    /// Whether the kernel needs each sector's V per regime: monthly outputs or adjustment.
+    path: bool,
+    /// Number of values in an output row.
+    n_outputs: usize,
 }
 
 impl<'m> Kernel<'m> {
@@ -178,12 +217,23 @@ impl<'m> Kernel<'m> {
                 .map(|v| v.map(fastmath::ln_1p))
                 .collect(),
             max_slots,
+            adjusts: model
+                .sectors
+                .iter()
+                .map(|s| fixed_value(model, s.half_life_months) != Some(0.0))
+                .collect(),
+            path: model.monthly
+                || model
+                    .sectors
+                    .iter()
+                    .any(|s| fixed_value(model, s.half_life_months) != Some(0.0)),
+            n_outputs: crate::outputs::output_count(model),
         }
     }
 
     /// Number of values in an output row.
     pub fn n_outputs(&self) -> usize {
-        FIRST_SECTOR + self.model.sectors.len()
+        self.n_outputs
     }
 
     /// Evaluates one draw: `values` is the draw's value vector (parameters then constants),
@@ -220,7 +270,8 @@ impl<'m> Kernel<'m> {
         let model = self.model;
         let n = scenarios.len();
         let stride = values.stride;
-        scratch.prepare(n, model.scenarios.len(), self.max_slots);
+        let path_sectors = if self.path { model.sectors.len() } else { 0 };
+        scratch.prepare(n, model.scenarios.len(), self.max_slots, path_sectors);
         let KernelScratch { draws, regime } = scratch;
         // MODEL.md §3: the interim regime holds for the first m of H months.
         for (d, &k) in scenarios.iter().enumerate() {
@@ -228,6 +279,10 @@ impl<'m> Kernel<'m> {
             let interim_weight = month / model.horizon_months;
             draws.interim_weight[d] = interim_weight;
             draws.deal_weight[d] = 1.0 - interim_weight;
+            if self.path {
+                draws.path.month[d] = month;
+                draws.path.partial[d] = month - month.floor();
+            }
         }
         draws.group_by_scenario(scenarios);
         for s in 0..model.sectors.len() {
@@ -247,6 +302,7 @@ impl<'m> Kernel<'m> {
                     outputs,
                     &mut draws.weighted_tariff,
                     regime,
+                    self.path.then_some(&mut draws.path.v_deal[..]),
                 );
             }
         }
@@ -260,8 +316,35 @@ impl<'m> Kernel<'m> {
             outputs,
             &mut draws.weighted_tariff,
             regime,
+            self.path.then_some(&mut draws.path.v_interim[..]),
         );
-        // L = X0·(1 − V_annual), V_annual = (m/H)·V_interim + (1 − m/H)·V_scenario.
+        if self.path {
+            self.monthly_path(
+                n,
+                values,
+                scenarios,
+                &draws.by_scenario,
+                &draws.group_start,
+                &mut draws.path,
+                outputs,
+            );
+        }
+        // MODEL.md §11: export_change_pct = 100·(Σ_s X0_s·(1 + g_s)·V_annual,s / Σ_s X0_s − 1),
+        // summed from V before the sector columns turn into losses.
+        let change_index = export_change_index(model);
+        outputs[change_index * stride..][..n].fill(0.0);
+        for (s, sector) in model.sectors.iter().enumerate() {
+            let growth = &values.column(sector.growth.index())[..n];
+            let (column, change) = column_pair(outputs, stride, FIRST_SECTOR + s, change_index);
+            for ((&v, total), &g) in column[..n].iter().zip(&mut change[..n]).zip(growth) {
+                *total += sector.exports * (1.0 + g) * v;
+            }
+        }
+        for total in &mut outputs[change_index * stride..][..n] {
+            *total = 100.0 * (*total / self.total_exports - 1.0);
+        }
+        // L = X0·(1 − V_annual), V_annual = (m/H)·V_interim + (1 − m/H)·V_scenario (§3) or
+        // the mean of the monthly path (§12).
         outputs[EXPORT_LOSS * stride..][..n].fill(0.0);
         for (s, sector) in model.sectors.iter().enumerate() {
             let (column, loss_column) = column_pair(outputs, stride, FIRST_SECTOR + s, EXPORT_LOSS);
@@ -311,7 +394,9 @@ impl<'m> Kernel<'m> {
     }
 
     /// Adds weight·V of every sector under `plan` to the sector columns of `outputs`, and
-    /// X0·weight·τ to the draws' weighted tariffs, for the draws `draws` of the block.
+    /// X0·weight·τ to the draws' weighted tariffs, for the draws `draws` of the block; with
+    /// `kept`, also stores V of sector s and draw d at `kept[s·n + d]`.
+    #[allow(clippy::too_many_arguments)]
     fn regime_values(
         &self,
         plan: &RegimePlan,
@@ -320,8 +405,10 @@ impl<'m> Kernel<'m> {
         outputs: &mut [f64],
         weighted_tariff: &mut [f64],
         scratch: &mut RegimeScratch,
+        mut kept: Option<&mut [f64]>,
     ) {
         let len = draws.len();
+        let n = weight.len();
         let stride = values.stride;
         let gather = |column: &[f64], into: &mut [f64]| {
             for (x, &d) in into.iter_mut().zip(draws) {
@@ -390,6 +477,13 @@ impl<'m> Kernel<'m> {
                     &mut scratch.solve,
                 );
             }
+            if let Some(kept) = kept.as_deref_mut() {
+                // The monthly path needs V per regime, not only its weighted sum.
+                let kept = &mut kept[s * n..][..n];
+                for (&v, &d) in scratch.export_value[..len].iter().zip(draws) {
+                    kept[d as usize] = v;
+                }
+            }
             let column = &mut outputs[(FIRST_SECTOR + s) * stride..][..stride];
             let tariffs = values.column(tariff_slot.index());
             for (&v, &d) in scratch.export_value[..len].iter().zip(draws) {
@@ -405,11 +499,197 @@ impl<'m> Kernel<'m> {
     }
 }
 
+impl Kernel<'_> {
+    /// MODEL.md §12: each sector's monthly path V_t from its V per regime (kept in `path`),
+    /// the annual value of the sectors that adjust gradually (written over their sector
+    /// columns, which hold §3's V_annual until here), and the monthly outputs.
+    #[allow(clippy::too_many_arguments)]
+    fn monthly_path(
+        &self,
+        n: usize,
+        values: &ValueColumns<'_>,
+        scenarios: &[u32],
+        by_scenario: &[u32],
+        group_start: &[usize],
+        path: &mut PathScratch,
+        outputs: &mut [f64],
+    ) {
+        let model = self.model;
+        let stride = values.stride;
+        let months = model.months();
+        let h_months = model.horizon_months;
+        let monthly = model.monthly;
+        let per_month = MONTH_OUTPUTS.len();
+        let first_month = first_month_index(model);
+        // Sector columns lie before the month columns: split once, so both can be borrowed.
+        let (head, month_columns) = outputs.split_at_mut(first_month * stride);
+        if monthly {
+            month_columns[..months * per_month * stride].fill(0.0);
+        }
+        let month = &path.month[..n];
+        let partial = &path.partial[..n];
+        for (s, sector) in model.sectors.iter().enumerate() {
+            let v_interim = &path.v_interim[s * n..][..n];
+            let v_deal = &path.v_deal[s * n..][..n];
+            let x0 = sector.exports;
+            let x0_month = x0 / h_months;
+            let growth = &values.column(sector.growth.index())[..n];
+            if !self.adjusts[s] {
+                if !monthly {
+                    continue;
+                }
+                // h = 0: V_t = V*_t = a_t·V(interim) + (1 − a_t)·V(scenario). The annual value
+                // keeps §3's arithmetic; the months average to it up to rounding.
+                for t in 0..months {
+                    let start = t as f64;
+                    let (loss, rest) = month_columns[t * per_month * stride..].split_at_mut(stride);
+                    let change = &mut rest[..stride];
+                    for d in 0..n {
+                        let a = (month[d] - start).clamp(0.0, 1.0);
+                        // A regime that does not hold in the month contributes nothing (its V
+                        // may be anything), as in §3.
+                        let v = if a >= 1.0 {
+                            v_interim[d]
+                        } else if a <= 0.0 {
+                            v_deal[d]
+                        } else {
+                            a * v_interim[d] + (1.0 - a) * v_deal[d]
+                        };
+                        loss[d] += x0_month * (1.0 - v);
+                        change[d] += x0 * (1.0 + growth[d]) * v;
+                    }
+                }
+                continue;
+            }
+            // ln V_t = (1 − λ)·ln V_{t−1} + λ·ln V*_t, V_0 = 1, λ = 1 − 2^(−1/h). V*_t takes
+            // three values: V(interim) in whole interim months, V(scenario) after, and the
+            // mix of the month in which the deal takes effect; their logs are taken once.
+            let half_life = &values.column(sector.half_life_months.index())[..n];
+            for d in 0..n {
+                // 2^(−1/h) = exp(−ln 2 / h); h = 0 gives exp(−∞) = 0, i.e. λ = 1 (at once).
+                let keep = fastmath::exp(-std::f64::consts::LN_2 / half_life[d]);
+                path.keep[d] = keep;
+                path.lambda[d] = 1.0 - keep;
+                path.ln_interim[d] = fastmath::ln(v_interim[d]);
+                path.ln_deal[d] = fastmath::ln(v_deal[d]);
+                let a = partial[d];
+                path.ln_partial[d] = fastmath::ln(a * v_interim[d] + (1.0 - a) * v_deal[d]);
+                path.ln_v[d] = 0.0;
+                path.sum[d] = 0.0;
+            }
+            for t in 0..months {
+                let start = t as f64;
+                let (ln_i, ln_s, ln_p) = (
+                    &path.ln_interim[..n],
+                    &path.ln_deal[..n],
+                    &path.ln_partial[..n],
+                );
+                let (keep, lambda) = (&path.keep[..n], &path.lambda[..n]);
+                let (ln_v, sum) = (&mut path.ln_v[..n], &mut path.sum[..n]);
+                for d in 0..n {
+                    let a = (month[d] - start).clamp(0.0, 1.0);
+                    let target = if a >= 1.0 {
+                        ln_i[d]
+                    } else if a <= 0.0 {
+                        ln_s[d]
+                    } else {
+                        ln_p[d]
+                    };
+                    ln_v[d] = keep[d] * ln_v[d] + lambda[d] * target;
+                }
+                for (total, &l) in sum.iter_mut().zip(ln_v.iter()) {
+                    *total += fastmath::exp(l);
+                }
+                if monthly {
+                    let (loss, rest) = month_columns[t * per_month * stride..].split_at_mut(stride);
+                    let change = &mut rest[..stride];
+                    for d in 0..n {
+                        let v = fastmath::exp(ln_v[d]);
+                        loss[d] += x0_month * (1.0 - v);
+                        change[d] += x0 * (1.0 + growth[d]) * v;
+                    }
+                }
+            }
+            // V_annual = (1/H)·Σ_t V_t replaces §3's value in the sector column.
+            let column = &mut head[(FIRST_SECTOR + s) * stride..][..n];
+            for (v, &total) in column.iter_mut().zip(&path.sum[..n]) {
+                *v = total / h_months;
+            }
+        }
+        if !monthly {
+            return;
+        }
+        // months.<t>.effective_tariff = Σ_s X0_s·[a_t·τ_interim,s + (1 − a_t)·τ_scenario,s] / Σ X0.
+        let (ti, ts) = (&mut path.tariff_interim[..n], &mut path.tariff_deal[..n]);
+        ti.fill(0.0);
+        ts.fill(0.0);
+        for (s, sector) in model.sectors.iter().enumerate() {
+            let interim = values.column(model.interim.tariff[s].index());
+            for (total, &tau) in ti.iter_mut().zip(interim) {
+                *total += sector.exports * tau;
+            }
+        }
+        for (k, scenario) in model.scenarios.iter().enumerate() {
+            let group = &by_scenario[group_start[k]..group_start[k + 1]];
+            for (s, sector) in model.sectors.iter().enumerate() {
+                let tariffs = values.column(scenario.regime.tariff[s].index());
+                for &d in group {
+                    ts[d as usize] += sector.exports * tariffs[d as usize];
+                }
+            }
+        }
+        debug_assert_eq!(scenarios.len(), n);
+        let total = self.total_exports;
+        for t in 0..months {
+            let start = t as f64;
+            let columns = &mut month_columns[t * per_month * stride..][..per_month * stride];
+            for x in &mut columns[MONTH_EXPORT_CHANGE_PCT * stride..][..n] {
+                *x = 100.0 * (*x / total - 1.0);
+            }
+            let tariff = &mut columns[MONTH_EFFECTIVE_TARIFF * stride..][..n];
+            for d in 0..n {
+                let a = (month[d] - start).clamp(0.0, 1.0);
+                tariff[d] = (a * ti[d] + (1.0 - a) * ts[d]) / total;
+            }
+            debug_assert_eq!(MONTH_EXPORT_LOSS, 0);
+        }
+    }
+}
+
+/// The value of `slot` when it is the same in every draw (a constant or a point mass).
+fn fixed_value(model: &Model, slot: Slot) -> Option<f64> {
+    let i = slot.index();
+    match model.params.get(i) {
+        Some(p) => p.dist.as_point(),
+        None => model.constants.get(i - model.params.len()).copied(),
+    }
+}
+
 impl KernelScratch {
     /// Sizes the buffers for a block of `n` draws (allocates only when a block is larger than
     /// any before).
-    fn prepare(&mut self, n: usize, scenarios: usize, max_slots: usize) {
+    fn prepare(&mut self, n: usize, scenarios: usize, max_slots: usize, path_sectors: usize) {
         let (d, r) = (&mut self.draws, &mut self.regime);
+        if path_sectors > 0 {
+            let p = &mut d.path;
+            for column in [
+                &mut p.month,
+                &mut p.partial,
+                &mut p.ln_interim,
+                &mut p.ln_deal,
+                &mut p.ln_partial,
+                &mut p.keep,
+                &mut p.lambda,
+                &mut p.ln_v,
+                &mut p.sum,
+                &mut p.tariff_interim,
+                &mut p.tariff_deal,
+            ] {
+                column.resize(n, 0.0);
+            }
+            p.v_interim.resize(n * path_sectors, 0.0);
+            p.v_deal.resize(n * path_sectors, 0.0);
+        }
         for column in [
             &mut d.interim_weight,
             &mut d.deal_weight,

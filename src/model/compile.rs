@@ -13,7 +13,8 @@ use super::domain::*;
 use super::error::{Diagnostic, LineIndex, ModelError};
 use super::schema::{DistValue, RawModel, TariffTable};
 use super::{
-    Macro, Market, Model, ModelSource, Parameter, ParameterGroup, Regime, Scenario, Sector, Slot,
+    whole_months, Macro, Market, Model, ModelSource, Parameter, ParameterGroup, Regime, Scenario,
+    Sector, Slot, YearMonth, MAX_MONTHS,
 };
 use crate::dist::Distribution;
 use crate::sampling::copula::{Copula, CopulaError};
@@ -245,6 +246,26 @@ impl Compiler<'_> {
             NON_NEGATIVE,
         );
         let gdp = self.number(&baseline.gdp, "baseline.gdp", POSITIVE);
+        // MODEL.md §11: growth had nothing happened; a sector's own `growth` overrides it.
+        let baseline_growth = match &baseline.growth {
+            Some(v) => self.param("baseline.growth".into(), v, GROWTH),
+            None => self.constant(0.0),
+        };
+        let start_month = header.start_month.as_ref().and_then(|s| {
+            let parsed = YearMonth::parse(s.get_ref().trim());
+            if parsed.is_none() {
+                self.error(
+                    s.span(),
+                    "model.start_month",
+                    format!(
+                        "`{}` is not a calendar month; accepted: \"YYYY-MM\" with a four-digit year and a month 01-12, e.g. \"2025-04\"",
+                        s.get_ref()
+                    ),
+                );
+            }
+            parsed
+        });
+        let monthly = header.monthly.as_ref().is_some_and(|m| *m.get_ref());
 
         // Sectors (MODEL.md §2).
         if raw.sectors.is_empty() {
@@ -281,6 +302,14 @@ impl Compiler<'_> {
             let sigma = self.param(format!("{prefix}.sigma"), &s.sigma, POSITIVE);
             let epsilon = self.param(format!("{prefix}.epsilon"), &s.epsilon, NON_NEGATIVE);
             let eta = self.eta(&prefix, s.eta.as_ref());
+            let growth = match &s.growth {
+                Some(v) => self.param(format!("{prefix}.growth"), v, GROWTH),
+                None => baseline_growth,
+            };
+            let half_life_months = match &s.half_life_months {
+                Some(v) => self.param(format!("{prefix}.half_life_months"), v, HALF_LIFE),
+                None => self.constant(0.0),
+            };
             sectors.push(Sector {
                 id,
                 name: s.name.clone().unwrap_or_else(|| s.id.get_ref().clone()),
@@ -291,9 +320,32 @@ impl Compiler<'_> {
                 sigma,
                 epsilon,
                 eta,
+                growth,
+                half_life_months,
             });
         }
         let sector_ids: Vec<String> = sectors.iter().map(|s| s.id.clone()).collect();
+        // MODEL.md §12: the monthly path needs H to be a whole number of months.
+        let uses_path = monthly
+            || start_month.is_some()
+            || raw
+                .sectors
+                .iter()
+                .any(|s| s.get_ref().half_life_months.is_some());
+        if uses_path && !whole_months(horizon_months) {
+            let span = header
+                .horizon_months
+                .as_ref()
+                .map(|h| h.span())
+                .unwrap_or(0..0);
+            self.error(
+                span,
+                "model.horizon_months",
+                format!(
+                    "got {horizon_months}, but the monthly path (`monthly`, `start_month` or a `half_life_months`) needs whole months; accepted: a whole number from 1 to {MAX_MONTHS}"
+                ),
+            );
+        }
 
         // Regimes (MODEL.md §3): base → interim → scenario, each falling back to the previous.
         let base_tariff: Resolved = sectors
@@ -495,6 +547,10 @@ impl Compiler<'_> {
             r.competitor_tariff.iter_mut().for_each(fix);
         };
         fix_regime(&mut interim);
+        for s in &mut sectors {
+            fix(&mut s.growth);
+            fix(&mut s.half_life_months);
+        }
         for s in &mut scenarios {
             fix_regime(&mut s.regime);
             fix(&mut s.effective_month);
@@ -521,6 +577,8 @@ impl Compiler<'_> {
             importer: header.importer.unwrap_or_default(),
             units: header.units.unwrap_or_default(),
             horizon_months,
+            start_month,
+            monthly,
             imports_from_importer,
             gdp,
             sectors,

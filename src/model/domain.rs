@@ -41,6 +41,20 @@ pub(crate) const TARIFF: Domain = Domain {
     high_open: true,
     text: "> -1 (a fraction: 0.25 = 25 %)",
 };
+pub(crate) const GROWTH: Domain = Domain {
+    low: -1.0,
+    low_open: true,
+    high: f64::INFINITY,
+    high_open: true,
+    text: "> -1 (a fraction over the horizon: 0.05 = +5 %)",
+};
+pub(crate) const HALF_LIFE: Domain = Domain {
+    low: 0.0,
+    low_open: false,
+    high: f64::INFINITY,
+    high_open: true,
+    text: ">= 0 months (0 = trade adjusts at once)",
+};
 pub(crate) const SHARE: Domain = Domain {
     low: 0.0,
     low_open: true,

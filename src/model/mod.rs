@@ -12,10 +12,18 @@ mod schema;
 pub use compile::{compile_model, load_model, read_model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
 pub use domain::Domain;
 pub use error::{Diagnostic, ModelError};
-pub use overrides::{apply_overrides, OverrideError};
+pub use overrides::{apply_overrides, OverrideError, MONTHLY_PATH};
 
 use crate::dist::Distribution;
 use crate::sampling::copula::Copula;
+
+/// The longest horizon the monthly path accepts (50 years of months).
+pub const MAX_MONTHS: usize = 600;
+
+/// Whether `h` is a whole number of months the monthly path accepts.
+pub(crate) fn whole_months(h: f64) -> bool {
+    h.fract() == 0.0 && h >= 1.0 && h <= MAX_MONTHS as f64
+}
 
 /// Index into a draw's value vector: parameters first (in [`Model::params`] order), then constants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +75,11 @@ pub struct Sector {
     pub epsilon: Slot,
     /// η, export-supply elasticity (infinite values mean perfectly elastic supply).
     pub eta: Slot,
+    /// g, counterfactual growth over the horizon (MODEL.md §11): the sector's own
+    /// `growth`, else `[baseline] growth`, else 0.
+    pub growth: Slot,
+    /// h, half-life of the adjustment in months (MODEL.md §12); 0 = at once.
+    pub half_life_months: Slot,
 }
 
 /// The tariffs a regime applies, resolved per sector (own entry → `default` → previous regime).
@@ -168,6 +181,11 @@ pub struct Model {
     pub units: String,
     /// H, months in the horizon.
     pub horizon_months: f64,
+    /// The calendar month of month 1 (`[model] start_month`), for labels and observations.
+    pub start_month: Option<YearMonth>,
+    /// Whether runs report the monthly outputs of MODEL.md §12 (`[model] monthly`, or
+    /// `--monthly` on the command line through [`Model::with_monthly`]).
+    pub monthly: bool,
     /// The exporter's imports from the importer in the base year.
     pub imports_from_importer: f64,
     /// The exporter's GDP.
@@ -202,7 +220,77 @@ pub struct Model {
     pub source: ModelSource,
 }
 
+/// A calendar month, `YYYY-MM` (MODEL.md §12 `start_month`, §13 `period`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct YearMonth {
+    /// The year (1000–9999).
+    pub year: i32,
+    /// The month, 1–12.
+    pub month: u32,
+}
+
+impl YearMonth {
+    /// Parses `YYYY-MM` (four-digit year, two-digit month 01–12); `None` otherwise.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (y, m) = text.split_once('-')?;
+        if y.len() != 4 || m.len() != 2 || !(y.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        let year: i32 = y.parse().ok()?;
+        let month: u32 = m.parse().ok()?;
+        ((1..=12).contains(&month) && year >= 1000).then_some(YearMonth { year, month })
+    }
+
+    /// The month `k` months later.
+    pub fn plus(self, k: i64) -> Self {
+        let index = self.year as i64 * 12 + (self.month as i64 - 1) + k;
+        YearMonth {
+            year: index.div_euclid(12) as i32,
+            month: index.rem_euclid(12) as u32 + 1,
+        }
+    }
+
+    /// Months from `origin` to `self` (negative when `self` is earlier).
+    pub fn months_since(self, origin: YearMonth) -> i64 {
+        (self.year as i64 - origin.year as i64) * 12 + self.month as i64 - origin.month as i64
+    }
+}
+
+impl std::fmt::Display for YearMonth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
 impl Model {
+    /// Months of the horizon as a count (H is a whole number whenever the monthly path is
+    /// used; the compiler checks it).
+    pub fn months(&self) -> usize {
+        self.horizon_months as usize
+    }
+
+    /// The label of month `t` (1-based): `YYYY-MM` from `start_month`, else `month t`.
+    pub fn month_label(&self, t: usize) -> String {
+        match self.start_month {
+            Some(start) => start.plus(t as i64 - 1).to_string(),
+            None => format!("month {t}"),
+        }
+    }
+
+    /// This model with the monthly outputs switched on or off (`--monthly`). Fails when the
+    /// horizon is not a whole number of months.
+    pub fn with_monthly(mut self, monthly: bool) -> Result<Self, String> {
+        if monthly && !whole_months(self.horizon_months) {
+            return Err(format!(
+                "monthly outputs need a whole number of months; model.horizon_months is {}; accepted: a whole number from 1 to {MAX_MONTHS}",
+                self.horizon_months
+            ));
+        }
+        self.monthly = monthly;
+        Ok(self)
+    }
+
     /// Length of a draw's value vector (parameters then constants).
     pub fn value_len(&self) -> usize {
         self.params.len() + self.constants.len()

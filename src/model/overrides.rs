@@ -19,6 +19,9 @@ pub struct OverrideError {
     pub message: String,
 }
 
+/// The override that switches the monthly outputs of MODEL.md §12 on (`--monthly`).
+pub const MONTHLY_PATH: &str = "model.monthly";
+
 fn fail(given: &str, message: impl Into<String>) -> OverrideError {
     OverrideError {
         given: given.to_string(),
@@ -68,6 +71,18 @@ pub fn apply_overrides(model: &Model, overrides: &[String]) -> Result<Model, Ove
                 Some(p) if (0.0..=1.0).contains(&p) => sc.probability = p,
                 _ => return Err(fail(given, "a probability must be a number in [0, 1]")),
             }
+            continue;
+        }
+        if path == MONTHLY_PATH {
+            // `--monthly` is recorded as this override, so shards and checkpoints rebuild
+            // the same output list from the stored model text.
+            let Some(on) = value.as_bool() else {
+                return Err(fail(
+                    given,
+                    "accepted: model.monthly=true or model.monthly=false",
+                ));
+            };
+            m = m.with_monthly(on).map_err(|e| fail(given, e))?;
             continue;
         }
         let (index, new_spec) = if let Some(i) = m.param_index(path) {

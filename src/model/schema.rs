@@ -46,6 +46,12 @@ pub(crate) struct RawHeader {
     pub units: Option<String>,
     #[serde(default)]
     pub horizon_months: Option<Spanned<f64>>,
+    /// `"YYYY-MM"`: the calendar month of month 1 (MODEL.md §12).
+    #[serde(default)]
+    pub start_month: Option<Spanned<String>>,
+    /// Whether every run reports the monthly outputs (MODEL.md §12).
+    #[serde(default)]
+    pub monthly: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,6 +59,9 @@ pub(crate) struct RawHeader {
 pub(crate) struct RawBaseline {
     pub imports_from_importer: Spanned<f64>,
     pub gdp: Spanned<f64>,
+    /// Counterfactual growth of exports to the importer over the horizon (MODEL.md §11).
+    #[serde(default)]
+    pub growth: Option<DistValue>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,6 +108,12 @@ pub(crate) struct RawSector {
     pub epsilon: DistValue,
     #[serde(default)]
     pub eta: Option<DistValue>,
+    /// The sector's own counterfactual growth (MODEL.md §11).
+    #[serde(default)]
+    pub growth: Option<DistValue>,
+    /// Half-life of the adjustment to a tariff change, months (MODEL.md §12).
+    #[serde(default)]
+    pub half_life_months: Option<DistValue>,
 }
 
 #[derive(Debug, Deserialize)]
