@@ -425,3 +425,32 @@ fn the_default_model_without_its_package_gives_the_results_it_gave_before_bit_fo
         }
     }
 }
+
+#[test]
+fn with_the_monthly_path_the_package_outputs_are_the_same_and_the_months_ignore_them() {
+    // The package terms are annual (MODEL.md §15); the months of §12 carry trade only. A model
+    // with `monthly = true` gives the same headline row, and its monthly outputs do not depend
+    // on the package.
+    let package = (
+        "effective_month = 4.5\npurchases = 10\ninvestment = 40\ndefence = 2",
+        "fx_flow_beta = 0.9\nfx_conversion = 0.5",
+        "investment_crowd_out = 0.3",
+    );
+    let annual = compile(&model_text(package.0, package.1, package.2));
+    let monthly_text = |deal: &str, market: &str, macro_: &str| {
+        model_text(deal, market, macro_).replace(
+            "horizon_months = 12\n",
+            "horizon_months = 12\nmonthly = true\n",
+        )
+    };
+    let monthly = compile(&monthly_text(package.0, package.1, package.2));
+    let bare = compile(&monthly_text("effective_month = 4.5", "", ""));
+    let (a, m, b) = (row(&annual, 0), row(&monthly, 0), row(&bare, 0));
+    assert!(m.len() > a.len(), "monthly outputs present");
+    for (o, name) in HEADLINE.iter().enumerate() {
+        assert_eq!(a[o].to_bits(), m[o].to_bits(), "{name}");
+    }
+    assert_eq!(m[INVESTMENT_OUTFLOW], 40.0 * (1.0 - 4.5 / 12.0));
+    let first = tariffsim::outputs::first_month_index(&monthly);
+    assert_eq!(&m[first..], &b[first..]);
+}
