@@ -16,15 +16,13 @@
 
 use std::sync::Mutex;
 
-use indexmap::IndexMap;
-use serde::{Deserialize, Serialize};
-
-use crate::engine::{self, BlockSink, BlockView, EngineError, RunConfig, SamplerKind};
 use crate::kernel::macro_outputs::{fx_flow_pct, gdp_crowd_out_pct};
 use crate::kernel::{Kernel, KernelScratch, ValueColumns};
 use crate::model::Model;
 use crate::outputs::*;
-use crate::stats::{serde_finite, ExactSum};
+use crate::run::{BlockView, Observer, Run, RunConfig, RunError, SamplerKind};
+use crate::stats::ExactSum;
+pub use crate::summary::{DealCosts, Estimate, FxChannels, GdpChannels, ScenarioCost};
 
 /// Draws evaluated under every scenario (at most; fewer when the run has fewer): 64 blocks,
 /// a power of two so that a Sobol run uses a balanced prefix of its points.
@@ -58,93 +56,6 @@ const FX_NOISE: usize = 9;
 const GDP: usize = 10;
 const GDP_CROWD: usize = 11;
 const STRESS: usize = 12;
-
-/// A mean with its standard error.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Estimate {
-    /// The mean over the common draws (NaN when undefined).
-    #[serde(with = "serde_finite")]
-    pub mean: f64,
-    /// Its standard error: sd of the per-draw values / √n.
-    #[serde(with = "serde_finite")]
-    pub se: f64,
-}
-
-/// The won's mean depreciation (%) and its channels (MODEL.md §5, §15).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FxChannels {
-    /// All channels.
-    #[serde(with = "serde_finite")]
-    pub total: f64,
-    /// Trade: fx_beta·100·loss/gdp.
-    #[serde(with = "serde_finite")]
-    pub trade: f64,
-    /// The dollars bought for the investment pledge.
-    #[serde(with = "serde_finite")]
-    pub investment_flow: f64,
-    /// The noise term (the same draw under every scenario).
-    #[serde(with = "serde_finite")]
-    pub noise: f64,
-}
-
-/// The mean GDP impact (% of GDP) and its channels.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GdpChannels {
-    /// All channels.
-    #[serde(with = "serde_finite")]
-    pub total: f64,
-    /// Value added lost with the exports.
-    #[serde(with = "serde_finite")]
-    pub trade: f64,
-    /// The domestic investment the pledge displaces.
-    #[serde(with = "serde_finite")]
-    pub crowd_out: f64,
-}
-
-/// The deal-cost view of one scenario: means over the common draws, each draw evaluated under
-/// this scenario.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ScenarioCost {
-    /// Mean export loss under this scenario.
-    #[serde(with = "serde_finite")]
-    pub export_loss: f64,
-    /// Export loss avoided against the reference (no deal): L(ref) − L(this); NaN when the
-    /// model has no reference scenario.
-    pub tariff_relief: Estimate,
-    /// Mean purchases paid within the horizon.
-    #[serde(with = "serde_finite")]
-    pub purchases: f64,
-    /// Mean investment outflow within the horizon.
-    #[serde(with = "serde_finite")]
-    pub investment_outflow: f64,
-    /// Mean defence cost-sharing within the horizon.
-    #[serde(with = "serde_finite")]
-    pub defence_cost: f64,
-    /// Mean cost of the package: purchases + investment + defence.
-    #[serde(with = "serde_finite")]
-    pub deal_cost: f64,
-    /// The won's depreciation by channel.
-    pub fx_depreciation_pct: FxChannels,
-    /// GDP impact by channel.
-    pub gdp_impact_pct: GdpChannels,
-    /// Share of the draws that end in a stress event under this scenario.
-    #[serde(with = "serde_finite")]
-    pub stress_probability: f64,
-}
-
-/// What the deal costs, per scenario, from common random numbers: the `deal_costs` object
-/// of `summary.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DealCosts {
-    /// Id of the reference scenario ("no deal"), if the model has one.
-    pub reference: Option<String>,
-    /// Draws evaluated under every scenario.
-    pub draws: u64,
-    /// How the figures are computed, in words.
-    pub method: String,
-    /// Per scenario id, in file order.
-    pub scenarios: IndexMap<String, ScenarioCost>,
-}
 
 /// Exact per-scenario sums of one or more blocks.
 #[derive(Clone)]
@@ -180,8 +91,8 @@ struct EveryScenario<'m> {
     total: Mutex<Sums>,
 }
 
-impl BlockSink for EveryScenario<'_> {
-    fn block(&self, view: &BlockView<'_>) -> Result<(), EngineError> {
+impl Observer for EveryScenario<'_> {
+    fn block(&self, view: &BlockView<'_>) -> Result<(), RunError> {
         let model = self.model;
         let n = view.scenarios.len();
         let n_values = view.values.ncols();
@@ -254,17 +165,18 @@ impl BlockSink for EveryScenario<'_> {
         let mut total = self
             .total
             .lock()
-            .map_err(|_| EngineError::Sink("deal-cost sums poisoned".into()))?;
+            .map_err(|_| RunError::Observer("deal-cost sums poisoned".into()))?;
         total.merge(&local);
         Ok(())
     }
 }
 
+/// What the deal costs for the run `config` of `model` (see the module documentation).
 impl DealCosts {
     /// Evaluates the first `min(config.draws, DEAL_COST_DRAWS)` draws of the run `config`
     /// under every scenario of `model`. `None` when the model has a single scenario (there is
     /// nothing to compare) or the run cannot be repeated.
-    pub fn compute(model: &Model, config: &RunConfig) -> Result<Option<DealCosts>, EngineError> {
+    pub fn compute(model: &Model, config: &RunConfig) -> Result<Option<DealCosts>, RunError> {
         if model.scenarios.len() < 2 {
             return Ok(None);
         }
@@ -280,11 +192,11 @@ impl DealCosts {
             reference,
             total: Mutex::new(Sums::new(model.scenarios.len())),
         };
-        engine::run(model, &config, &[&sink])?;
+        Run::new(model, &config).observe(&sink).execute()?;
         let total = sink
             .total
             .into_inner()
-            .map_err(|_| EngineError::Sink("deal-cost sums poisoned".into()))?;
+            .map_err(|_| RunError::Observer("deal-cost sums poisoned".into()))?;
         let n = total.draws as f64;
         let scenarios = model
             .scenarios
@@ -356,7 +268,7 @@ impl DealCosts {
         seed: u64,
         draws: u64,
         threads: usize,
-    ) -> Result<Option<DealCosts>, EngineError> {
+    ) -> Result<Option<DealCosts>, RunError> {
         let Some((sampler, antithetic)) = SamplerKind::from_label(sampler) else {
             return Ok(None);
         };

@@ -29,7 +29,7 @@ pub struct RunInfo {
     /// Wall time in seconds.
     pub elapsed_s: f64,
     /// How a target-SE run stopped (None for a run of a fixed number of draws).
-    pub stopping: Option<crate::stopping::StoppingReport>,
+    pub stopping: Option<crate::run::StoppingReport>,
 }
 
 /// Everything `summary.json` holds about a run.
@@ -57,11 +57,11 @@ pub struct Summary {
     pub parameters: Vec<ParameterInfo>,
     /// The market-stress thresholds of the model.
     pub market: MarketInfo,
-    /// What the deal costs per scenario (issue 17), from common random numbers; added by
-    /// whoever writes a run's results ([`crate::batch::write_results`]), since it evaluates
-    /// draws again. Absent for a model with one scenario.
+    /// What the deal costs per scenario (issue 17), from common random numbers; computed by
+    /// [`crate::deal`] (it evaluates draws again) and handed to the writer of a run's results.
+    /// Absent for a model with one scenario.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deal_costs: Option<crate::deal::DealCosts>,
+    pub deal_costs: Option<DealCosts>,
 }
 
 /// The `model` object: which model file was run.
@@ -136,8 +136,8 @@ pub struct TargetSe {
     pub converged: bool,
 }
 
-impl From<&crate::stopping::StoppingReport> for TargetSe {
-    fn from(stop: &crate::stopping::StoppingReport) -> Self {
+impl From<&crate::run::StoppingReport> for TargetSe {
+    fn from(stop: &crate::run::StoppingReport) -> Self {
         TargetSe {
             output: stop.output.clone(),
             target: stop.target,
@@ -148,8 +148,8 @@ impl From<&crate::stopping::StoppingReport> for TargetSe {
             se: stop.se,
             se_method: format!(
                 "batch means over blocks of {} draws, checked after every {} blocks",
-                crate::engine::BLOCK_SIZE,
-                crate::stopping::GROUP_BLOCKS
+                crate::sampling::BLOCK_SIZE,
+                crate::run::GROUP_BLOCKS
             ),
             converged: stop.converged,
         }
@@ -352,7 +352,7 @@ impl Summary {
             .collect();
         let trace = thin_convergence(&stats.convergence());
         let sample = stats.sample();
-        let (sampler, antithetic) = crate::engine::SamplerKind::from_label(&info.sampler)
+        let (sampler, antithetic) = crate::sampling::SamplerKind::from_label(&info.sampler)
             .map_or((info.sampler.clone(), false), |(s, a)| {
                 (s.name().to_string(), a)
             });
@@ -373,13 +373,13 @@ impl Summary {
                 threads: info.threads,
                 version: env!("CARGO_PKG_VERSION").to_string(),
                 elapsed_s: info.elapsed_s,
-                block_size: crate::engine::BLOCK_SIZE,
+                block_size: crate::sampling::BLOCK_SIZE,
                 quantile_method: format!(
                     "log-linear histogram, relative bin width 2^-{BIN_BITS}; rank = ceil(q*n) (inverse empirical CDF)"
                 ),
                 quantile_se_method: format!(
                     "sectioning: quantiles of every full block of {} draws; SE = sd of the block quantiles / sqrt(blocks)",
-                    crate::engine::BLOCK_SIZE
+                    crate::sampling::BLOCK_SIZE
                 ),
                 target_se: info.stopping.as_ref().map(TargetSe::from),
             },
@@ -483,4 +483,93 @@ fn thin_convergence(trace: &[ConvergencePoint]) -> Vec<ConvergencePoint> {
         }
     }
     out
+}
+
+// The `deal_costs` object (issue 17, MODEL.md §15): its layout; `crate::deal` computes it.
+
+/// A mean with its standard error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    /// The mean over the common draws (NaN when undefined).
+    #[serde(with = "serde_finite")]
+    pub mean: f64,
+    /// Its standard error: sd of the per-draw values / √n.
+    #[serde(with = "serde_finite")]
+    pub se: f64,
+}
+
+/// The won's mean depreciation (%) and its channels (MODEL.md §5, §15).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FxChannels {
+    /// All channels.
+    #[serde(with = "serde_finite")]
+    pub total: f64,
+    /// Trade: fx_beta·100·loss/gdp.
+    #[serde(with = "serde_finite")]
+    pub trade: f64,
+    /// The dollars bought for the investment pledge.
+    #[serde(with = "serde_finite")]
+    pub investment_flow: f64,
+    /// The noise term (the same draw under every scenario).
+    #[serde(with = "serde_finite")]
+    pub noise: f64,
+}
+
+/// The mean GDP impact (% of GDP) and its channels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GdpChannels {
+    /// All channels.
+    #[serde(with = "serde_finite")]
+    pub total: f64,
+    /// Value added lost with the exports.
+    #[serde(with = "serde_finite")]
+    pub trade: f64,
+    /// The domestic investment the pledge displaces.
+    #[serde(with = "serde_finite")]
+    pub crowd_out: f64,
+}
+
+/// The deal-cost view of one scenario: means over the common draws, each draw evaluated under
+/// this scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioCost {
+    /// Mean export loss under this scenario.
+    #[serde(with = "serde_finite")]
+    pub export_loss: f64,
+    /// Export loss avoided against the reference (no deal): L(ref) − L(this); NaN when the
+    /// model has no reference scenario.
+    pub tariff_relief: Estimate,
+    /// Mean purchases paid within the horizon.
+    #[serde(with = "serde_finite")]
+    pub purchases: f64,
+    /// Mean investment outflow within the horizon.
+    #[serde(with = "serde_finite")]
+    pub investment_outflow: f64,
+    /// Mean defence cost-sharing within the horizon.
+    #[serde(with = "serde_finite")]
+    pub defence_cost: f64,
+    /// Mean cost of the package: purchases + investment + defence.
+    #[serde(with = "serde_finite")]
+    pub deal_cost: f64,
+    /// The won's depreciation by channel.
+    pub fx_depreciation_pct: FxChannels,
+    /// GDP impact by channel.
+    pub gdp_impact_pct: GdpChannels,
+    /// Share of the draws that end in a stress event under this scenario.
+    #[serde(with = "serde_finite")]
+    pub stress_probability: f64,
+}
+
+/// What the deal costs, per scenario, from common random numbers: the `deal_costs` object
+/// of `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DealCosts {
+    /// Id of the reference scenario ("no deal"), if the model has one.
+    pub reference: Option<String>,
+    /// Draws evaluated under every scenario.
+    pub draws: u64,
+    /// How the figures are computed, in words.
+    pub method: String,
+    /// Per scenario id, in file order.
+    pub scenarios: IndexMap<String, ScenarioCost>,
 }

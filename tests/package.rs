@@ -1,10 +1,10 @@
 //! MODEL.md §15, the package deal: investment pledges and defence cost-sharing, their FX and
 //! GDP channels, against closed forms (issue 17).
 
-use tariffsim::engine::{self, RunConfig};
 use tariffsim::kernel::Kernel;
 use tariffsim::model::{compile_model, Model};
 use tariffsim::outputs::*;
+use tariffsim::run::{self, RunConfig};
 
 const GDP: f64 = 1000.0;
 const EXPORTS: f64 = 50.0;
@@ -244,7 +244,7 @@ fn per_scenario_conditional_means_of_deal_cost() {
         "",
     ));
     let draws = 40_000;
-    let stats = engine::run(
+    let stats = run::run(
         &model,
         &RunConfig {
             draws,
@@ -252,7 +252,6 @@ fn per_scenario_conditional_means_of_deal_cost() {
             threads: 2,
             ..Default::default()
         },
-        &[],
     )
     .unwrap()
     .stats;
@@ -356,7 +355,7 @@ fn deal_costs_do_not_depend_on_threads_and_agree_with_conditional_means() {
     assert_eq!(one, two);
     // The CRN relief and the difference of the run's conditional means estimate the same
     // thing; the latter is far noisier.
-    let stats = engine::run(
+    let stats = run::run(
         &model,
         &RunConfig {
             draws,
@@ -364,7 +363,6 @@ fn deal_costs_do_not_depend_on_threads_and_agree_with_conditional_means() {
             threads: 2,
             ..Default::default()
         },
-        &[],
     )
     .unwrap()
     .stats;
@@ -408,7 +406,7 @@ fn the_default_model_without_its_package_gives_the_results_it_gave_before_bit_fo
             threads,
             ..Default::default()
         };
-        let stats = engine::run(&model, &config, &[]).unwrap().stats;
+        let stats = run::run(&model, &config).unwrap().stats;
         let loss = stats.output_summary(EXPORT_LOSS);
         assert_eq!(loss.mean, 14.32800730404366);
         assert_eq!(loss.sd, 9.332592501612117);
