@@ -17,7 +17,7 @@
 //! ```
 //!
 //! Accuracy (MODEL.md §6): every quantile agrees with mpmath at 50 digits to 1e-9 relative
-//! (or 1e-12 absolute near 0) on u ∈ [1e-9, 1 − 1e-9]; `tests/dist_accuracy.rs` checks the
+//! (or 1e-12 absolute near 0) on u ∈ [1e-9, 1 − 1e-9]; `tests/sampling/dist_accuracy.rs` checks the
 //! fixtures in `tests/fixtures/quantiles/`.
 
 mod beta_table;

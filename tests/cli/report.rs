@@ -1,9 +1,7 @@
 //! `report.html` and the chart SVGs (issue #4), through the real binary in a temp dir.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-const BIN: &str = env!("CARGO_BIN_EXE_tariffsim");
+use std::process::Output;
 
 const SECTIONS: [&str; 9] = [
     "headline",
@@ -27,10 +25,7 @@ const CHARTS: [&str; 6] = [
 ];
 
 fn tariffsim(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run the tariffsim binary")
+    crate::common::run_bin(args)
 }
 
 fn ok(out: &Output) {
