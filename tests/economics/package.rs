@@ -395,7 +395,7 @@ fn the_default_model_without_its_package_gives_the_results_it_gave_before_bit_fo
     // The default model as it was before MODEL.md §15 (no investment, defence or package
     // channels): the values tests/pinned.rs held for it then, bit for bit.
     let model = compile_model(
-        include_str!("fixtures/korea_us_2025_without_package.toml"),
+        include_str!("../fixtures/korea_us_2025_without_package.toml"),
         "korea_us_2025_without_package.toml",
     )
     .unwrap();
