@@ -275,12 +275,15 @@ impl DealCosts {
         if draws == 0 {
             return Ok(None);
         }
+        // A merged or MPI run records the threads of all its processes; this pass runs in one
+        // (the figures do not depend on the thread count).
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         DealCosts::compute(
             model,
             &RunConfig {
                 draws,
                 seed,
-                threads,
+                threads: threads.clamp(1, cores),
                 sampler,
                 antithetic,
             },
