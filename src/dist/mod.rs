@@ -655,3 +655,12 @@ fn truncated_normal(mean: f64, sd: f64, low: f64, high: f64) -> Result<Imp, Dist
 
 #[cfg(test)]
 mod fast_path_tests;
+
+#[cfg(test)]
+impl Distribution {
+    /// The verified intervals of the fast path, if it has one (for the model's tests, which
+    /// check every parameter of the default model; dist itself knows no model).
+    pub(crate) fn fast_path_intervals(&self) -> Option<[usize; 2]> {
+        self.fast.as_ref().map(|g| g.verified_intervals())
+    }
+}
