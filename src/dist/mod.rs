@@ -771,3 +771,12 @@ impl rand::distr::Distribution<f64> for Distribution {
         self.quantile(u)
     }
 }
+
+#[cfg(test)]
+impl Distribution {
+    /// The verified intervals of the fast path, if it has one (for the model's tests, which
+    /// check every parameter of the default model; dist itself knows no model).
+    pub(crate) fn fast_path_intervals(&self) -> Option<[usize; 2]> {
+        self.fast.as_ref().map(|g| g.verified_intervals())
+    }
+}

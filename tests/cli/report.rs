@@ -331,5 +331,7 @@ fn issue_4_missing_or_malformed_summary_is_bad_input_naming_the_file() {
         "{\"model\": {\"name\": \"m\"}, \"run\": {}, \"distributions\": {\"levels\": [0.5]}}",
     )
     .unwrap();
-    assert!(expect_failure("no outputs").contains("outputs"));
+    // Read into the typed Summary: the message names the first field missing (`model.file`).
+    let missing = expect_failure("no outputs");
+    assert!(missing.contains("missing field `file`"), "{missing}");
 }
