@@ -754,6 +754,15 @@ fn truncated_normal(mean: f64, sd: f64, low: f64, high: f64) -> Result<Imp, Dist
 #[cfg(test)]
 mod fast_path_tests;
 
+#[cfg(test)]
+impl Distribution {
+    /// The verified intervals of the fast path, if it has one (for the model's tests, which
+    /// check every parameter of the default model; dist itself knows no model).
+    pub(crate) fn fast_path_intervals(&self) -> Option<[usize; 2]> {
+        self.fast.as_ref().map(|g| g.verified_intervals())
+    }
+}
+
 /// Sampling by inversion: `quantile(u)` of a uniform u in the open interval (0, 1), the one
 /// path by which the engine samples too.
 ///
@@ -769,14 +778,5 @@ impl rand::distr::Distribution<f64> for Distribution {
     fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         let u: f64 = rand::distr::Open01.sample(rng);
         self.quantile(u)
-    }
-}
-
-#[cfg(test)]
-impl Distribution {
-    /// The verified intervals of the fast path, if it has one (for the model's tests, which
-    /// check every parameter of the default model; dist itself knows no model).
-    pub(crate) fn fast_path_intervals(&self) -> Option<[usize; 2]> {
-        self.fast.as_ref().map(|g| g.verified_intervals())
     }
 }
