@@ -23,14 +23,9 @@ pub fn write_results(
     deal_costs: Option<crate::summary::DealCosts>,
     out: &Path,
 ) -> Result<(), ReportError> {
-    ensure_dir(out)?;
     let mut summary = crate::summary::Summary::new(model, info, stats);
     summary.deal_costs = deal_costs;
-    write_atomic(
-        &out.join("summary.json"),
-        summary.to_json_pretty().as_bytes(),
-    )?;
-    write_atomic(&out.join("quantiles.csv"), &super::quantiles_csv(&summary)?)
+    super::write_summary(out, &summary)
 }
 
 /// `comparison.csv`: headline statistics of several runs side by side, one row per model and output.
