@@ -464,7 +464,10 @@ impl From<crate::batch::BatchError> for Failure {
         use crate::batch::BatchError;
         let code = match &e {
             BatchError::Override(_) | BatchError::Vary { .. } => 2,
-            BatchError::Partial(crate::partial::PartialError::Mismatch(_)) => 2,
+            BatchError::Partial(
+                crate::partial::PartialError::Mismatch(_)
+                | crate::partial::PartialError::Corrupt { .. },
+            ) => 2,
             _ => 1,
         };
         Failure {
