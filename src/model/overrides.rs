@@ -29,8 +29,20 @@ fn fail(given: &str, message: impl Into<String>) -> OverrideError {
     }
 }
 
-/// Parses VALUE as a TOML value: a number, a string or an inline table.
+/// Parses VALUE as ONE TOML value: a number, a string or an inline table.
+///
+/// VALUE is spliced into a one-line document, so a line break (or any control character)
+/// could smuggle further keys or tables into it, which were then silently ignored (issue 15,
+/// item 5): refuse those, and anything that parses to more than the one key.
 fn parse_value(given: &str, text: &str) -> Result<toml::Value, OverrideError> {
+    if let Some(c) = text.chars().find(|c| c.is_control()) {
+        return Err(fail(
+            given,
+            format!(
+                "VALUE contains the control character {c:?} (a line break?); accepted: one TOML value on one line, such as 0.25 or {{ dist = \"uniform\", low = 0.1, high = 0.2 }}"
+            ),
+        ));
+    }
     let doc = format!("v = {text}");
     let mut table: toml::Table = toml::from_str(&doc).map_err(|e| {
         fail(
@@ -41,6 +53,12 @@ fn parse_value(given: &str, text: &str) -> Result<toml::Value, OverrideError> {
             ),
         )
     })?;
+    if table.len() != 1 {
+        return Err(fail(
+            given,
+            "VALUE is more than one TOML value; accepted: one number, string or inline table",
+        ));
+    }
     table
         .remove("v")
         .ok_or_else(|| fail(given, "empty VALUE; accepted: a number or an inline table"))
@@ -180,4 +198,40 @@ fn unknown_path(given: &str, path: &str, m: &Model) -> OverrideError {
             examples.join(", ")
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> Model {
+        super::super::compile_model(include_str!("../../models/korea_us_2025.toml"), "k.toml")
+            .expect("the default model compiles")
+    }
+
+    /// Issue 15, item 5: a VALUE carrying a line break smuggled extra TOML that was ignored.
+    #[test]
+    fn values_that_are_not_one_toml_value_are_refused() {
+        let m = model();
+        for given in [
+            "sectors.autos.sigma=3\nsectors.autos.epsilon = 9",
+            "sectors.autos.sigma=3\r\n[extra]",
+            "sectors.autos.sigma=3\u{0}",
+            "scenarios.no_deal.probability=0.5\nscenarios.deal.probability = 0.5",
+            "sectors.autos.sigma={ dist = \"uniform\", low = 1, high = 2 }\nx = 1",
+            "sectors.autos.sigma.low=1\tx",
+        ] {
+            let e = apply_overrides(&m, &[given.to_string()]).expect_err(given);
+            assert!(
+                e.message.contains("control character") || e.message.contains("one TOML value"),
+                "{given:?}: {e}"
+            );
+        }
+        // One value on one line, with spaces and a comment-free inline table, still works.
+        let ok = apply_overrides(
+            &m,
+            &["sectors.autos.sigma = { dist = \"uniform\", low = 1, high = 2 }".into()],
+        );
+        assert!(ok.is_ok(), "{:?}", ok.err());
+    }
 }
