@@ -508,3 +508,56 @@ fn a_package_key_of_the_wrong_type_is_refused() {
         &["bad.toml:43:", "scenarios.deal.investment"],
     );
 }
+
+/// Issue 15, item 6: parameters of absurd size made `validate` hang (beta and PERT quantile
+/// tables, Student-t with df = 1e50); every number is now bounded, with the range in the
+/// message, and refused at once.
+#[test]
+fn absurd_distribution_parameters_are_refused_quickly() {
+    let epsilon = "epsilon = { dist = \"uniform\", low = 0.5, high = 1.5 }";
+    let cases = [
+        ("{ dist = \"beta\", alpha = 1e20, beta = 1e20 }", "alpha"),
+        ("{ dist = \"beta\", alpha = 2, beta = 1e300 }", "beta"),
+        ("{ dist = \"beta\", alpha = 1e-9, beta = 2 }", "alpha"),
+        (
+            "{ dist = \"student_t\", df = 1e50, loc = 1, scale = 0.1 }",
+            "df",
+        ),
+        (
+            "{ dist = \"pert\", low = 0, mode = 1, high = 1e308 }",
+            "high",
+        ),
+        (
+            "{ dist = \"pert\", low = 0, mode = 1, high = 2, lambda = 1e308 }",
+            "lambda",
+        ),
+        (
+            "{ dist = \"lognormal\", median = 1, sd_log = 300 }",
+            "sd_log",
+        ),
+        ("{ dist = \"normal\", mean = 1, sd = 1e200 }", "sd"),
+        (
+            "{ dist = \"discrete\", values = [1, 1e16], weights = [1, 1] }",
+            "values",
+        ),
+        (
+            "{ dist = \"uniform\", low = 0.5, high = 123456789012345678 }",
+            "high",
+        ),
+    ];
+    for (spec, key) in cases {
+        let started = std::time::Instant::now();
+        let text = with(epsilon, &format!("epsilon = {spec}"));
+        rejects(&text, 25, &[key, "accepted"]);
+        assert!(
+            started.elapsed().as_secs_f64() < 2.0,
+            "{spec} took too long"
+        );
+    }
+    // Plain numbers obey the same bound.
+    rejects(
+        &with("exports = 34.7", "exports = 1e300"),
+        22,
+        &["at most 1e15"],
+    );
+}

@@ -342,3 +342,14 @@ fn bad_arguments_exit_2() {
         assert_eq!(output.status.code(), Some(2), "{args:?}");
     }
 }
+
+/// Issue 15, item 6: `bench --sectors N` had no upper bound and aborted on allocation failure.
+#[test]
+fn bench_sectors_is_bounded() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tariffsim"))
+        .args(["bench", "--sectors", "100000000", "--draws", "10"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1..=1000"));
+}

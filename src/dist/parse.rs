@@ -34,12 +34,39 @@ fn keys_of(kind: &str) -> (&'static [&'static str], &'static [(&'static str, f64
     }
 }
 
-/// Parse a number (integer or finite float) into f64; `what` names it in messages.
+/// Largest magnitude of any number of a distribution (values, bounds, means, scales,
+/// weights). Generous: a model in USD (not USD bn) has a GDP near 1e13. Beyond it, outputs'
+/// squares overflow and quantile searches run on numbers that mean nothing here (issue 15,
+/// item 6: `pert` with high = 1e308 made `validate` hang).
+pub const MAX_MAGNITUDE: f64 = 1e15;
+/// Accepted range of beta's `alpha` and `beta`: outside it the quantile table does not
+/// converge in reasonable time (α = β = 1e8 took 2 s, β = 1e300 never finished), and
+/// shapes below 1e-3 put all mass on the end points.
+pub const BETA_SHAPE: (f64, f64) = (1e-3, 1e5);
+/// Largest PERT `lambda` (the beta shapes it implies stay inside [`BETA_SHAPE`]).
+pub const MAX_PERT_LAMBDA: f64 = 1e4;
+/// Accepted range of Student-t `df`: above 1e6 it is a normal to within 1e-6; below 0.1 its
+/// quantiles overflow.
+pub const STUDENT_DF: (f64, f64) = (0.1, 1e6);
+/// Largest lognormal `sd_log` (e^10 per standard deviation is already absurd here).
+pub const MAX_SD_LOG: f64 = 10.0;
+
+/// Parse a number (integer or finite float, |x| ≤ [`MAX_MAGNITUDE`]) into f64; `what` names
+/// it in messages.
 fn number(v: &Value, key: &str, what: &str) -> Result<f64, DistError> {
     match v {
         // Integers beyond 2⁵³ round to the nearest double, as TOML floats would.
-        Value::Integer(i) => Ok(*i as f64),
-        Value::Float(f) if f.is_finite() => Ok(*f),
+        Value::Integer(i) if (*i as f64).abs() <= MAX_MAGNITUDE => Ok(*i as f64),
+        Value::Float(f) if f.abs() <= MAX_MAGNITUDE => Ok(*f),
+        Value::Integer(_) | Value::Float(_) if v.as_float().is_none_or(f64::is_finite) => {
+            Err(DistError::at(
+                key,
+                format!(
+                    "`{what}` must be within ±{MAX_MAGNITUDE:e} (got {}); accepted: a number of magnitude at most {MAX_MAGNITUDE:e}",
+                    v
+                ),
+            ))
+        }
         Value::Float(f) => Err(DistError::at(
             key,
             format!("`{what}` must be finite (got {f}); accepted: a finite number"),
@@ -64,6 +91,18 @@ fn require(ok: bool, key: &str, rule: &str, got: String, accepted: &str) -> Resu
             format!("`{key}` must be {rule} (got {got}); accepted: {accepted}"),
         ))
     }
+}
+
+/// `key` in [lo, hi], a documented bound on a shape parameter.
+fn within(key: &str, x: f64, (lo, hi): (f64, f64)) -> Result<(), DistError> {
+    let n = super::fmt_num;
+    require(
+        lo <= x && x <= hi,
+        key,
+        &format!("in [{}, {}]", n(lo), n(hi)),
+        n(x),
+        &format!("{} ≤ {key} ≤ {}", n(lo), n(hi)),
+    )
 }
 
 /// `key` > 0.
@@ -238,6 +277,7 @@ pub(super) fn parse(value: &Value) -> Result<Distribution, DistError> {
             ordered(low, high)?;
             mode_inside(low, mode, high)?;
             positive("lambda", lambda)?;
+            within("lambda", lambda, (0.0, MAX_PERT_LAMBDA))?;
             Spec::Pert {
                 low,
                 mode,
@@ -265,12 +305,13 @@ pub(super) fn parse(value: &Value) -> Result<Distribution, DistError> {
             let (median, sd_log) = (get("median")?, get("sd_log")?);
             positive("median", median)?;
             positive("sd_log", sd_log)?;
+            within("sd_log", sd_log, (0.0, MAX_SD_LOG))?;
             Spec::Lognormal { median, sd_log }
         }
         "beta" => {
             let (alpha, beta, low, high) = (get("alpha")?, get("beta")?, get("low")?, get("high")?);
-            positive("alpha", alpha)?;
-            positive("beta", beta)?;
+            within("alpha", alpha, BETA_SHAPE)?;
+            within("beta", beta, BETA_SHAPE)?;
             ordered(low, high)?;
             Spec::Beta {
                 alpha,
@@ -282,7 +323,7 @@ pub(super) fn parse(value: &Value) -> Result<Distribution, DistError> {
         _ => {
             // "student_t", the last kind left.
             let (df, loc, scale) = (get("df")?, get("loc")?, get("scale")?);
-            positive("df", df)?;
+            within("df", df, STUDENT_DF)?;
             positive("scale", scale)?;
             Spec::StudentT { df, loc, scale }
         }

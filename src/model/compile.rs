@@ -215,7 +215,15 @@ impl Compiler<'_> {
 
     fn number(&mut self, value: &Spanned<f64>, key: &str, domain: Domain) -> f64 {
         let x = *value.get_ref();
-        if !domain.contains(x) {
+        // The bound every distribution's numbers obey (issue 15, item 6), for plain numbers too.
+        let max = crate::dist::MAX_MAGNITUDE;
+        if x.abs() > max && x.is_finite() {
+            self.error(
+                value.span(),
+                key,
+                format!("got {x:e}; accepted: a number of magnitude at most {max:e}"),
+            );
+        } else if !domain.contains(x) {
             self.error(
                 value.span(),
                 key,

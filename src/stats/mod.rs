@@ -471,6 +471,11 @@ impl RunStats {
         Moments { mean, sd }
     }
 
+    /// Smallest and largest value of output `o` (NaN excluded; (inf, −inf) before any draw).
+    pub fn range(&self, o: usize) -> (f64, f64) {
+        (self.min[o], self.max[o])
+    }
+
     /// The histogram of output `o` (for reports: densities, CDFs, tail quantiles).
     pub fn histogram(&self, o: usize) -> &LogHistogram {
         &self.histograms[o]
