@@ -8,7 +8,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::process::{Command, Output};
 
-use tariffsim::partial::{PartialError, PartialResult};
+use tariffsim::report::read_partial;
+use tariffsim::run::{PartialError, PartialResult};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tariffsim"))
@@ -191,8 +192,8 @@ fn damaged_files_are_refused_by_merge_and_resume_naming_the_file() {
 fn resealed_inconsistent_content_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let files = small_partials(dir.path());
-    let first = PartialResult::read(&files[0]).unwrap();
-    let second = PartialResult::read(&files[1]).unwrap();
+    let first = read_partial(&files[0]).unwrap();
+    let second = read_partial(&files[1]).unwrap();
     // Statistics of a model with one scenario and fewer sectors.
     let other_dir = dir.path().join("other");
     ok(&run(&[
@@ -208,7 +209,7 @@ fn resealed_inconsistent_content_is_refused() {
         "--out",
         path(&other_dir),
     ]));
-    let other = PartialResult::read(&other_dir).unwrap();
+    let other = read_partial(&other_dir).unwrap();
     type Edit = Box<dyn Fn(&mut PartialResult)>;
     let edits: Vec<(&str, Edit)> = vec![
         (

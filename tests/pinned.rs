@@ -2,9 +2,9 @@
 //! a fixed seed. Any change of numbers — in the sampler, a quantile function, the kernel or
 //! the statistics — fails here; update the values only with the reason in the commit message.
 
-use tariffsim::engine::{self, RunConfig};
 use tariffsim::model::{compile_model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
 use tariffsim::outputs::*;
+use tariffsim::run::{self, RunConfig};
 
 #[test]
 fn default_model_10000_draws_seed_1() {
@@ -16,7 +16,7 @@ fn default_model_10000_draws_seed_1() {
             threads,
             ..Default::default()
         };
-        let stats = engine::run(&model, &config, &[]).unwrap().stats;
+        let stats = run::run(&model, &config).unwrap().stats;
         let loss = stats.output_summary(EXPORT_LOSS);
         assert_eq!(loss.mean, 14.32800730404366);
         assert_eq!(loss.sd, 9.332592501612117);

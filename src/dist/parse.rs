@@ -63,7 +63,7 @@ fn number(v: &Value, key: &str, what: &str) -> Result<f64, DistError> {
                 key,
                 format!(
                     "`{what}` must be within ±{MAX_MAGNITUDE:e} (got {}); accepted: a number of magnitude at most {MAX_MAGNITUDE:e}",
-                    v
+                    super::fmt_num(v.as_float().or(v.as_integer().map(|i| i as f64)).unwrap_or(f64::NAN))
                 ),
             ))
         }
@@ -310,6 +310,8 @@ pub(super) fn parse(value: &Value) -> Result<Distribution, DistError> {
         }
         "beta" => {
             let (alpha, beta, low, high) = (get("alpha")?, get("beta")?, get("low")?, get("high")?);
+            positive("alpha", alpha)?;
+            positive("beta", beta)?;
             within("alpha", alpha, BETA_SHAPE)?;
             within("beta", beta, BETA_SHAPE)?;
             ordered(low, high)?;
@@ -323,6 +325,7 @@ pub(super) fn parse(value: &Value) -> Result<Distribution, DistError> {
         _ => {
             // "student_t", the last kind left.
             let (df, loc, scale) = (get("df")?, get("loc")?, get("scale")?);
+            positive("df", df)?;
             within("df", df, STUDENT_DF)?;
             positive("scale", scale)?;
             Spec::StudentT { df, loc, scale }

@@ -139,7 +139,7 @@ impl TryFrom<HistogramData> for LogHistogram {
         if h.count.checked_add(h.nan).is_none() {
             return Err("histogram counts overflow".into());
         }
-        if h.count > 0 && !(h.min <= h.max) {
+        if h.count > 0 && (h.min.is_nan() || h.max.is_nan() || h.min > h.max) {
             return Err(format!("histogram min {} above max {}", h.min, h.max));
         }
         if let Some(exact) = &h.exact {

@@ -6,22 +6,26 @@
 //! a single-process run of the same seed and draws.
 
 use std::ops::Range;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-
 use sha2::{Digest, Sha256};
 
-use crate::engine::{block_count, Engine, RunConfig, BLOCK_SIZE};
+use super::engine::Engine;
+use super::stopping::BatchMeans;
+use super::RunConfig;
 use crate::model::{self, Model};
+use crate::sampling::{block_count, SamplerKind, BLOCK_SIZE};
 use crate::stats::RunStats;
 
 /// First bytes of every partial-result file, before the format version.
 const MAGIC_PREFIX: &[u8] = b"TARIFFSIM-PARTIAL-";
-/// First bytes of a partial-result file of the current format (2): then the body's length
-/// (u64, little-endian), the SHA-256 of the body (32 bytes) and the body (postcard). Format 1
-/// had no length and no checksum, so a damaged file could merge silently (issue 15, item 1).
-const MAGIC: &[u8] = b"TARIFFSIM-PARTIAL-2\n";
+/// First bytes of a partial-result file of the current format (3): then the body's length
+/// (u64, little-endian), the SHA-256 of the body (32 bytes) and the body (postcard). Format 2
+/// added the batch means of a run with a target standard error; formats 1 and 2 had no
+/// length and no checksum, so a damaged file could merge silently (issue 15, item 1).
+const MAGIC: &[u8] = b"TARIFFSIM-PARTIAL-3\n";
+/// The format version in [`MAGIC`], for messages.
+const FORMAT: &str = "3";
 /// Bytes before the body: magic, length, checksum.
 const HEADER_LEN: usize = MAGIC.len() + 8 + 32;
 /// Upper bound on the threads a partial result may claim (a sanity bound on a file's field).
@@ -54,6 +58,8 @@ pub struct PartialResult {
     pub threads: usize,
     /// The merged statistics of the completed blocks.
     pub stats: RunStats,
+    /// With a target standard error: the batch means of the completed blocks, in block order.
+    pub batch_means: Option<BatchMeans>,
 }
 
 /// Why partial results could not be read or merged.
@@ -61,7 +67,7 @@ pub struct PartialResult {
 pub enum PartialError {
     /// A file that is not an intact partial result (damaged, truncated, extended, of another
     /// format or inconsistent): invalid input.
-    #[error("{path}: {message}; accepted: a partial.tariffsim written by `tariffsim run --shard` or `--checkpoint` of this version, unchanged (rerun the shard, or copy the file again)")]
+    #[error("{path}: {message}; accepted: a partial.tariffsim written by a shard, a checkpoint or an MPI rank of this version, unchanged (rerun the shard, or copy the file again)")]
     Corrupt {
         /// The file.
         path: String,
@@ -80,9 +86,6 @@ pub enum PartialError {
     #[error("{0}")]
     Mismatch(String),
 }
-
-/// Name of the partial-result file inside a shard's or checkpoint's folder.
-pub const PARTIAL_FILE: &str = "partial.tariffsim";
 
 impl PartialResult {
     /// A partial result of `model` and `config` covering `completed` blocks.
@@ -108,6 +111,7 @@ impl PartialResult {
             elapsed_s,
             threads,
             stats,
+            batch_means: None,
         }
     }
 
@@ -119,6 +123,15 @@ impl PartialResult {
             && self.draws == other.draws
             && self.seed == other.seed
             && self.sampler == other.sampler
+    }
+
+    /// Whether this is a part of a run of `config` on `model` (see [`PartialResult::same_run`]).
+    pub fn is_run_of(&self, model: &Model, config: &RunConfig) -> bool {
+        self.model_sha256 == model.source.sha256
+            && self.overrides == model.overrides
+            && self.draws == config.draws
+            && self.seed == config.seed
+            && self.sampler == config.sampler_label()
     }
 
     /// Encodes to bytes: the magic line, the body's length and SHA-256, then the body
@@ -157,7 +170,7 @@ impl PartialResult {
                 .map(|&b| b as char)
                 .collect();
             return Err(corrupt(format!(
-                "partial result of format {} (this tariffsim reads format 2)",
+                "partial result of format {} (this tariffsim reads format {FORMAT})",
                 if version.is_empty() {
                     "unknown"
                 } else {
@@ -221,6 +234,9 @@ impl PartialResult {
             ));
         }
         let config = self.config().map_err(|e| e.to_string())?;
+        if self.draws == 0 {
+            return Err("a run of 0 draws".into());
+        }
         let total = block_count(self.draws);
         let mut at = 0;
         let (mut blocks, mut draws) = (0u64, 0u64);
@@ -243,22 +259,11 @@ impl PartialResult {
         let engine = Engine::new(&model, &single).map_err(|e| e.to_string())?;
         self.stats
             .check_shape(&engine.empty_stats(), draws, blocks)
-            .map_err(|e| format!("inconsistent statistics: {e}"))
-    }
-
-    /// Reads `DIR/partial.tariffsim` (or the file itself when given a file).
-    pub fn read(path: &Path) -> Result<Self, PartialError> {
-        let file = if path.is_dir() {
-            path.join(PARTIAL_FILE)
-        } else {
-            path.to_path_buf()
-        };
-        let name = file.display().to_string();
-        let bytes = std::fs::read(&file).map_err(|e| PartialError::File {
-            path: name.clone(),
-            message: format!("cannot read: {e}"),
-        })?;
-        Self::from_bytes(&bytes, &name)
+            .map_err(|e| format!("inconsistent statistics: {e}"))?;
+        match &self.batch_means {
+            Some(b) => b.check(&engine, blocks, draws),
+            None => Ok(()),
+        }
     }
 
     /// The model of this run, recompiled from the stored text with the stored overrides.
@@ -271,7 +276,7 @@ impl PartialResult {
 
     /// The run settings (threads left to the caller).
     pub fn config(&self) -> Result<RunConfig, PartialError> {
-        let (sampler, antithetic) = crate::engine::SamplerKind::from_label(&self.sampler)
+        let (sampler, antithetic) = SamplerKind::from_label(&self.sampler)
             .ok_or_else(|| PartialError::Mismatch(format!("unknown sampler `{}`", self.sampler)))?;
         Ok(RunConfig {
             draws: self.draws,
@@ -281,30 +286,6 @@ impl PartialResult {
             antithetic,
         })
     }
-}
-
-/// Runs shard `k` (1-based) of `n` of `config` — for `--shard K/N` and for MPI rank k − 1 —
-/// and returns its partial result.
-pub fn run_shard(
-    model: &Model,
-    model_text: &str,
-    config: &RunConfig,
-    (k, n): (u64, u64),
-    sinks: &[&dyn crate::engine::BlockSink],
-) -> Result<PartialResult, crate::engine::EngineError> {
-    let started = std::time::Instant::now();
-    let blocks = shard_blocks(config.draws, k, n);
-    let engine = crate::engine::Engine::new(model, config)?;
-    let stats = engine.run_blocks(blocks.clone(), sinks)?;
-    Ok(PartialResult::new(
-        model,
-        model_text,
-        config,
-        vec![(blocks.start, blocks.end)],
-        stats,
-        started.elapsed().as_secs_f64(),
-        engine.threads(),
-    ))
 }
 
 /// The blocks of shard `k` (1-based) of `n`: contiguous ranges that together cover the run.
@@ -345,7 +326,7 @@ pub fn merge(
     for p in iter {
         if !p.same_run(&merged) {
             return Err(PartialError::Mismatch(format!(
-                "partial results of different runs: ({}, sha256 {}, draws {}, seed {}, sampler {}, overrides {:?}) vs ({}, sha256 {}, draws {}, seed {}, sampler {}, overrides {:?}); accepted: shards of one run (same model, overrides, --draws, --seed, --sampler)",
+                "partial results of different runs: ({}, sha256 {}, draws {}, seed {}, sampler {}, overrides {:?}) vs ({}, sha256 {}, draws {}, seed {}, sampler {}, overrides {:?}); accepted: shards of one run (same model, overrides, draws, seed and sampler)",
                 merged.model_file, merged.model_sha256.get(..12).unwrap_or(&merged.model_sha256), merged.draws, merged.seed, merged.sampler, merged.overrides,
                 p.model_file, p.model_sha256.get(..12).unwrap_or(&p.model_sha256), p.draws, p.seed, p.sampler, p.overrides
             )));
@@ -359,6 +340,11 @@ pub fn merge(
         }
         for &(a, b) in &p.completed {
             add_range(&mut merged.completed, a..b);
+        }
+        if p.batch_means.is_some() {
+            return Err(PartialError::Mismatch(
+                "a partial result of a run with a target standard error cannot be merged with others; accepted: shards of a run of fixed draws".into(),
+            ));
         }
         merged.stats.merge(&p.stats);
         merged.elapsed_s = merged.elapsed_s.max(p.elapsed_s);
@@ -379,19 +365,10 @@ pub fn merge(
                 missing.push(format!("{at}..{total}"));
             }
             return Err(PartialError::Mismatch(format!(
-                "the partial results do not cover the run: blocks {} missing (of 0..{total}); accepted: all N shards of `--shard K/N`",
+                "the partial results do not cover the run: blocks {} missing (of 0..{total}); accepted: all n shards of a split into n",
                 missing.join(", ")
             )));
         }
     }
     Ok(merged)
-}
-
-/// Writes a partial result atomically into `dir`.
-pub fn write(dir: &Path, partial: &PartialResult) -> Result<(), PartialError> {
-    let bytes = partial.to_bytes()?;
-    crate::report::write_atomic(&dir.join(PARTIAL_FILE), &bytes).map_err(|e| PartialError::File {
-        path: dir.join(PARTIAL_FILE).display().to_string(),
-        message: e.to_string(),
-    })
 }
