@@ -2,7 +2,10 @@
 //!
 //! A draw is a point of the unit cube; the sampler makes it, the copula correlates it, the
 //! quantile functions of [`dist`] turn it into parameter values, the [`kernel`] turns those
-//! into outputs, and [`stats`] summarises the outputs block by block.
+//! into outputs, and [`stats`] summarises the outputs block by block. [`run`] is the one
+//! driver of a run (blocks in parallel, stopping rules, shards, checkpoints, observers),
+//! [`summary`] its typed result and [`report`] writes every file; [`sensitivity`] and
+//! [`sweep`] are analyses built on top. The command line is the binary's, not the library's.
 //!
 //! ```
 //! use tariffsim::{model, run};

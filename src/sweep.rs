@@ -35,7 +35,7 @@ pub enum SweepError {
 /// One varied parameter of a sweep and the values it takes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepAxis {
-    /// Parameter path (or path.key, or scenarios.<id>.probability), as for `--set`.
+    /// Parameter path (or `path.key`, or `scenarios.<id>.probability`), as for an override.
     pub path: String,
     /// The values, as TOML value texts.
     pub values: Vec<String>,

@@ -17,7 +17,7 @@
 //! ```
 //!
 //! Accuracy (MODEL.md §6): every quantile agrees with mpmath at 50 digits to 1e-9 relative
-//! (or 1e-12 absolute near 0) on u ∈ [1e-9, 1 − 1e-9]; `tests/dist_accuracy.rs` checks the
+//! (or 1e-12 absolute near 0) on u ∈ [1e-9, 1 − 1e-9]; `tests/sampling/dist_accuracy.rs` checks the
 //! fixtures in `tests/fixtures/quantiles/`.
 
 mod beta_table;
@@ -656,3 +656,12 @@ fn truncated_normal(mean: f64, sd: f64, low: f64, high: f64) -> Result<Imp, Dist
 
 #[cfg(test)]
 mod fast_path_tests;
+
+#[cfg(test)]
+impl Distribution {
+    /// The verified intervals of the fast path, if it has one (for the model's tests, which
+    /// check every parameter of the default model; dist itself knows no model).
+    pub(crate) fn fast_path_intervals(&self) -> Option<[usize; 2]> {
+        self.fast.as_ref().map(|g| g.verified_intervals())
+    }
+}

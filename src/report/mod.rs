@@ -11,7 +11,7 @@ mod summary;
 
 pub use crate::summary::{run_warnings, RunInfo};
 pub use draws_csv::DrawsCsv;
-pub use html::{escape_html, format_number, render_report, write_report, ReportFiles};
+pub use html::{format_number, render_report, write_report, ReportFiles};
 pub use run_files::{
     comparison_csv, read_partial, write_partial, write_results, CheckpointDir, PARTIAL_FILE,
 };
