@@ -41,6 +41,10 @@ pub(crate) fn load(
         overrides.extend(scenario_overrides(&model, id)?);
     }
     if overrides.is_empty() {
+        // Warnings of the file itself (e.g. a rate of 100 % or more), said before any work.
+        for w in &model.warnings {
+            eprintln!("warning: {}: {w}", model.source.file);
+        }
         return Ok(LoadedModel { model, text });
     }
     let model = model::apply_overrides(&model, &overrides).map_err(|e| {

@@ -305,14 +305,19 @@ fn validate(models: &[PathBuf]) -> Result<(), Failure> {
     let mut code = 0;
     for path in models {
         match model::load_model(path) {
-            Ok(m) => print_stdout(&format!(
-                "ok: {} ({} sectors, {} scenarios, {} parameters of which {} uncertain)\n",
-                path.display(),
-                m.sectors.len(),
-                m.scenarios.len(),
-                m.params.len(),
-                m.dimension - 1
-            )),
+            Ok(m) => {
+                for w in &m.warnings {
+                    eprintln!("warning: {}: {w}", path.display());
+                }
+                print_stdout(&format!(
+                    "ok: {} ({} sectors, {} scenarios, {} parameters of which {} uncertain)\n",
+                    path.display(),
+                    m.sectors.len(),
+                    m.scenarios.len(),
+                    m.params.len(),
+                    m.dimension - 1
+                ))
+            }
             Err(e) => {
                 let f = Failure::from(e);
                 code = code.max(f.code);

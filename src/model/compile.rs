@@ -93,6 +93,7 @@ pub fn compile_model(text: &str, file: &str) -> Result<Model, ModelError> {
         params: Vec::new(),
         constants: Vec::new(),
         correlations: Vec::new(),
+        warnings: Vec::new(),
     };
     let model = compiler.compile(raw, text, file);
     if compiler.diagnostics.is_empty() {
@@ -120,6 +121,8 @@ struct Compiler<'a> {
     params: Vec<Parameter>,
     constants: Vec<f64>,
     correlations: Vec<(usize, usize, f64, usize)>,
+    /// Values that pass but look like mistakes (a rate of 100 % or more, issue 15 item 9).
+    warnings: Vec<String>,
 }
 
 /// What a regime's table entry resolved to for one sector.
@@ -172,10 +175,15 @@ impl Compiler<'_> {
                 span.clone(),
                 &path,
                 format!(
-                    "value outside the allowed range: got {got}; accepted: {}",
-                    domain.text
+                    "value outside the allowed range: got {got}; accepted: {}{}",
+                    domain.text,
+                    domain.percent_hint(b)
                 ),
             );
+        } else {
+            let line = self.line_of(&span);
+            let warning = domain.large_fraction_warning(&path, line, dist.support().1);
+            self.warnings.extend(warning);
         }
         self.push_param(path, dist, &span, value.get_ref().clone(), domain)
     }
@@ -227,8 +235,16 @@ impl Compiler<'_> {
             self.error(
                 value.span(),
                 key,
-                format!("got {x}; accepted: {}", domain.text),
+                format!(
+                    "got {x}; accepted: {}{}",
+                    domain.text,
+                    domain.percent_hint(x)
+                ),
             );
+        } else {
+            let line = self.line_of(&value.span());
+            let warning = domain.large_fraction_warning(key, line, x);
+            self.warnings.extend(warning);
         }
         x
     }
@@ -599,7 +615,7 @@ impl Compiler<'_> {
             copula: copula?,
             correlations: std::mem::take(&mut self.correlations),
             overrides: Vec::new(),
-            warnings: Vec::new(),
+            warnings: std::mem::take(&mut self.warnings),
             dimension,
             groups,
             source: ModelSource {

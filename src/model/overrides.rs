@@ -132,11 +132,18 @@ pub fn apply_overrides(model: &Model, overrides: &[String]) -> Result<Model, Ove
             return Err(fail(
                 given,
                 format!(
-                    "`{}` outside the allowed range: support [{a}, {b}]; accepted: {}",
-                    param.path, param.domain.text
+                    "`{}` outside the allowed range: support [{a}, {b}]; accepted: {}{}",
+                    param.path,
+                    param.domain.text,
+                    param.domain.percent_hint(b)
                 ),
             ));
         }
+        let warning = param
+            .domain
+            .large_fraction_warning(&param.path, 0, dist.support().1)
+            .map(|w| w.replacen("line 0", &format!("--set {given}"), 1));
+        m.warnings.extend(warning);
         param.dist = dist;
         param.spec = new_spec;
     }
@@ -233,5 +240,25 @@ mod tests {
             &["sectors.autos.sigma = { dist = \"uniform\", low = 1, high = 2 }".into()],
         );
         assert!(ok.is_ok(), "{:?}", ok.err());
+    }
+
+    /// Issue 15, item 9, through `--set`: a percentage is refused with the fraction, a rate of
+    /// 100 % or more is accepted with a warning naming the override.
+    #[test]
+    fn percentage_overrides_are_refused_and_large_rates_warned() {
+        let m = model();
+        let e = apply_overrides(&m, &["scenarios.no_deal.tariff.default=30".into()])
+            .expect_err("30 = 3000 %");
+        assert!(e.message.contains("did you mean 0.30?"), "{e}");
+        let ok = apply_overrides(&m, &["scenarios.no_deal.tariff.default=1.2".into()])
+            .expect("120 % is a valid rate");
+        assert!(
+            ok.warnings
+                .iter()
+                .any(|w| w.contains("--set scenarios.no_deal.tariff.default=1.2")
+                    && w.contains("120 %")),
+            "{:?}",
+            ok.warnings
+        );
     }
 }

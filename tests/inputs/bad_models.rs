@@ -561,3 +561,65 @@ fn absurd_distribution_parameters_are_refused_quickly() {
         &["at most 1e15"],
     );
 }
+
+/// Issue 15, item 9: `tariff = { default = 10, autos = 25 }` (percentages typed as numbers)
+/// passed and reported a 51 % loss. Rates ≥ 5 (500 %) are refused with the fraction they
+/// probably meant; the same for every field whose unit is a fraction.
+#[test]
+fn percentages_typed_as_fractions_are_refused_with_a_suggestion() {
+    rejects(
+        &with(
+            "tariff = { default = 0.10, autos = 0.25 }",
+            "tariff = { default = 10, autos = 25 }",
+        ),
+        36,
+        &["interim.tariff.default", "did you mean 0.10?"],
+    );
+    rejects(
+        &with(
+            "tariff = { default = 0.10, autos = 0.25 }",
+            "tariff = { default = 0.1, autos = { dist = \"uniform\", low = 20, high = 30 } }",
+        ),
+        36,
+        &["interim.tariff.autos", "did you mean 0.30?"],
+    );
+    rejects(
+        &with("share = 0.16", "share = 30"),
+        23,
+        &["share", "did you mean 0.30?"],
+    );
+    rejects(
+        &with("fx_weight = 0.5", "fx_weight = 50"),
+        18,
+        &["fx_weight", "did you mean 0.50?"],
+    );
+    rejects(
+        &with(
+            "value_added_share = { dist = \"uniform\", low = 0.55, high = 0.65 }",
+            "value_added_share = { dist = \"uniform\", low = 55, high = 65 }",
+        ),
+        10,
+        &["value_added_share", "did you mean 0.65?"],
+    );
+}
+
+/// Rates in [1, 5) are real (145 %) but rare: accepted with a warning that names the line.
+#[test]
+fn rates_of_100_percent_or_more_are_accepted_with_a_warning() {
+    let text = with(
+        "tariff = { default = 0.10, autos = 0.25 }",
+        "tariff = { default = 0.10, autos = 1.45 }",
+    );
+    let model = compile_model(&text, "big.toml").expect("145 % is a valid rate");
+    assert!(
+        model.warnings.iter().any(|w| w.contains("line 36")
+            && w.contains("interim.tariff.autos")
+            && w.contains("145 %")),
+        "{:?}",
+        model.warnings
+    );
+    assert!(compile_model(BASE, "base.toml")
+        .unwrap()
+        .warnings
+        .is_empty());
+}

@@ -6,22 +6,12 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use tariffsim::report::read_partial;
 use tariffsim::run::{PartialError, PartialResult};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tariffsim"))
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().unwrap()
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use crate::common::{path, run_bin as run};
 
 fn ok(out: &Output) {
     assert!(
