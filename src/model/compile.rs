@@ -29,6 +29,12 @@ fn inf() -> toml::Value {
     toml::Value::String("inf".into())
 }
 
+/// A sum of decimals as a person reads it: 0.6 + 0.3 is 0.9, not 0.8999999999999999 (rounded
+/// at 12 decimals, far finer than [`PROBABILITY_TOLERANCE`]; issue 15, item 10).
+pub(crate) fn rounded_sum(x: f64) -> f64 {
+    (x * 1e12).round() / 1e12
+}
+
 /// Probabilities must sum to 1 within this tolerance (MODEL.md §4).
 pub(crate) const PROBABILITY_TOLERANCE: f64 = 1e-9;
 
@@ -109,7 +115,7 @@ pub fn compile_model(text: &str, file: &str) -> Result<Model, ModelError> {
 /// Adds the accepted forms to serde's terse messages where they are not obvious.
 fn explain_toml_error(message: &str) -> String {
     if message.starts_with("missing field") {
-        format!("{message}; see MODEL.md §8 for the required keys")
+        format!("{message}; see docs/model.md §4 (The model file) for the required keys")
     } else {
         message.to_string()
     }
@@ -489,7 +495,8 @@ impl Compiler<'_> {
                 span,
                 "scenarios.probability",
                 format!(
-                    "scenario probabilities sum to {total_probability} ({}); accepted: a sum of 1 within {PROBABILITY_TOLERANCE:e}",
+                    "scenario probabilities sum to {} ({}); accepted: a sum of 1 within {PROBABILITY_TOLERANCE:e}",
+                    rounded_sum(total_probability),
                     listed.join(", ")
                 ),
             );
@@ -678,6 +685,22 @@ impl Compiler<'_> {
                         POSITIVE,
                     )
                 }
+                // A bare `inf` is a TOML float, refused by the distribution parser as not
+                // finite: say which spelling is accepted (issue 15, item 10).
+                toml::Value::Float(x) if x.is_infinite() => {
+                    self.error(
+                        v.span(),
+                        &path,
+                        format!("got the bare TOML float {x}; accepted: the string \"inf\" (eta = \"inf\", an infinite elasticity), a number > 0 or a distribution on (0, inf)"),
+                    );
+                    self.push_param(
+                        path,
+                        Distribution::point(f64::NAN),
+                        &v.span(),
+                        inf(),
+                        POSITIVE,
+                    )
+                }
                 _ => self.param(path, v, POSITIVE),
             },
         }
@@ -778,7 +801,7 @@ impl Compiler<'_> {
                             path.span(),
                             "correlations.between",
                             format!(
-                                "unknown parameter path `{}`; accepted: a path of MODEL.md §7 defined by this model with a distribution (e.g. {} ...)",
+                                "unknown parameter path `{}`; accepted: a path of docs/model.md §4 (Parameter paths) defined by this model with a distribution (e.g. {} ...)",
                                 path.get_ref(),
                                 known.join(", ")
                             ),
@@ -883,7 +906,7 @@ impl Compiler<'_> {
                         path.span(),
                         "groups.parameters",
                         format!(
-                            "unknown parameter path `{}`; accepted: a path of MODEL.md §7 defined by this model",
+                            "unknown parameter path `{}`; accepted: a path of docs/model.md §4 (Parameter paths) defined by this model",
                             path.get_ref()
                         ),
                     ),

@@ -105,9 +105,15 @@ impl Domain {
     }
 
     /// A warning when a value `x` inside an open-ended fraction domain (rates, growth) is
-    /// 1 or more: 100 % and above is rare enough to be a percentage typed by mistake.
+    /// 1 or more: 100 % and above is rare enough to be a percentage typed by mistake. Not for
+    /// competitors' tariffs (`competitor_tariff`, `competitor_base_tariff`): third countries'
+    /// rates of 100 % and more are the documented case (the default model's US tariffs on
+    /// Chinese batteries), and a warning on every run of the shipped model would teach users
+    /// to ignore warnings.
     pub(crate) fn large_fraction_warning(&self, path: &str, line: usize, x: f64) -> Option<String> {
-        (self.is_fraction() && self.high > 1.0 && x >= 1.0 && self.contains(x)).then(|| {
+        let competitor = path.contains("competitor_");
+        let large = self.is_fraction() && self.high > 1.0 && x >= 1.0 && self.contains(x);
+        (large && !competitor).then(|| {
             format!(
                 "line {line}: `{path}` reaches {x} = {} %: rates of 100 % or more are rare; if you meant percentages, write fractions ({} for {x} %)",
                 // Rounded so that 1.1 reads 110 %, not 110.00000000000001 %.

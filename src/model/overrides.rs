@@ -4,7 +4,7 @@
 //! Overrides act on the compiled model, so that error messages can name the override rather
 //! than a line of a rewritten file.
 
-use super::compile::PROBABILITY_TOLERANCE;
+use super::compile::{rounded_sum, PROBABILITY_TOLERANCE};
 use super::Model;
 use crate::dist::Distribution;
 use crate::sampling::copula::{Copula, CopulaError};
@@ -124,6 +124,12 @@ pub fn apply_overrides(model: &Model, overrides: &[String]) -> Result<Model, Ove
         let param = &mut m.params[index];
         let dist = if param.path.ends_with(".eta") && new_spec.as_str() == Some("inf") {
             Distribution::point(f64::INFINITY)
+        } else if param.path.ends_with(".eta") && new_spec.as_float().is_some_and(f64::is_infinite)
+        {
+            return Err(fail(
+                given,
+                "a bare inf is a TOML float; accepted: the string \"inf\" (e.g. --set 'sectors.autos.eta=\"inf\"'), a number > 0 or a distribution on (0, inf)",
+            ));
         } else {
             Distribution::from_toml(&new_spec).map_err(|e| fail(given, e.message))?
         };
@@ -157,7 +163,8 @@ pub fn apply_overrides(model: &Model, overrides: &[String]) -> Result<Model, Ove
         return Err(fail(
             &overrides.join(" "),
             format!(
-                "after the overrides the scenario probabilities sum to {total} ({}); accepted: a sum of 1 within {PROBABILITY_TOLERANCE:e}",
+                "after the overrides the scenario probabilities sum to {} ({}); accepted: a sum of 1 within {PROBABILITY_TOLERANCE:e}",
+                rounded_sum(total),
                 listed.join(", ")
             ),
         ));
@@ -201,7 +208,7 @@ fn unknown_path(given: &str, path: &str, m: &Model) -> OverrideError {
     fail(
         given,
         format!(
-            "unknown parameter path `{path}`; accepted: a parameter path of this model (MODEL.md §7), optionally followed by `.key` of its distribution, e.g. {} ...",
+            "unknown parameter path `{path}`; accepted: a parameter path of this model (docs/model.md §4 (Parameter paths)), optionally followed by `.key` of its distribution, e.g. {} ...",
             examples.join(", ")
         ),
     )

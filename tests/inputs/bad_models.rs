@@ -623,3 +623,30 @@ fn rates_of_100_percent_or_more_are_accepted_with_a_warning() {
         .warnings
         .is_empty());
 }
+
+/// Issue 15, item 10: sums printed as a person reads them, a bare `inf` explained, and
+/// messages pointing to the user's docs (docs/model.md), not to a MODEL.md they do not have.
+#[test]
+fn messages_print_sums_as_typed_explain_inf_and_cite_the_users_docs() {
+    rejects(
+        &with("probability = 0.4", "probability = 0.3"),
+        40,
+        &["sum to 0.9 ", "no_deal = 0.3"],
+    );
+    rejects(
+        &with("eta = \"inf\"", "eta = inf"),
+        26,
+        &["the string \"inf\"", "sectors.autos.eta"],
+    );
+    let text = BASE.replace(
+        "[baseline]\nimports_from_importer = 72.1\ngdp = 1870.0\n",
+        "",
+    );
+    for (_, m) in diagnostics(&text).into_iter().chain(diagnostics(&with(
+        "between = [\"sectors.autos.sigma\"",
+        "between = [\"sectors.autos.nope\"",
+    ))) {
+        assert!(!m.contains("MODEL.md"), "{m}");
+        assert!(m.contains("docs/model.md §4"), "{m}");
+    }
+}
