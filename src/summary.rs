@@ -442,9 +442,14 @@ impl Summary {
     }
 }
 
+/// Largest output magnitude whose square is finite (√f64::MAX ≈ 1.34e154, rounded down):
+/// beyond it the sums of squares overflow and sd and standard errors are meaningless.
+pub const MAX_SQUARABLE: f64 = 1e154;
+
 /// Problems a reader of the results must know about: draws whose outputs are not numbers
-/// (they are left out of quantiles and make means undefined), and correlations dropped by
-/// overrides.
+/// (they are left out of quantiles and make means undefined), outputs that are infinite or
+/// so large that their squares overflow (sd and standard errors undefined; issue 15, item 6),
+/// and correlations dropped by overrides.
 pub fn run_warnings(model: &Model, stats: &RunStats) -> Vec<String> {
     let mut warnings = model.warnings.clone();
     for (o, name) in output_names(model).iter().enumerate() {
@@ -452,6 +457,20 @@ pub fn run_warnings(model: &Model, stats: &RunStats) -> Vec<String> {
         if nan > 0 {
             warnings.push(format!(
                 "{nan} draws gave `{name}` = NaN (an input at the edge of its domain?); they are left out of its quantiles and its mean is undefined"
+            ));
+        }
+        let (min, max) = stats.range(o);
+        if stats.histogram(o).count() == 0 {
+            continue;
+        }
+        let extreme = if min.abs() > max.abs() { min } else { max };
+        if extreme.is_infinite() {
+            warnings.push(format!(
+                "draws gave `{name}` = {extreme} (an input far outside its plausible range?); its mean, sd and standard errors are undefined"
+            ));
+        } else if extreme.abs() > MAX_SQUARABLE {
+            warnings.push(format!(
+                "draws gave `{name}` = {extreme:e}, beyond ±1e154 where squares overflow (an input far outside its plausible range?); its sd and standard errors are undefined"
             ));
         }
     }
@@ -572,4 +591,50 @@ pub struct DealCosts {
     pub method: String,
     /// Per scenario id, in file order.
     pub scenarios: IndexMap<String, ScenarioCost>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    /// Statistics of one block of `n` draws whose every output is `x`.
+    fn stats_of(model: &Model, x: f64, n: usize) -> RunStats {
+        let outputs = output_names(model).len();
+        let mut stats = RunStats::new(
+            model.scenarios.len(),
+            vec![0.0; outputs],
+            model.dimension,
+            1,
+        );
+        let points = Array2::from_elem((n, model.dimension), 0.5);
+        let rows = Array2::from_elem((n, outputs), x);
+        stats.add_block(0, 0, points.view(), rows.view(), &vec![0; n]);
+        stats
+    }
+
+    /// Issue 15, item 6: outputs beyond ±1e154 (squares overflow) or infinite were reported
+    /// with sd = 0 or null means and no warning; they are warned about like NaN.
+    #[test]
+    fn overflowing_and_infinite_outputs_are_warned_about() {
+        let model = crate::model::compile_model(
+            crate::model::DEFAULT_MODEL_TEXT,
+            crate::model::DEFAULT_MODEL_FILE,
+        )
+        .unwrap();
+        assert!(run_warnings(&model, &stats_of(&model, 1.0, 10)).is_empty());
+        assert!(run_warnings(&model, &stats_of(&model, 1e150, 10)).is_empty());
+        let big = run_warnings(&model, &stats_of(&model, -2e154, 10));
+        assert!(
+            big.iter()
+                .any(|w| w.contains("`export_loss` = -2e154") && w.contains("overflow")),
+            "{big:?}"
+        );
+        let inf = run_warnings(&model, &stats_of(&model, f64::INFINITY, 10));
+        assert!(
+            inf.iter()
+                .any(|w| w.contains("`export_loss` = inf") && w.contains("undefined")),
+            "{inf:?}"
+        );
+    }
 }

@@ -41,6 +41,23 @@ pub struct SweepAxis {
     pub values: Vec<String>,
 }
 
+/// Value `i` of `n` evenly spaced from `lo` to `hi`, as the decimal a person would type: the
+/// binary arithmetic's noise (0.3 / 6 = 0.049999999999999996) is rounded off at 15 significant
+/// digits of the larger end, so that `0:0.3:7` gives 0.05 and `df[df.x == 0.05]` finds it
+/// (issue 15, item 11). The text parses back to the value the run uses.
+fn grid_value(lo: f64, hi: f64, i: usize, n: usize) -> String {
+    let x = lo + (hi - lo) * i as f64 / (n - 1) as f64;
+    let scale = lo.abs().max(hi.abs());
+    let decimals = if scale > 0.0 {
+        (14 - scale.log10().floor() as i64).clamp(0, 330) as usize
+    } else {
+        0
+    };
+    let rounded: f64 = format!("{x:.decimals$}").parse().unwrap_or(x);
+    // + 0.0 turns a rounded −0 into 0.
+    format!("{:?}", rounded + 0.0)
+}
+
 /// Parses `PATH=v1,v2,...` or `PATH=lo:hi:n` (n evenly spaced numbers from lo to hi).
 pub fn parse_axis(given: &str) -> Result<SweepAxis, SweepError> {
     let err = |message: String| SweepError::Axis {
@@ -63,12 +80,7 @@ pub fn parse_axis(given: &str) -> Result<SweepAxis, SweepError> {
             (3, (Some(lo), Some(hi), Some(n)))
                 if lo.is_finite() && hi.is_finite() && (2..=10_000).contains(&n) =>
             {
-                (0..n)
-                    .map(|i| {
-                        let x = lo + (hi - lo) * i as f64 / (n - 1) as f64;
-                        format!("{x:?}")
-                    })
-                    .collect()
+                (0..n).map(|i| grid_value(lo, hi, i, n)).collect()
             }
             _ => return Err(err(
                 "a range must be lo:hi:n with finite numbers lo, hi and an integer n in [2, 10000]"
@@ -452,4 +464,42 @@ fn sanitize(path: &str) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod grid_tests {
+    use super::grid_value;
+
+    fn grid(lo: f64, hi: f64, n: usize) -> Vec<String> {
+        (0..n).map(|i| grid_value(lo, hi, i, n)).collect()
+    }
+
+    /// Issue 15, item 11: `--vary x=0:0.3:7` wrote 0.049999999999999996.
+    #[test]
+    fn grid_values_are_the_decimals_a_person_types() {
+        assert_eq!(
+            grid(0.0, 0.3, 7),
+            ["0.0", "0.05", "0.1", "0.15", "0.2", "0.25", "0.3"]
+        );
+        assert_eq!(grid(-0.3, 0.3, 3), ["-0.3", "0.0", "0.3"]);
+        // The class: every value of these grids has at most 8 decimals (binary noise shows as
+        // 16 or 17 significant digits).
+        for (lo, hi, n) in [
+            (0.0, 1.0, 11),
+            (0.1, 0.2, 11),
+            (-0.1, 0.2, 4),
+            (1.0, 2.0, 5),
+            (0.0, 1e-6, 11),
+            (0.0, 2.5, 51),
+            (1.5, 4.5, 101),
+            (-1e6, 1e6, 9),
+        ] {
+            for s in grid(lo, hi, n) {
+                let decimals = s.split_once('.').map_or(0, |(_, d)| d.len());
+                assert!(decimals <= 8, "{lo}:{hi}:{n} gives {s}");
+                let x: f64 = s.parse().unwrap();
+                assert!(x >= lo.min(hi) && x <= hi.max(lo), "{s}");
+            }
+        }
+    }
 }

@@ -2,6 +2,10 @@
 //! (issue #6). Shaped like the default model: five scenarios, uncertain tariffs and timing,
 //! two finite-η sectors in every eleven, correlated elasticities.
 
+/// Most sectors `bench --sectors` accepts: memory grows by ~1.5 MB a sector (one histogram per
+/// output), and an unbounded count aborted on allocation failure (issue 15, item 6).
+pub const MAX_SECTORS: u64 = 1000;
+
 /// TOML text of a synthetic model with `sectors` sectors.
 pub fn synthetic_model_text(sectors: usize) -> String {
     let mut t = String::from(

@@ -9,7 +9,7 @@ use tariffsim::model::{self, Model};
 use tariffsim::report;
 use tariffsim::run::{
     BlockRange, BlockView, Checkpoint, MpiWorld, Observer, PartialResult, Run, RunConfig, RunError,
-    Setting, StopRule, TargetSe,
+    SamplerKind, Setting, StopRule, TargetSe,
 };
 use tariffsim::sweep::{parse_axis, Sweep};
 
@@ -41,6 +41,10 @@ pub(crate) fn load(
         overrides.extend(scenario_overrides(&model, id)?);
     }
     if overrides.is_empty() {
+        // Warnings of the file itself (e.g. a rate of 100 % or more), said before any work.
+        for w in &model.warnings {
+            eprintln!("warning: {}: {w}", model.source.file);
+        }
         return Ok(LoadedModel { model, text });
     }
     let model = model::apply_overrides(&model, &overrides).map_err(|e| {
@@ -157,6 +161,9 @@ impl RunPlan {
             sampler: args.sampling.sampler.0,
             antithetic: args.sampling.antithetic,
         };
+        if args.target.target_se.is_none() {
+            warn_unbalanced_sobol(&config);
+        }
         let range = match args.shard {
             Some((k, n)) => BlockRange::Shard { k, n },
             None => BlockRange::All,
@@ -271,6 +278,9 @@ impl SweepPlan {
             sampler: args.sampling.sampler.0,
             antithetic: args.sampling.antithetic,
         };
+        if args.target.target_se.is_none() {
+            warn_unbalanced_sobol(&config);
+        }
         let stop = stop_rule(&model, &args.target)?;
         Run::new(&model, &config).stop(stop.clone()).validate()?;
         Ok(SweepPlan {
@@ -279,5 +289,19 @@ impl SweepPlan {
             config,
             stop,
         })
+    }
+}
+
+/// Sobol points are balanced in runs of 2^k draws: another count keeps the run valid but
+/// loses part of the variance reduction, which a user choosing Sobol wants to know (issue 15,
+/// item 11).
+fn warn_unbalanced_sobol(config: &RunConfig) {
+    if config.sampler == SamplerKind::Sobol && !config.draws.is_power_of_two() {
+        let below = 1u64 << (63 - config.draws.leading_zeros());
+        eprintln!(
+            "warning: --sampler sobol with --draws {}, not a power of two: Sobol points are balanced at 2^k draws (e.g. {below} or {}); other counts lose part of their variance reduction",
+            config.draws,
+            below.saturating_mul(2)
+        );
     }
 }

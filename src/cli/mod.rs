@@ -70,9 +70,10 @@ enum Command {
     Bench {
         /// Model file (TOML); omit to use the embedded default model.
         model: Option<PathBuf>,
-        /// Use a synthetic model of this many sectors instead.
-        #[arg(long, conflicts_with = "model")]
-        sectors: Option<usize>,
+        /// Use a synthetic model of this many sectors instead (1 to 1000: memory grows by
+        /// ~1.5 MB a sector, so 1000 sectors take ~1.5 GB).
+        #[arg(long, conflicts_with = "model", value_parser = clap::value_parser!(u64).range(1..=tariffsim::synthetic::MAX_SECTORS))]
+        sectors: Option<u64>,
         /// Number of draws.
         #[arg(long, default_value_t = 10_000_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000_000))]
         draws: u64,
@@ -272,7 +273,13 @@ pub fn main() -> ExitCode {
             draws,
             threads,
             seed,
-        } => bench(model.as_deref(), sectors, draws, threads as usize, seed),
+        } => bench(
+            model.as_deref(),
+            sectors.map(|n| n as usize),
+            draws,
+            threads as usize,
+            seed,
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -299,14 +306,19 @@ fn validate(models: &[PathBuf]) -> Result<(), Failure> {
     let mut code = 0;
     for path in models {
         match model::load_model(path) {
-            Ok(m) => print_stdout(&format!(
-                "ok: {} ({} sectors, {} scenarios, {} parameters of which {} uncertain)\n",
-                path.display(),
-                m.sectors.len(),
-                m.scenarios.len(),
-                m.params.len(),
-                m.dimension - 1
-            )),
+            Ok(m) => {
+                for w in &m.warnings {
+                    eprintln!("warning: {}: {w}", path.display());
+                }
+                print_stdout(&format!(
+                    "ok: {} ({} sectors, {} scenarios, {} parameters of which {} uncertain)\n",
+                    path.display(),
+                    m.sectors.len(),
+                    m.scenarios.len(),
+                    m.params.len(),
+                    m.dimension - 1
+                ))
+            }
             Err(e) => {
                 let f = Failure::from(e);
                 code = code.max(f.code);

@@ -62,7 +62,7 @@ impl From<PartialError> for Failure {
     fn from(e: PartialError) -> Self {
         Failure {
             code: match e {
-                PartialError::Mismatch(_) => 2,
+                PartialError::Mismatch(_) | PartialError::Corrupt { .. } => 2,
                 PartialError::File { .. } => 1,
             },
             message: format!("error: {e}"),

@@ -24,6 +24,7 @@ mod beta_table;
 mod binade_grid;
 mod normal;
 mod parse;
+pub use parse::{BETA_SHAPE, MAX_MAGNITUDE, MAX_PERT_LAMBDA, MAX_SD_LOG, STUDENT_DF};
 mod special;
 mod student;
 

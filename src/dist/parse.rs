@@ -34,11 +34,28 @@ fn keys_of(kind: &str) -> (&'static [&'static str], &'static [(&'static str, f64
     }
 }
 
+/// Largest magnitude of any number of a distribution (values, bounds, means, scales,
+/// weights). Generous: a model in USD (not USD bn) has a GDP near 1e13. Beyond it, outputs'
+/// squares overflow and quantile searches run on numbers that mean nothing here (issue 15,
+/// item 6: `pert` with high = 1e308 made `validate` hang).
+pub const MAX_MAGNITUDE: f64 = 1e15;
+/// Accepted range of beta's `alpha` and `beta`: outside it the quantile table does not
+/// converge in reasonable time (α = β = 1e8 took 2 s, β = 1e300 never finished), and
+/// shapes below 1e-3 put all mass on the end points.
+pub const BETA_SHAPE: (f64, f64) = (1e-3, 1e5);
+/// Largest PERT `lambda` (the beta shapes it implies stay inside [`BETA_SHAPE`]).
+pub const MAX_PERT_LAMBDA: f64 = 1e4;
+/// Accepted range of Student-t `df`: above 1e6 it is a normal to within 1e-6; below 0.1 its
+/// quantiles overflow.
+pub const STUDENT_DF: (f64, f64) = (0.1, 1e6);
+/// Largest lognormal `sd_log` (e^10 per standard deviation is already absurd here).
+pub const MAX_SD_LOG: f64 = 10.0;
+
 /// Parse a number (integer or finite float) into f64; `what` names it in messages.
 fn number(v: &Value, key: &str, what: &str) -> Result<f64, DistError> {
     match v {
         // Integers beyond 2⁵³ round to the nearest double, as TOML floats would.
-        Value::Integer(i) => Ok(*i as f64),
+        Value::Integer(i) => finite(key, what, *i as f64),
         Value::Float(f) => finite(key, what, *f),
         other => Err(DistError::at(
             key,
@@ -60,6 +77,18 @@ fn require(ok: bool, key: &str, rule: &str, got: String, accepted: &str) -> Resu
             format!("`{key}` must be {rule} (got {got}); accepted: {accepted}"),
         ))
     }
+}
+
+/// `key` in [lo, hi], a documented bound on a shape parameter.
+fn within(key: &str, x: f64, (lo, hi): (f64, f64)) -> Result<(), DistError> {
+    let n = super::fmt_num;
+    require(
+        lo <= x && x <= hi,
+        key,
+        &format!("in [{}, {}]", n(lo), n(hi)),
+        n(x),
+        &format!("{} ≤ {key} ≤ {}", n(lo), n(hi)),
+    )
 }
 
 /// `key` > 0.
@@ -246,6 +275,7 @@ pub(super) fn pert(low: f64, mode: f64, high: f64, lambda: f64) -> Result<Distri
     ordered(low, high)?;
     mode_inside(low, mode, high)?;
     positive("lambda", lambda)?;
+    within("lambda", lambda, (0.0, MAX_PERT_LAMBDA))?;
     Distribution::build(Spec::Pert {
         low,
         mode,
@@ -281,6 +311,7 @@ pub(super) fn truncated_normal(
 pub(super) fn lognormal(median: f64, sd_log: f64) -> Result<Distribution, DistError> {
     positive("median", median)?;
     positive("sd_log", sd_log)?;
+    within("sd_log", sd_log, (0.0, MAX_SD_LOG))?;
     Distribution::build(Spec::Lognormal { median, sd_log })
 }
 
@@ -288,6 +319,8 @@ pub(super) fn lognormal(median: f64, sd_log: f64) -> Result<Distribution, DistEr
 pub(super) fn beta(alpha: f64, beta: f64, low: f64, high: f64) -> Result<Distribution, DistError> {
     positive("alpha", alpha)?;
     positive("beta", beta)?;
+    within("alpha", alpha, BETA_SHAPE)?;
+    within("beta", beta, BETA_SHAPE)?;
     ordered(low, high)?;
     Distribution::build(Spec::Beta {
         alpha,
@@ -300,6 +333,7 @@ pub(super) fn beta(alpha: f64, beta: f64, low: f64, high: f64) -> Result<Distrib
 /// See [`uniform`].
 pub(super) fn student_t(df: f64, loc: f64, scale: f64) -> Result<Distribution, DistError> {
     positive("df", df)?;
+    within("df", df, STUDENT_DF)?;
     positive("scale", scale)?;
     Distribution::build(Spec::StudentT { df, loc, scale })
 }
@@ -307,8 +341,16 @@ pub(super) fn student_t(df: f64, loc: f64, scale: f64) -> Result<Distribution, D
 /// Fails unless `x` (named `what`, under `key`) is finite: a model file's `key = inf` and a
 /// constructor's `f64::INFINITY` get the same message.
 pub(super) fn finite(key: &str, what: &str, x: f64) -> Result<f64, DistError> {
-    if x.is_finite() {
+    if x.abs() <= MAX_MAGNITUDE {
         Ok(x)
+    } else if x.is_finite() {
+        Err(DistError::at(
+            key,
+            format!(
+                "`{what}` must be within ±{MAX_MAGNITUDE:e} (got {}); accepted: a number of magnitude at most {MAX_MAGNITUDE:e}",
+                super::fmt_num(x)
+            ),
+        ))
     } else {
         Err(DistError::at(
             key,

@@ -29,6 +29,12 @@ fn inf() -> toml::Value {
     toml::Value::String("inf".into())
 }
 
+/// A sum of decimals as a person reads it: 0.6 + 0.3 is 0.9, not 0.8999999999999999 (rounded
+/// at 12 decimals, far finer than [`PROBABILITY_TOLERANCE`]; issue 15, item 10).
+pub(crate) fn rounded_sum(x: f64) -> f64 {
+    (x * 1e12).round() / 1e12
+}
+
 /// Probabilities must sum to 1 within this tolerance (MODEL.md §4).
 pub(crate) const PROBABILITY_TOLERANCE: f64 = 1e-9;
 
@@ -93,6 +99,7 @@ pub fn compile_model(text: &str, file: &str) -> Result<Model, ModelError> {
         params: Vec::new(),
         constants: Vec::new(),
         correlations: Vec::new(),
+        warnings: Vec::new(),
     };
     let model = compiler.compile(raw, text, file);
     if compiler.diagnostics.is_empty() {
@@ -108,7 +115,7 @@ pub fn compile_model(text: &str, file: &str) -> Result<Model, ModelError> {
 /// Adds the accepted forms to serde's terse messages where they are not obvious.
 fn explain_toml_error(message: &str) -> String {
     if message.starts_with("missing field") {
-        format!("{message}; see MODEL.md §8 for the required keys")
+        format!("{message}; see docs/model.md §4 (The model file) for the required keys")
     } else {
         message.to_string()
     }
@@ -120,6 +127,8 @@ struct Compiler<'a> {
     params: Vec<Parameter>,
     constants: Vec<f64>,
     correlations: Vec<(usize, usize, f64, usize)>,
+    /// Values that pass but look like mistakes (a rate of 100 % or more, issue 15 item 9).
+    warnings: Vec<String>,
 }
 
 /// What a regime's table entry resolved to for one sector.
@@ -172,10 +181,15 @@ impl Compiler<'_> {
                 span.clone(),
                 &path,
                 format!(
-                    "value outside the allowed range: got {got}; accepted: {}",
-                    domain.text
+                    "value outside the allowed range: got {got}; accepted: {}{}",
+                    domain.text,
+                    domain.percent_hint(b)
                 ),
             );
+        } else {
+            let line = self.line_of(&span);
+            let warning = domain.large_fraction_warning(&path, line, dist.support().1);
+            self.warnings.extend(warning);
         }
         self.push_param(path, dist, &span, value.get_ref().clone(), domain)
     }
@@ -215,12 +229,28 @@ impl Compiler<'_> {
 
     fn number(&mut self, value: &Spanned<f64>, key: &str, domain: Domain) -> f64 {
         let x = *value.get_ref();
-        if !domain.contains(x) {
+        // The bound every distribution's numbers obey (issue 15, item 6), for plain numbers too.
+        let max = crate::dist::MAX_MAGNITUDE;
+        if x.abs() > max && x.is_finite() {
             self.error(
                 value.span(),
                 key,
-                format!("got {x}; accepted: {}", domain.text),
+                format!("got {x:e}; accepted: a number of magnitude at most {max:e}"),
             );
+        } else if !domain.contains(x) {
+            self.error(
+                value.span(),
+                key,
+                format!(
+                    "got {x}; accepted: {}{}",
+                    domain.text,
+                    domain.percent_hint(x)
+                ),
+            );
+        } else {
+            let line = self.line_of(&value.span());
+            let warning = domain.large_fraction_warning(key, line, x);
+            self.warnings.extend(warning);
         }
         x
     }
@@ -465,7 +495,8 @@ impl Compiler<'_> {
                 span,
                 "scenarios.probability",
                 format!(
-                    "scenario probabilities sum to {total_probability} ({}); accepted: a sum of 1 within {PROBABILITY_TOLERANCE:e}",
+                    "scenario probabilities sum to {} ({}); accepted: a sum of 1 within {PROBABILITY_TOLERANCE:e}",
+                    rounded_sum(total_probability),
                     listed.join(", ")
                 ),
             );
@@ -591,7 +622,7 @@ impl Compiler<'_> {
             copula: copula?,
             correlations: std::mem::take(&mut self.correlations),
             overrides: Vec::new(),
-            warnings: Vec::new(),
+            warnings: std::mem::take(&mut self.warnings),
             dimension,
             groups,
             source: ModelSource {
@@ -645,6 +676,22 @@ impl Compiler<'_> {
                         v.span(),
                         &path,
                         format!("unknown value \"{s}\"; accepted: \"inf\", a number > 0 or a distribution on (0, inf)"),
+                    );
+                    self.push_param(
+                        path,
+                        Distribution::point(f64::NAN),
+                        &v.span(),
+                        inf(),
+                        POSITIVE,
+                    )
+                }
+                // A bare `inf` is a TOML float, refused by the distribution parser as not
+                // finite: say which spelling is accepted (issue 15, item 10).
+                toml::Value::Float(x) if x.is_infinite() => {
+                    self.error(
+                        v.span(),
+                        &path,
+                        format!("got the bare TOML float {x}; accepted: the string \"inf\" (eta = \"inf\", an infinite elasticity), a number > 0 or a distribution on (0, inf)"),
                     );
                     self.push_param(
                         path,
@@ -754,7 +801,7 @@ impl Compiler<'_> {
                             path.span(),
                             "correlations.between",
                             format!(
-                                "unknown parameter path `{}`; accepted: a path of MODEL.md §7 defined by this model with a distribution (e.g. {} ...)",
+                                "unknown parameter path `{}`; accepted: a path of docs/model.md §4 (Parameter paths) defined by this model with a distribution (e.g. {} ...)",
                                 path.get_ref(),
                                 known.join(", ")
                             ),
@@ -859,7 +906,7 @@ impl Compiler<'_> {
                         path.span(),
                         "groups.parameters",
                         format!(
-                            "unknown parameter path `{}`; accepted: a path of MODEL.md §7 defined by this model",
+                            "unknown parameter path `{}`; accepted: a path of docs/model.md §4 (Parameter paths) defined by this model",
                             path.get_ref()
                         ),
                     ),

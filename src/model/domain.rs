@@ -34,19 +34,21 @@ pub(crate) const NON_NEGATIVE: Domain = Domain {
     high_open: true,
     text: ">= 0",
 };
+/// Rates are fractions: 1.45 (145 %) is real, 5 (500 %) and above is a percentage typed as a
+/// number (issue 15, item 9), so the upper bound is 5, and [1, 5) draws a warning.
 pub(crate) const TARIFF: Domain = Domain {
     low: -1.0,
     low_open: true,
-    high: f64::INFINITY,
+    high: 5.0,
     high_open: true,
-    text: "> -1 (a fraction: 0.25 = 25 %)",
+    text: "> -1 and < 5 (a fraction: 0.25 = 25 %, 1.45 = 145 %)",
 };
 pub(crate) const GROWTH: Domain = Domain {
     low: -1.0,
     low_open: true,
-    high: f64::INFINITY,
+    high: 5.0,
     high_open: true,
-    text: "> -1 (a fraction over the horizon: 0.05 = +5 %)",
+    text: "> -1 and < 5 (a fraction over the horizon: 0.05 = +5 %)",
 };
 pub(crate) const HALF_LIFE: Domain = Domain {
     low: 0.0,
@@ -60,17 +62,67 @@ pub(crate) const SHARE: Domain = Domain {
     low_open: true,
     high: 1.0,
     high_open: false,
-    text: "in (0, 1]",
+    text: "in (0, 1] (a fraction: 0.3 = 30 %)",
 };
 pub(crate) const WEIGHT: Domain = Domain {
     low: 0.0,
     low_open: false,
     high: 1.0,
     high_open: false,
-    text: "in [0, 1]",
+    text: "in [0, 1] (a fraction: 0.5 = 50 %)",
 };
 
+/// `x` with two decimals at least, as a person writes a fraction: 0.30, 0.25, 1.45, 0.075.
+fn fraction_text(x: f64) -> String {
+    let mut s = format!("{}", (x * 1e10).round() / 1e10);
+    match s.split_once('.') {
+        None => s.push_str(".00"),
+        Some((_, d)) if d.len() == 1 => s.push('0'),
+        _ => {}
+    }
+    s
+}
+
 impl Domain {
+    /// Whether values of this domain are fractions (0.25 = 25 %).
+    pub(crate) fn is_fraction(&self) -> bool {
+        self.text.contains("a fraction")
+    }
+
+    /// For a fraction domain and a value `x` ≥ 1 outside it: "; did you mean 0.30?", the
+    /// percentage read as a fraction. Empty otherwise.
+    pub(crate) fn percent_hint(&self, x: f64) -> String {
+        if self.is_fraction() && x >= 1.0 && !self.contains(x) {
+            format!(
+                "; did you mean {}? (fractions, not percentages: {} % is {})",
+                fraction_text(x / 100.0),
+                x,
+                fraction_text(x / 100.0)
+            )
+        } else {
+            String::new()
+        }
+    }
+
+    /// A warning when a value `x` inside an open-ended fraction domain (rates, growth) is
+    /// 1 or more: 100 % and above is rare enough to be a percentage typed by mistake. Not for
+    /// competitors' tariffs (`competitor_tariff`, `competitor_base_tariff`): third countries'
+    /// rates of 100 % and more are the documented case (the default model's US tariffs on
+    /// Chinese batteries), and a warning on every run of the shipped model would teach users
+    /// to ignore warnings.
+    pub(crate) fn large_fraction_warning(&self, path: &str, line: usize, x: f64) -> Option<String> {
+        let competitor = path.contains("competitor_");
+        let large = self.is_fraction() && self.high > 1.0 && x >= 1.0 && self.contains(x);
+        (large && !competitor).then(|| {
+            format!(
+                "line {line}: `{path}` reaches {x} = {} %: rates of 100 % or more are rare; if you meant percentages, write fractions ({} for {x} %)",
+                // Rounded so that 1.1 reads 110 %, not 110.00000000000001 %.
+                (x * 1e8).round() / 1e6,
+                fraction_text(x / 100.0)
+            )
+        })
+    }
+
     /// Whether a number lies in the domain.
     pub(crate) fn contains(&self, x: f64) -> bool {
         x.is_finite()

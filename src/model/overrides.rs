@@ -4,7 +4,7 @@
 //! Overrides act on the compiled model, so that error messages can name the override rather
 //! than a line of a rewritten file.
 
-use super::compile::PROBABILITY_TOLERANCE;
+use super::compile::{rounded_sum, PROBABILITY_TOLERANCE};
 use super::Model;
 use crate::dist::Distribution;
 use crate::sampling::copula::{Copula, CopulaError};
@@ -29,8 +29,20 @@ fn fail(given: &str, message: impl Into<String>) -> OverrideError {
     }
 }
 
-/// Parses VALUE as a TOML value: a number, a string or an inline table.
+/// Parses VALUE as ONE TOML value: a number, a string or an inline table.
+///
+/// VALUE is spliced into a one-line document, so a line break (or any control character)
+/// could smuggle further keys or tables into it, which were then silently ignored (issue 15,
+/// item 5): refuse those, and anything that parses to more than the one key.
 fn parse_value(given: &str, text: &str) -> Result<toml::Value, OverrideError> {
+    if let Some(c) = text.chars().find(|c| c.is_control()) {
+        return Err(fail(
+            given,
+            format!(
+                "VALUE contains the control character {c:?} (a line break?); accepted: one TOML value on one line, such as 0.25 or {{ dist = \"uniform\", low = 0.1, high = 0.2 }}"
+            ),
+        ));
+    }
     let doc = format!("v = {text}");
     let mut table: toml::Table = toml::from_str(&doc).map_err(|e| {
         fail(
@@ -41,6 +53,12 @@ fn parse_value(given: &str, text: &str) -> Result<toml::Value, OverrideError> {
             ),
         )
     })?;
+    if table.len() != 1 {
+        return Err(fail(
+            given,
+            "VALUE is more than one TOML value; accepted: one number, string or inline table",
+        ));
+    }
     table
         .remove("v")
         .ok_or_else(|| fail(given, "empty VALUE; accepted: a number or an inline table"))
@@ -106,6 +124,12 @@ pub fn apply_overrides(model: &Model, overrides: &[String]) -> Result<Model, Ove
         let param = &mut m.params[index];
         let dist = if param.path.ends_with(".eta") && new_spec.as_str() == Some("inf") {
             Distribution::point(f64::INFINITY)
+        } else if param.path.ends_with(".eta") && new_spec.as_float().is_some_and(f64::is_infinite)
+        {
+            return Err(fail(
+                given,
+                "a bare inf is a TOML float; accepted: the string \"inf\" (e.g. --set 'sectors.autos.eta=\"inf\"'), a number > 0 or a distribution on (0, inf)",
+            ));
         } else {
             Distribution::from_toml(&new_spec).map_err(|e| fail(given, e.message))?
         };
@@ -114,11 +138,18 @@ pub fn apply_overrides(model: &Model, overrides: &[String]) -> Result<Model, Ove
             return Err(fail(
                 given,
                 format!(
-                    "`{}` outside the allowed range: support [{a}, {b}]; accepted: {}",
-                    param.path, param.domain.text
+                    "`{}` outside the allowed range: support [{a}, {b}]; accepted: {}{}",
+                    param.path,
+                    param.domain.text,
+                    param.domain.percent_hint(b)
                 ),
             ));
         }
+        let warning = param
+            .domain
+            .large_fraction_warning(&param.path, 0, dist.support().1)
+            .map(|w| w.replacen("line 0", &format!("--set {given}"), 1));
+        m.warnings.extend(warning);
         param.dist = dist;
         param.spec = new_spec;
     }
@@ -132,7 +163,8 @@ pub fn apply_overrides(model: &Model, overrides: &[String]) -> Result<Model, Ove
         return Err(fail(
             &overrides.join(" "),
             format!(
-                "after the overrides the scenario probabilities sum to {total} ({}); accepted: a sum of 1 within {PROBABILITY_TOLERANCE:e}",
+                "after the overrides the scenario probabilities sum to {} ({}); accepted: a sum of 1 within {PROBABILITY_TOLERANCE:e}",
+                rounded_sum(total),
                 listed.join(", ")
             ),
         ));
@@ -176,8 +208,64 @@ fn unknown_path(given: &str, path: &str, m: &Model) -> OverrideError {
     fail(
         given,
         format!(
-            "unknown parameter path `{path}`; accepted: a parameter path of this model (MODEL.md §7), optionally followed by `.key` of its distribution, e.g. {} ...",
+            "unknown parameter path `{path}`; accepted: a parameter path of this model (docs/model.md §4 (Parameter paths)), optionally followed by `.key` of its distribution, e.g. {} ...",
             examples.join(", ")
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> Model {
+        super::super::compile_model(include_str!("../../models/korea_us_2025.toml"), "k.toml")
+            .expect("the default model compiles")
+    }
+
+    /// Issue 15, item 5: a VALUE carrying a line break smuggled extra TOML that was ignored.
+    #[test]
+    fn values_that_are_not_one_toml_value_are_refused() {
+        let m = model();
+        for given in [
+            "sectors.autos.sigma=3\nsectors.autos.epsilon = 9",
+            "sectors.autos.sigma=3\r\n[extra]",
+            "sectors.autos.sigma=3\u{0}",
+            "scenarios.no_deal.probability=0.5\nscenarios.deal.probability = 0.5",
+            "sectors.autos.sigma={ dist = \"uniform\", low = 1, high = 2 }\nx = 1",
+            "sectors.autos.sigma.low=1\tx",
+        ] {
+            let e = apply_overrides(&m, &[given.to_string()]).expect_err(given);
+            assert!(
+                e.message.contains("control character") || e.message.contains("one TOML value"),
+                "{given:?}: {e}"
+            );
+        }
+        // One value on one line, with spaces and a comment-free inline table, still works.
+        let ok = apply_overrides(
+            &m,
+            &["sectors.autos.sigma = { dist = \"uniform\", low = 1, high = 2 }".into()],
+        );
+        assert!(ok.is_ok(), "{:?}", ok.err());
+    }
+
+    /// Issue 15, item 9, through `--set`: a percentage is refused with the fraction, a rate of
+    /// 100 % or more is accepted with a warning naming the override.
+    #[test]
+    fn percentage_overrides_are_refused_and_large_rates_warned() {
+        let m = model();
+        let e = apply_overrides(&m, &["scenarios.no_deal.tariff.default=30".into()])
+            .expect_err("30 = 3000 %");
+        assert!(e.message.contains("did you mean 0.30?"), "{e}");
+        let ok = apply_overrides(&m, &["scenarios.no_deal.tariff.default=1.2".into()])
+            .expect("120 % is a valid rate");
+        assert!(
+            ok.warnings
+                .iter()
+                .any(|w| w.contains("--set scenarios.no_deal.tariff.default=1.2")
+                    && w.contains("120 %")),
+            "{:?}",
+            ok.warnings
+        );
+    }
 }

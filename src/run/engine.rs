@@ -107,6 +107,11 @@ impl<'m> Engine<'m> {
         self.shifts.get(o).copied().unwrap_or(0.0)
     }
 
+    /// Number of outputs of a draw.
+    pub fn n_outputs(&self) -> usize {
+        self.shifts.len()
+    }
+
     /// Number of blocks of the whole run.
     pub fn total_blocks(&self) -> u64 {
         block_count(self.config.draws)

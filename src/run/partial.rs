@@ -8,16 +8,28 @@
 use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
+use super::engine::Engine;
 use super::stopping::BatchMeans;
 use super::RunConfig;
 use crate::model::{self, Model};
-use crate::sampling::{block_count, SamplerKind};
+use crate::sampling::{block_count, SamplerKind, BLOCK_SIZE};
 use crate::stats::RunStats;
 
-/// First bytes of a partial result. Version 2 added the batch means of a run with a target
-/// standard error, so that such a run can resume from a checkpoint.
-const MAGIC: &[u8] = b"TARIFFSIM-PARTIAL-2\n";
+/// First bytes of every partial-result file, before the format version.
+const MAGIC_PREFIX: &[u8] = b"TARIFFSIM-PARTIAL-";
+/// First bytes of a partial-result file of the current format (3): then the body's length
+/// (u64, little-endian), the SHA-256 of the body (32 bytes) and the body (postcard). Format 2
+/// added the batch means of a run with a target standard error; formats 1 and 2 had no
+/// length and no checksum, so a damaged file could merge silently (issue 15, item 1).
+const MAGIC: &[u8] = b"TARIFFSIM-PARTIAL-3\n";
+/// The format version in [`MAGIC`], for messages.
+const FORMAT: &str = "3";
+/// Bytes before the body: magic, length, checksum.
+const HEADER_LEN: usize = MAGIC.len() + 8 + 32;
+/// Upper bound on the threads a partial result may claim (a sanity bound on a file's field).
+const MAX_THREADS: usize = 1 << 24;
 
 /// The statistics of a set of blocks of one run, with everything needed to check and merge it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,6 +65,15 @@ pub struct PartialResult {
 /// Why partial results could not be read or merged.
 #[derive(Debug, thiserror::Error)]
 pub enum PartialError {
+    /// A file that is not an intact partial result (damaged, truncated, extended, of another
+    /// format or inconsistent): invalid input.
+    #[error("{path}: {message}; accepted: a partial.tariffsim written by a shard, a checkpoint or an MPI rank of this version, unchanged (rerun the shard, or copy the file again)")]
+    Corrupt {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A file could not be read or written.
     #[error("{path}: {message}")]
     File {
@@ -113,25 +134,136 @@ impl PartialResult {
             && self.sampler == config.sampler_label()
     }
 
-    /// Encodes to bytes (a magic line, then postcard).
+    /// Encodes to bytes: the magic line, the body's length and SHA-256, then the body
+    /// (postcard).
     pub fn to_bytes(&self) -> Result<Vec<u8>, PartialError> {
-        let mut out = MAGIC.to_vec();
         let body = postcard::to_stdvec(self)
             .map_err(|e| PartialError::Mismatch(format!("cannot encode a partial result: {e}")))?;
+        let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        out.extend_from_slice(&Sha256::digest(&body));
         out.extend_from_slice(&body);
         Ok(out)
     }
 
     /// Decodes bytes written by [`PartialResult::to_bytes`]; `path` names them in errors.
+    ///
+    /// The envelope (format, length, checksum) is verified before anything is decoded, and
+    /// everything decoded is then checked against the run it claims to belong to (see
+    /// [`PartialResult::validate`]): a damaged file is refused, never merged.
     pub fn from_bytes(bytes: &[u8], path: &str) -> Result<Self, PartialError> {
-        let body = bytes.strip_prefix(MAGIC).ok_or_else(|| PartialError::File {
+        let corrupt = |message: String| PartialError::Corrupt {
             path: path.into(),
-            message: "not a tariffsim partial result (wrong header); accepted: a partial result written by a shard, a checkpoint or an MPI rank".into(),
-        })?;
-        postcard::from_bytes(body).map_err(|e| PartialError::File {
-            path: path.into(),
-            message: format!("corrupt or older-version partial result ({e}); run that part again"),
-        })
+            message,
+        };
+        if !bytes.starts_with(MAGIC_PREFIX) {
+            return Err(corrupt(
+                "not a tariffsim partial result (wrong header)".into(),
+            ));
+        }
+        if !bytes.starts_with(MAGIC) {
+            let version: String = bytes[MAGIC_PREFIX.len()..]
+                .iter()
+                .take(8)
+                .take_while(|b| b.is_ascii_digit())
+                .map(|&b| b as char)
+                .collect();
+            return Err(corrupt(format!(
+                "partial result of format {} (this tariffsim reads format {FORMAT})",
+                if version.is_empty() {
+                    "unknown"
+                } else {
+                    &version
+                }
+            )));
+        }
+        if bytes.len() < HEADER_LEN {
+            return Err(corrupt(format!(
+                "truncated: {} bytes, shorter than the {HEADER_LEN}-byte header",
+                bytes.len()
+            )));
+        }
+        let (header, body) = bytes.split_at(HEADER_LEN);
+        let mut len = [0u8; 8];
+        len.copy_from_slice(&header[MAGIC.len()..MAGIC.len() + 8]);
+        let declared = u64::from_le_bytes(len);
+        if declared != body.len() as u64 {
+            return Err(corrupt(format!(
+                "{} bytes after the header where the header says {declared} ({})",
+                body.len(),
+                if (body.len() as u64) < declared {
+                    "truncated"
+                } else {
+                    "bytes added or length damaged"
+                }
+            )));
+        }
+        if Sha256::digest(body).as_slice() != &header[MAGIC.len() + 8..] {
+            return Err(corrupt("checksum mismatch: the file was damaged".into()));
+        }
+        let (part, rest): (PartialResult, &[u8]) =
+            postcard::take_from_bytes(body).map_err(|e| corrupt(format!("undecodable ({e})")))?;
+        if !rest.is_empty() {
+            return Err(corrupt(format!(
+                "{} unexpected bytes at the end",
+                rest.len()
+            )));
+        }
+        part.validate().map_err(corrupt)?;
+        Ok(part)
+    }
+
+    /// Checks a decoded partial result for consistency: the model text matches its SHA-256
+    /// and compiles, the settings are valid, the block ranges are sorted, disjoint and inside
+    /// the run, and the statistics have the shape of this run's and count exactly the draws of
+    /// those blocks. Statistics are indexed by output, scenario and level without further
+    /// checks, so this is what keeps a hostile file from panicking or merging.
+    pub fn validate(&self) -> Result<(), String> {
+        let sha: String = Sha256::digest(self.model_text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        if sha != self.model_sha256 {
+            return Err("the stored model text does not match its SHA-256".into());
+        }
+        if !(self.elapsed_s.is_finite() && self.elapsed_s >= 0.0) || self.threads > MAX_THREADS {
+            return Err(format!(
+                "implausible elapsed time {} s or threads {}",
+                self.elapsed_s, self.threads
+            ));
+        }
+        let config = self.config().map_err(|e| e.to_string())?;
+        if self.draws == 0 {
+            return Err("a run of 0 draws".into());
+        }
+        let total = block_count(self.draws);
+        let mut at = 0;
+        let (mut blocks, mut draws) = (0u64, 0u64);
+        for &(a, b) in &self.completed {
+            if a < at || a >= b || b > total {
+                return Err(format!(
+                    "block ranges {:?} are not sorted, disjoint and inside 0..{total}",
+                    self.completed
+                ));
+            }
+            at = b;
+            blocks += b - a;
+            draws += b.saturating_mul(BLOCK_SIZE).min(self.draws) - a * BLOCK_SIZE;
+        }
+        let model = self.model().map_err(|e| e.to_string())?;
+        let single = RunConfig {
+            threads: 1,
+            ..config
+        };
+        let engine = Engine::new(&model, &single).map_err(|e| e.to_string())?;
+        self.stats
+            .check_shape(&engine.empty_stats(), draws, blocks)
+            .map_err(|e| format!("inconsistent statistics: {e}"))?;
+        match &self.batch_means {
+            Some(b) => b.check(&engine, blocks, draws),
+            None => Ok(()),
+        }
     }
 
     /// The model of this run, recompiled from the stored text with the stored overrides.
@@ -195,8 +327,8 @@ pub fn merge(
         if !p.same_run(&merged) {
             return Err(PartialError::Mismatch(format!(
                 "partial results of different runs: ({}, sha256 {}, draws {}, seed {}, sampler {}, overrides {:?}) vs ({}, sha256 {}, draws {}, seed {}, sampler {}, overrides {:?}); accepted: shards of one run (same model, overrides, draws, seed and sampler)",
-                merged.model_file, &merged.model_sha256[..12.min(merged.model_sha256.len())], merged.draws, merged.seed, merged.sampler, merged.overrides,
-                p.model_file, &p.model_sha256[..12.min(p.model_sha256.len())], p.draws, p.seed, p.sampler, p.overrides
+                merged.model_file, merged.model_sha256.get(..12).unwrap_or(&merged.model_sha256), merged.draws, merged.seed, merged.sampler, merged.overrides,
+                p.model_file, p.model_sha256.get(..12).unwrap_or(&p.model_sha256), p.draws, p.seed, p.sampler, p.overrides
             )));
         }
         for &(a, b) in &p.completed {

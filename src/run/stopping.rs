@@ -148,6 +148,34 @@ impl BatchMeans {
         }
     }
 
+    /// Checks batch means read back from a checkpoint against the run's `engine`: an output
+    /// of the run, its shift, at most `blocks` batches of at most `draws` draws
+    /// (issue 15, item 1: a damaged file must not index outside the outputs or steer the stop).
+    pub(crate) fn check(
+        &self,
+        engine: &super::engine::Engine,
+        blocks: u64,
+        draws: u64,
+    ) -> Result<(), String> {
+        if self.output >= engine.n_outputs()
+            || self.shift.to_bits() != engine.shift(self.output).to_bits()
+        {
+            return Err(format!(
+                "batch means of output {} of another run",
+                self.output
+            ));
+        }
+        // Only the counts: the sums may be NaN or infinite in a legitimate run.
+        if self.batches > blocks
+            || self.n.is_nan()
+            || self.n > draws as f64
+            || !self.n_sq.is_finite()
+        {
+            return Err("batch means inconsistent with the blocks".into());
+        }
+        Ok(())
+    }
+
     /// Adds a batch (block) of `n` draws whose values less the shift sum to `s`.
     pub fn add(&mut self, n: u64, s: f64) {
         let n = n as f64;

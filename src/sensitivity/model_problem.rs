@@ -260,7 +260,7 @@ fn plan(model: &Model, extra: &[(String, Vec<String>)]) -> Result<Plan, ModelSen
                 return Err(ModelSensitivityError::Group {
                     given: format!("{name}={}", patterns.join(",")),
                     message: format!(
-                        "`{pattern}` matches no parameter of the model; accepted: parameter paths of MODEL.md §7 (a `*` segment matches any one segment) or `scenario`"
+                        "`{pattern}` matches no parameter of the model; accepted: parameter paths of docs/model.md §4 (Parameter paths) (a `*` segment matches any one segment) or `scenario`"
                     ),
                 });
             }

@@ -56,6 +56,34 @@ impl Convergence {
         }
     }
 
+    /// Checks that these sums, read back from a file, have the shape of `expected` (the empty
+    /// sums of the same run) and hold exactly `draws` draws.
+    pub(crate) fn check_shape(&self, expected: &Convergence, draws: u64) -> Result<(), String> {
+        if self.blocks_per_segment != expected.blocks_per_segment
+            || self.shift.to_bits() != expected.shift.to_bits()
+            || self.segments.len() != expected.segments.len()
+        {
+            return Err("convergence sums of another shape".into());
+        }
+        let total = self
+            .segments
+            .iter()
+            .try_fold(0u64, |acc, s| acc.checked_add(s.0));
+        if total != Some(draws) {
+            return Err(format!(
+                "convergence sums of {total:?} draws (run part: {draws})"
+            ));
+        }
+        if !self
+            .segments
+            .iter()
+            .all(|s| s.1.is_well_formed() && s.2.is_well_formed())
+        {
+            return Err("convergence sums hold non-finite partials".into());
+        }
+        Ok(())
+    }
+
     /// Adds another accumulator of the same run (exact).
     pub fn merge(&mut self, other: &Convergence) {
         for (a, b) in self.segments.iter_mut().zip(&other.segments) {

@@ -42,6 +42,12 @@ impl ExactSum {
         self.partials.push(x);
     }
 
+    /// Whether the partials are what [`ExactSum::add`] keeps (finite numbers): a sum read back
+    /// from a damaged file may hold anything.
+    pub(crate) fn is_well_formed(&self) -> bool {
+        self.partials.iter().all(|p| p.is_finite())
+    }
+
     /// Adds every partial of `other` (exact, so merge order does not matter).
     pub fn merge(&mut self, other: &ExactSum) {
         for &p in &other.partials {

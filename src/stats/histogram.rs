@@ -26,7 +26,7 @@ type Page = Box<[u64; BINS_PER_PAGE]>;
 /// Counts per bin, pages indexed by the biased exponent (0..2047), one table per sign; plus
 /// exact value counts while the output has few distinct values.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-#[serde(into = "HistogramData", from = "HistogramData")]
+#[serde(into = "HistogramData", try_from = "HistogramData")]
 pub struct LogHistogram {
     positive: Vec<Option<Page>>,
     negative: Vec<Option<Page>>,
@@ -62,18 +62,38 @@ fn pages_to_data(pages: &[Option<Page>]) -> Vec<(u16, Vec<u64>)> {
         .collect()
 }
 
-fn data_to_pages(data: Vec<(u16, Vec<u64>)>) -> Vec<Option<Page>> {
+/// Rebuilds the page table from its serialized form, refusing anything `pages_to_data` cannot
+/// have written (a page of another length, an exponent out of range or given twice): partial
+/// results come from files that may have been damaged on the way (issue 15, item 1).
+fn data_to_pages(data: Vec<(u16, Vec<u64>)>) -> Result<Vec<Option<Page>>, String> {
     let mut pages: Vec<Option<Page>> = (0..2048).map(|_| None).collect();
     for (e, counts) in data {
+        if counts.len() != BINS_PER_PAGE {
+            return Err(format!(
+                "histogram page of {} bins (accepted: {BINS_PER_PAGE})",
+                counts.len()
+            ));
+        }
+        let slot = pages
+            .get_mut(e as usize)
+            .ok_or_else(|| format!("histogram exponent {e} (accepted: 0..2047)"))?;
+        if slot.is_some() {
+            return Err(format!("histogram exponent {e} given twice"));
+        }
         let mut page = Box::new([0u64; BINS_PER_PAGE]);
-        for (t, c) in page.iter_mut().zip(counts) {
-            *t = c;
-        }
-        if let Some(slot) = pages.get_mut(e as usize) {
-            *slot = Some(page);
-        }
+        page.copy_from_slice(&counts);
+        *slot = Some(page);
     }
+    Ok(pages)
+}
+
+/// Sum of the counts of `pages`, or None on overflow.
+fn page_total(pages: &[Option<Page>]) -> Option<u64> {
     pages
+        .iter()
+        .flatten()
+        .flat_map(|p| p.iter())
+        .try_fold(0u64, |acc, &c| acc.checked_add(c))
 }
 
 impl From<LogHistogram> for HistogramData {
@@ -91,18 +111,47 @@ impl From<LogHistogram> for HistogramData {
     }
 }
 
-impl From<HistogramData> for LogHistogram {
-    fn from(d: HistogramData) -> Self {
-        LogHistogram {
-            positive: data_to_pages(d.positive),
-            negative: data_to_pages(d.negative),
+impl TryFrom<HistogramData> for LogHistogram {
+    type Error = String;
+
+    /// Checks every invariant that quantiles and merges rely on, so that a damaged file is
+    /// refused instead of giving wrong quantiles or an index out of bounds.
+    fn try_from(d: HistogramData) -> Result<Self, String> {
+        let h = LogHistogram {
+            positive: data_to_pages(d.positive)?,
+            negative: data_to_pages(d.negative)?,
             exact: d.exact,
             zeros: d.zeros,
             nan: d.nan,
             count: d.count,
             min: d.min,
             max: d.max,
+        };
+        let binned = page_total(&h.positive)
+            .zip(page_total(&h.negative))
+            .and_then(|(p, n)| p.checked_add(n)?.checked_add(h.zeros));
+        if binned != Some(h.count) {
+            return Err(format!(
+                "histogram bins hold {binned:?} values but its count is {}",
+                h.count
+            ));
         }
+        if h.count.checked_add(h.nan).is_none() {
+            return Err("histogram counts overflow".into());
+        }
+        if h.count > 0 && (h.min.is_nan() || h.max.is_nan() || h.min > h.max) {
+            return Err(format!("histogram min {} above max {}", h.min, h.max));
+        }
+        if let Some(exact) = &h.exact {
+            let sorted = exact.windows(2).all(|w| w[0].0.total_cmp(&w[1].0).is_lt());
+            let total = exact.iter().try_fold(0u64, |acc, &(x, c)| {
+                (!x.is_nan()).then(|| acc.checked_add(c))?
+            });
+            if exact.len() > EXACT_CAPACITY || !sorted || total != Some(h.count) {
+                return Err("histogram table of exact values is inconsistent".into());
+            }
+        }
+        Ok(h)
     }
 }
 
@@ -383,6 +432,33 @@ mod tests {
         b.merge(&a);
         for q in [0.01, 0.5, 0.95, 0.99] {
             assert_eq!(whole.quantile_and_tail_mean(q), b.quantile_and_tail_mean(q));
+        }
+    }
+
+    #[test]
+    fn damaged_serialized_histograms_are_refused() {
+        let mut h = LogHistogram::new();
+        [1.5, -2.0, 0.0, 7.0].iter().for_each(|&x| h.insert(x));
+        let good = || HistogramData::from(h.clone());
+        assert!(LogHistogram::try_from(good()).is_ok());
+        let mut short_page = good();
+        short_page.positive[0].1.pop();
+        let mut bad_exponent = good();
+        bad_exponent.positive[0].0 = 4000;
+        let mut twice = good();
+        twice.positive.push(twice.positive[0].clone());
+        let mut miscounted = good();
+        miscounted.count += 1;
+        let mut unsorted = good();
+        unsorted.exact.as_mut().unwrap().reverse();
+        for (what, d) in [
+            ("short page", short_page),
+            ("exponent", bad_exponent),
+            ("page twice", twice),
+            ("count", miscounted),
+            ("exact order", unsorted),
+        ] {
+            assert!(LogHistogram::try_from(d).is_err(), "{what}");
         }
     }
 

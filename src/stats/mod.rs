@@ -298,6 +298,84 @@ impl RunStats {
         }
     }
 
+    /// Checks statistics read back from a file against `expected`, the empty statistics of the
+    /// same run: every table has the run's shape (so no index can fall outside it), the shifts
+    /// are the run's, and the counts agree with each other and with `draws` draws in `blocks`
+    /// blocks. A damaged partial result is refused here instead of panicking or merging into
+    /// wrong results (issue 15, item 1).
+    pub fn check_shape(&self, expected: &RunStats, draws: u64, blocks: u64) -> Result<(), String> {
+        let (n_out, n_sc) = (self.n_outputs, self.n_scenarios);
+        let same_shifts = self.shifts.len() == expected.shifts.len()
+            && self
+                .shifts
+                .iter()
+                .zip(&expected.shifts)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+        if n_out != expected.n_outputs || n_sc != expected.n_scenarios || !same_shifts {
+            return Err(format!(
+                "statistics of {n_out} outputs and {n_sc} scenarios; the model has {} and {}",
+                expected.n_outputs, expected.n_scenarios
+            ));
+        }
+        if self.moments.len() != n_sc * n_out
+            || self.min.len() != n_out
+            || self.max.len() != n_out
+            || self.histograms.len() != n_out
+            || self.counts.len() != n_sc
+            || self.scenario_histograms.len() != n_sc * SCENARIO_OUTPUTS.len()
+        {
+            return Err("statistics tables of the wrong length".into());
+        }
+        let total = self.counts.iter().try_fold(0u64, |a, &c| a.checked_add(c));
+        if total != Some(draws) {
+            return Err(format!(
+                "statistics of {total:?} draws; its blocks hold {draws}"
+            ));
+        }
+        for k in 0..n_sc {
+            for o in 0..n_out {
+                let m = &self.moments[k * n_out + o];
+                if m.count != self.counts[k]
+                    || !m.sum.is_well_formed()
+                    || !m.sum_sq.is_well_formed()
+                {
+                    return Err(format!(
+                        "moments of scenario {k}, output {o} are inconsistent"
+                    ));
+                }
+            }
+            for i in 0..SCENARIO_OUTPUTS.len() {
+                let h = self.scenario_histogram(k, i);
+                if h.count().checked_add(h.nan_count()) != Some(self.counts[k]) {
+                    return Err(format!("histogram of scenario {k} is inconsistent"));
+                }
+            }
+        }
+        for o in 0..n_out {
+            let h = &self.histograms[o];
+            if h.count().checked_add(h.nan_count()) != Some(draws) {
+                return Err(format!(
+                    "histogram of output {o} holds the wrong number of draws"
+                ));
+            }
+            if h.count() > 0 && (self.min[o] > self.max[o] || self.min[o].is_nan()) {
+                return Err(format!("min and max of output {o} are inconsistent"));
+            }
+        }
+        let sorted = self.sample.windows(2).all(|w| w[0].0 < w[1].0);
+        let in_range = self
+            .sample
+            .iter()
+            .all(|s| s.0 < SAMPLE_DRAWS && (s.1 as usize) < n_sc);
+        if !sorted || !in_range {
+            return Err("kept draws out of order or out of range".into());
+        }
+        self.tornado.check_shape(&expected.tornado, draws)?;
+        self.convergence.check_shape(&expected.convergence, draws)?;
+        self.quantile_sections
+            .check_shape(&expected.quantile_sections, blocks)
+    }
+
     /// Adds another accumulator (exact; the order of merges does not matter).
     pub fn merge(&mut self, other: &RunStats) {
         for (m, o) in self.moments.iter_mut().zip(&other.moments) {
@@ -391,6 +469,11 @@ impl RunStats {
     pub fn scenario_moments(&self, k: usize, o: usize) -> Moments {
         let (mean, sd) = self.moments[k * self.n_outputs + o].mean_sd(self.shifts[o]);
         Moments { mean, sd }
+    }
+
+    /// Smallest and largest value of output `o` (NaN excluded; (inf, −inf) before any draw).
+    pub fn range(&self, o: usize) -> (f64, f64) {
+        (self.min[o], self.max[o])
     }
 
     /// The histogram of output `o` (for reports: densities, CDFs, tail quantiles).

@@ -67,6 +67,39 @@ impl QuantileSections {
         }
     }
 
+    /// Checks that these sums, read back from a file, have the shape of `expected` (the empty
+    /// sums of the same run) and count at most `blocks` blocks: `standard_errors` indexes
+    /// `sums` by output and level, so a short table would panic there.
+    pub(crate) fn check_shape(
+        &self,
+        expected: &QuantileSections,
+        blocks: u64,
+    ) -> Result<(), String> {
+        let same_shifts = self.shifts.len() == expected.shifts.len()
+            && self
+                .shifts
+                .iter()
+                .zip(&expected.shifts)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+        if !same_shifts || self.sums.len() != expected.sums.len() {
+            return Err("quantile sections of another shape".into());
+        }
+        if self.blocks > blocks {
+            return Err(format!(
+                "quantile sections of {} blocks (run part: {blocks})",
+                self.blocks
+            ));
+        }
+        if !self
+            .sums
+            .iter()
+            .all(|(a, b)| a.is_well_formed() && b.is_well_formed())
+        {
+            return Err("quantile sections hold non-finite partials".into());
+        }
+        Ok(())
+    }
+
     /// Adds another accumulator (exact).
     pub fn merge(&mut self, other: &QuantileSections) {
         self.blocks += other.blocks;

@@ -95,6 +95,39 @@ impl TornadoSums {
         }
     }
 
+    /// Checks that these sums, read back from a file, have the shape of `expected` (the empty
+    /// sums of the same run) and hold at most `draws` draws.
+    pub(crate) fn check_shape(&self, expected: &TornadoSums, draws: u64) -> Result<(), String> {
+        let same_shifts = self
+            .shifts
+            .iter()
+            .zip(&expected.shifts)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        if self.dim != expected.dim
+            || !same_shifts
+            || self.sum_u.len() != self.dim
+            || self.sum_uu.len() != self.dim
+            || self.sum_uy.len() != 4 * self.dim
+        {
+            return Err("tornado sums of another shape".into());
+        }
+        if self.count > draws {
+            return Err(format!(
+                "tornado sums of {} draws (run part: {draws})",
+                self.count
+            ));
+        }
+        let sums = self.sum_u.iter().chain(&self.sum_uu).chain(&self.sum_uy);
+        if !sums
+            .chain(&self.sum_y)
+            .chain(&self.sum_yy)
+            .all(ExactSum::is_well_formed)
+        {
+            return Err("tornado sums hold non-finite partials".into());
+        }
+        Ok(())
+    }
+
     /// Adds another accumulator (exact).
     pub fn merge(&mut self, other: &TornadoSums) {
         self.count += other.count;

@@ -359,3 +359,43 @@ fn bad_arguments_exit_2() {
         assert_eq!(output.status.code(), Some(2), "{args:?}");
     }
 }
+
+/// Issue 15, item 6: `bench --sectors N` had no upper bound and aborted on allocation failure.
+#[test]
+fn bench_sectors_is_bounded() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tariffsim"))
+        .args(["bench", "--sectors", "100000000", "--draws", "10"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1..=1000"));
+}
+
+/// Issue 15, item 11: Sobol points are balanced at 2^k draws; other counts are warned about.
+#[test]
+fn sobol_with_a_draw_count_not_a_power_of_two_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    for (draws, warned) in [("3000", true), ("4096", false)] {
+        let out = crate::common::run_bin(&[
+            "run",
+            "--sampler",
+            "sobol",
+            "--draws",
+            draws,
+            "--quiet",
+            "--out",
+            crate::common::path(&dir.path().join(draws)),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.contains("not a power of two"),
+            warned,
+            "{draws}: {stderr}"
+        );
+    }
+}

@@ -508,3 +508,145 @@ fn a_package_key_of_the_wrong_type_is_refused() {
         &["bad.toml:43:", "scenarios.deal.investment"],
     );
 }
+
+/// Issue 15, item 6: parameters of absurd size made `validate` hang (beta and PERT quantile
+/// tables, Student-t with df = 1e50); every number is now bounded, with the range in the
+/// message, and refused at once.
+#[test]
+fn absurd_distribution_parameters_are_refused_quickly() {
+    let epsilon = "epsilon = { dist = \"uniform\", low = 0.5, high = 1.5 }";
+    let cases = [
+        ("{ dist = \"beta\", alpha = 1e20, beta = 1e20 }", "alpha"),
+        ("{ dist = \"beta\", alpha = 2, beta = 1e300 }", "beta"),
+        ("{ dist = \"beta\", alpha = 1e-9, beta = 2 }", "alpha"),
+        (
+            "{ dist = \"student_t\", df = 1e50, loc = 1, scale = 0.1 }",
+            "df",
+        ),
+        (
+            "{ dist = \"pert\", low = 0, mode = 1, high = 1e308 }",
+            "high",
+        ),
+        (
+            "{ dist = \"pert\", low = 0, mode = 1, high = 2, lambda = 1e308 }",
+            "lambda",
+        ),
+        (
+            "{ dist = \"lognormal\", median = 1, sd_log = 300 }",
+            "sd_log",
+        ),
+        ("{ dist = \"normal\", mean = 1, sd = 1e200 }", "sd"),
+        (
+            "{ dist = \"discrete\", values = [1, 1e16], weights = [1, 1] }",
+            "values",
+        ),
+        (
+            "{ dist = \"uniform\", low = 0.5, high = 123456789012345678 }",
+            "high",
+        ),
+    ];
+    for (spec, key) in cases {
+        let started = std::time::Instant::now();
+        let text = with(epsilon, &format!("epsilon = {spec}"));
+        rejects(&text, 25, &[key, "accepted"]);
+        assert!(
+            started.elapsed().as_secs_f64() < 2.0,
+            "{spec} took too long"
+        );
+    }
+    // Plain numbers obey the same bound.
+    rejects(
+        &with("exports = 34.7", "exports = 1e300"),
+        22,
+        &["at most 1e15"],
+    );
+}
+
+/// Issue 15, item 9: `tariff = { default = 10, autos = 25 }` (percentages typed as numbers)
+/// passed and reported a 51 % loss. Rates ≥ 5 (500 %) are refused with the fraction they
+/// probably meant; the same for every field whose unit is a fraction.
+#[test]
+fn percentages_typed_as_fractions_are_refused_with_a_suggestion() {
+    rejects(
+        &with(
+            "tariff = { default = 0.10, autos = 0.25 }",
+            "tariff = { default = 10, autos = 25 }",
+        ),
+        36,
+        &["interim.tariff.default", "did you mean 0.10?"],
+    );
+    rejects(
+        &with(
+            "tariff = { default = 0.10, autos = 0.25 }",
+            "tariff = { default = 0.1, autos = { dist = \"uniform\", low = 20, high = 30 } }",
+        ),
+        36,
+        &["interim.tariff.autos", "did you mean 0.30?"],
+    );
+    rejects(
+        &with("share = 0.16", "share = 30"),
+        23,
+        &["share", "did you mean 0.30?"],
+    );
+    rejects(
+        &with("fx_weight = 0.5", "fx_weight = 50"),
+        18,
+        &["fx_weight", "did you mean 0.50?"],
+    );
+    rejects(
+        &with(
+            "value_added_share = { dist = \"uniform\", low = 0.55, high = 0.65 }",
+            "value_added_share = { dist = \"uniform\", low = 55, high = 65 }",
+        ),
+        10,
+        &["value_added_share", "did you mean 0.65?"],
+    );
+}
+
+/// Rates in [1, 5) are real (145 %) but rare: accepted with a warning that names the line.
+#[test]
+fn rates_of_100_percent_or_more_are_accepted_with_a_warning() {
+    let text = with(
+        "tariff = { default = 0.10, autos = 0.25 }",
+        "tariff = { default = 0.10, autos = 1.45 }",
+    );
+    let model = compile_model(&text, "big.toml").expect("145 % is a valid rate");
+    assert!(
+        model.warnings.iter().any(|w| w.contains("line 36")
+            && w.contains("interim.tariff.autos")
+            && w.contains("145 %")),
+        "{:?}",
+        model.warnings
+    );
+    assert!(compile_model(BASE, "base.toml")
+        .unwrap()
+        .warnings
+        .is_empty());
+}
+
+/// Issue 15, item 10: sums printed as a person reads them, a bare `inf` explained, and
+/// messages pointing to the user's docs (docs/model.md), not to a MODEL.md they do not have.
+#[test]
+fn messages_print_sums_as_typed_explain_inf_and_cite_the_users_docs() {
+    rejects(
+        &with("probability = 0.4", "probability = 0.3"),
+        40,
+        &["sum to 0.9 ", "no_deal = 0.3"],
+    );
+    rejects(
+        &with("eta = \"inf\"", "eta = inf"),
+        26,
+        &["the string \"inf\"", "sectors.autos.eta"],
+    );
+    let text = BASE.replace(
+        "[baseline]\nimports_from_importer = 72.1\ngdp = 1870.0\n",
+        "",
+    );
+    for (_, m) in diagnostics(&text).into_iter().chain(diagnostics(&with(
+        "between = [\"sectors.autos.sigma\"",
+        "between = [\"sectors.autos.nope\"",
+    ))) {
+        assert!(!m.contains("MODEL.md"), "{m}");
+        assert!(m.contains("docs/model.md §4"), "{m}");
+    }
+}

@@ -4,3 +4,4 @@
 mod common;
 
 mod bad_models;
+mod partial_files;
