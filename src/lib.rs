@@ -14,6 +14,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod backtest;
 pub mod batch;
 pub mod cli;
 pub mod dist;
