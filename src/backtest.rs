@@ -763,6 +763,8 @@ impl Backtest {
                     json!({"mean": json_number(mean), "sd": json_number(sd)}),
                 );
             }
+            // "probability" is the updated one (MODEL.md §13); "frequency" too, so that
+            // charts of scenario shares show the updated shares.
             scenarios.insert(
                 sc.id.clone(),
                 json!({
@@ -770,24 +772,55 @@ impl Backtest {
                     "prior_probability": json_number(sc.probability),
                     "prior_frequency": json_number(counts[k] as f64 / draws),
                     "probability": json_number(probabilities[k]),
+                    "frequency": json_number(probabilities[k]),
+                    "draws": counts[k],
                     "outputs": per_output,
                 }),
             );
         }
-        let warnings: Vec<String> = update.warning().into_iter().collect();
-        let doc = json!({
-            "model": prior["model"].clone(),
-            "run": prior["run"].clone(),
-            "outputs": outputs,
-            "scenarios": scenarios,
-            "update": {
-                "observations": update.observations,
-                "ess": json_number(update.ess),
-                "log_evidence": json_number(update.log_evidence),
-                "warnings": warnings,
-            },
-            "warnings": warnings,
+        // The prior document with its statistics replaced by the weighted ones, so that the
+        // report renders it like any run; the prior's headline figures stay under "prior".
+        let grid = crate::report::distribution_grid();
+        let mut distributions = Map::new();
+        for (o, name) in names.iter().enumerate() {
+            let values: Vec<Value> = update.stats.histograms[o]
+                .quantiles_and_tail_means(&grid)
+                .iter()
+                .map(|r| json_number(r.0))
+                .collect();
+            distributions.insert(name.clone(), Value::Array(values));
+        }
+        let mut doc = prior.clone();
+        let warning = update.warning();
+        let prior_scenarios: Map<String, Value> = model
+            .scenarios
+            .iter()
+            .zip(counts)
+            .map(|(sc, &c)| {
+                (
+                    sc.id.clone(),
+                    json!({"probability": json_number(sc.probability), "frequency": json_number(c as f64 / draws)}),
+                )
+            })
+            .collect();
+        doc["prior"] = json!({
+            "outputs": prior["outputs"].clone(),
+            "scenarios": prior_scenarios,
+            "distributions": prior["distributions"]["outputs"].clone(),
         });
+        doc["outputs"] = Value::Object(outputs);
+        doc["scenarios"] = Value::Object(scenarios);
+        doc["distributions"]["outputs"] = Value::Object(distributions);
+        doc["update"] = json!({
+            "observations": update.observations,
+            "ess": json_number(update.ess),
+            "log_evidence": json_number(update.log_evidence),
+            "warnings": warning.iter().collect::<Vec<_>>(),
+            "weights": format!("w = prod_k phi((y_k - x_k)/sd_k), stored as floor(w/phi_max * 2^{}) in exact integer sums", crate::stats::WEIGHT_BITS),
+        });
+        if let (Some(w), Some(list)) = (warning, doc["warnings"].as_array_mut()) {
+            list.push(Value::String(w));
+        }
         Some(doc)
     }
 }

@@ -74,7 +74,54 @@ enum Command {
         /// Seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Also compute the monthly outputs of MODEL.md §12 (to measure what they cost).
+        #[arg(long)]
+        monthly: bool,
     },
+    /// Hold a forecast against observed values (MODEL.md §13): PIT, CRPS and coverage in
+    /// backtest.json; observations with an sd also update the forecast (updated/summary.json).
+    Backtest(BacktestArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct BacktestArgs {
+    /// Model file (TOML); omit to use the embedded default model.
+    model: Option<PathBuf>,
+    /// Observation file (CSV: output or period, value, optional sd and label).
+    #[arg(long, value_name = "FILE")]
+    observed: PathBuf,
+    /// Override a parameter, as for `run --set`. Repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// Number of draws.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000_000))]
+    draws: u64,
+    /// Seed of the random streams.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Worker threads (0 = all cores). Results do not depend on it.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1024))]
+    threads: u64,
+    /// Output folder (created if needed).
+    #[arg(long, default_value = "tariffsim-backtest")]
+    out: PathBuf,
+    #[command(flatten)]
+    sampling: SamplingArgs,
+    /// No progress bar and no table on the terminal.
+    #[arg(long)]
+    quiet: bool,
+    /// Also write report.html (with the observations on the fan chart) and updated/report.html.
+    #[arg(long)]
+    report: bool,
+}
+
+/// The overrides of `--set` plus the one `--monthly` stands for.
+fn with_monthly(set: &[String], monthly: bool) -> Vec<String> {
+    let mut all = set.to_vec();
+    if monthly {
+        all.push(format!("{}=true", model::MONTHLY_PATH));
+    }
+    all
 }
 
 #[derive(Debug, clap::Args)]
@@ -99,6 +146,9 @@ struct SweepArgs {
     /// Output folder.
     #[arg(long, default_value = "tariffsim-sweep")]
     out: PathBuf,
+    /// Also report the monthly outputs of MODEL.md §12 (months.<t>.*), as `[model] monthly = true` does.
+    #[arg(long)]
+    monthly: bool,
     #[command(flatten)]
     sampling: SamplingArgs,
     /// No progress bar.
@@ -155,6 +205,9 @@ struct RunArgs {
     /// Also write each chart of the report as an SVG file to DIR (implies --report).
     #[arg(long, value_name = "DIR")]
     charts: Option<PathBuf>,
+    /// Also report the monthly outputs of MODEL.md §12 (months.<t>.*), as `[model] monthly = true` does.
+    #[arg(long)]
+    monthly: bool,
 }
 
 /// How the points are generated (`run` and `sweep`).
@@ -223,6 +276,9 @@ struct SensitivityArgs {
     /// Output folder.
     #[arg(long, default_value = "tariffsim-sensitivity")]
     out: PathBuf,
+    /// Also report the monthly outputs of MODEL.md §12 (months.<t>.*), as `[model] monthly = true` does.
+    #[arg(long)]
+    monthly: bool,
     /// No table on the terminal.
     #[arg(long)]
     quiet: bool,
@@ -326,7 +382,16 @@ pub fn main() -> ExitCode {
             draws,
             threads,
             seed,
-        } => bench(model.as_deref(), sectors, draws, threads as usize, seed),
+            monthly,
+        } => bench(
+            model.as_deref(),
+            sectors,
+            draws,
+            threads as usize,
+            seed,
+            monthly,
+        ),
+        Command::Backtest(args) => backtest(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -533,7 +598,8 @@ fn run_one(
     out: &Path,
     world: Option<&crate::mpi::MpiWorld>,
 ) -> Result<(Model, crate::stats::RunStats), Failure> {
-    let (model, text) = load(path, &args.set, args.scenario.as_deref())?;
+    let set = with_monthly(&args.set, args.monthly);
+    let (model, text) = load(path, &set, args.scenario.as_deref())?;
     let config = RunConfig {
         draws: args
             .target
@@ -643,6 +709,7 @@ fn run_one(
     write_report_if_asked(args, out)?;
     if !args.quiet {
         print_stdout(&headline(&model, &stats, &info, out));
+        print_stdout(&report::month_table_text(&model, &stats));
         print_stdout(&stopping_text(info.stopping.as_ref()));
         print_stdout(&tornado_text(&model, &stats));
     }
@@ -727,6 +794,7 @@ fn bench(
     draws: u64,
     threads: usize,
     seed: u64,
+    monthly: bool,
 ) -> Result<(), Failure> {
     let model = match sectors {
         Some(n) if n >= 1 => {
@@ -739,6 +807,14 @@ fn bench(
             })
         }
         None => load(path, &[], None)?.0,
+    };
+    let model = if monthly {
+        model.with_monthly(true).map_err(|e| Failure {
+            code: 2,
+            message: format!("error: --monthly: {e}"),
+        })?
+    } else {
+        model
     };
     let config = RunConfig {
         draws,
@@ -783,12 +859,14 @@ fn merge(parts: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Failure> {
     crate::batch::write_results(&model, &info, &merged.stats, out)?;
     if !quiet {
         print_stdout(&headline(&model, &merged.stats, &info, out));
+        print_stdout(&report::month_table_text(&model, &merged.stats));
     }
     Ok(())
 }
 
 fn sweep(args: SweepArgs) -> Result<(), Failure> {
-    let (model, _) = load(args.model.as_deref(), &args.set, None)?;
+    let set = with_monthly(&args.set, args.monthly);
+    let (model, _) = load(args.model.as_deref(), &set, None)?;
     let axes: Vec<crate::batch::SweepAxis> = args
         .vary
         .iter()
@@ -996,7 +1074,8 @@ fn sensitivity(args: SensitivityArgs) -> Result<(), Failure> {
     use crate::sensitivity::{
         model_sensitivity, parse_group, ModelSensitivityOptions, SobolOptions,
     };
-    let (model, _) = load(args.model.as_deref(), &args.set, None)?;
+    let set = with_monthly(&args.set, args.monthly);
+    let (model, _) = load(args.model.as_deref(), &set, None)?;
     let invalid = |e: crate::sensitivity::ModelSensitivityError| Failure {
         code: 2,
         message: format!("error: {e}"),
@@ -1084,4 +1163,84 @@ fn sensitivity_text(
         out.join("sensitivity.json").display()
     );
     text
+}
+
+/// `tariffsim backtest`: one run scored against the observations and, where they have an sd,
+/// updated on them. Everything is computed before anything is written, so a bad observation
+/// file or an update whose weights all underflow leaves no files behind.
+fn backtest(args: BacktestArgs) -> Result<(), Failure> {
+    let (model, _) = load(args.model.as_deref(), &args.set, None)?;
+    // Observations may name any monthly output: switch them on when the horizon allows.
+    let model = if model::whole_months_horizon(&model) && !model.monthly {
+        model::apply_overrides(&model, &with_monthly(&[], true)).map_err(|e| Failure {
+            code: 2,
+            message: format!("error: {e}"),
+        })?
+    } else {
+        model
+    };
+    let observations =
+        crate::backtest::read_observations(&args.observed, &model).map_err(|e| Failure {
+            code: 2,
+            message: format!("error: {e}\n{}: the observations were not used", e.file),
+        })?;
+    let config = RunConfig {
+        draws: args.draws,
+        seed: args.seed,
+        threads: args.threads as usize,
+        sampler: args.sampling.kind(),
+        antithetic: args.sampling.antithetic,
+    };
+    let bar = progress_bar(config.draws, args.quiet, "draws");
+    let progress = bar.clone().map(Progress);
+    let sinks: Vec<&dyn BlockSink> = progress.iter().map(|p| p as &dyn BlockSink).collect();
+    let bt = crate::backtest::run_backtest(&model, &config, &observations, &sinks).map_err(
+        |e| match e {
+            crate::backtest::BacktestError::Underflow(m) => Failure {
+                code: 2,
+                message: format!("error: {}: {m}", args.observed.display()),
+            },
+            crate::backtest::BacktestError::Engine(e) => e.into(),
+        },
+    )?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let info = RunInfo {
+        draws: bt.run.stats.draws(),
+        seed: config.seed,
+        sampler: config.sampler_label(),
+        threads: bt.run.threads,
+        elapsed_s: bt.run.elapsed.as_secs_f64(),
+        stopping: None,
+    };
+    let prior = report::summary_json(&model, &info, &bt.run.stats);
+    let updated = bt.updated_json(&model, &prior);
+    let backtest_json = bt.backtest_json();
+    report::ensure_dir(&args.out)?;
+    crate::batch::write_results(&model, &info, &bt.run.stats, &args.out)?;
+    let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
+    report::write_atomic(
+        &args.out.join("backtest.json"),
+        pretty(&backtest_json).as_bytes(),
+    )?;
+    if let Some(updated) = &updated {
+        let dir = args.out.join("updated");
+        report::ensure_dir(&dir)?;
+        report::write_atomic(&dir.join("summary.json"), pretty(updated).as_bytes())?;
+    }
+    if args.report {
+        report::write_report(&args.out, None)?;
+        if updated.is_some() {
+            report::write_report(&args.out.join("updated"), None)?;
+        }
+    }
+    if let Some(w) = bt.update.as_ref().and_then(|u| u.warning()) {
+        eprintln!("warning: {w}");
+    }
+    if !args.quiet {
+        print_stdout(&report::backtest_text(&model, &bt));
+        print_stdout(&format!("results in {}\n", args.out.display()));
+    }
+    Ok(())
 }

@@ -7,10 +7,14 @@ mod charts;
 mod draws_csv;
 mod html;
 mod summary;
+mod time;
 
 pub use draws_csv::DrawsCsv;
 pub use html::{escape_html, format_number, render_report, write_report, ReportFiles};
-pub use summary::{json_number, quantiles_csv, run_warnings, summary_json, RunInfo};
+pub use summary::{
+    distribution_grid, json_number, quantiles_csv, run_warnings, summary_json, RunInfo,
+};
+pub use time::{backtest_text, month_table_text};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
