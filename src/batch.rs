@@ -46,16 +46,12 @@ pub fn write_results(
     out: &Path,
 ) -> Result<(), ReportError> {
     report::ensure_dir(out)?;
-    let summary = report::summary_json(model, info, stats);
-    let text = serde_json::to_string_pretty(&summary).map_err(|e| ReportError::Malformed {
-        path: out.join("summary.json"),
-        message: format!("cannot encode: {e}"),
-    })?;
-    report::write_atomic(&out.join("summary.json"), text.as_bytes())?;
+    let summary = crate::summary::Summary::new(model, info, stats);
     report::write_atomic(
-        &out.join("quantiles.csv"),
-        &report::quantiles_csv(model, stats),
-    )
+        &out.join("summary.json"),
+        summary.to_json_pretty().as_bytes(),
+    )?;
+    report::write_atomic(&out.join("quantiles.csv"), &report::quantiles_csv(&summary))
 }
 
 /// Blocks per checkpoint chunk: small enough that little work is lost, large enough to keep

@@ -30,4 +30,5 @@ pub mod sampling;
 pub mod sensitivity;
 pub mod stats;
 pub mod stopping;
+pub mod summary;
 pub mod synthetic;

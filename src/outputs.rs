@@ -1,9 +1,10 @@
-//! Output names of MODEL.md §5, defined once for the kernel, the statistics and the reports.
+//! Output names of MODEL.md §5 and §15, defined once for the kernel, the statistics and the
+//! reports.
 
 use crate::model::Model;
 
 /// The model-wide outputs, in the order the kernel writes them; sector outputs follow.
-pub const HEADLINE: [&str; 11] = [
+pub const HEADLINE: [&str; 15] = [
     "export_loss",
     "export_loss_pct",
     "purchases",
@@ -15,6 +16,12 @@ pub const HEADLINE: [&str; 11] = [
     "equity_drawdown_pct",
     "stress_index",
     "stress_event",
+    // MODEL.md §15, the package's other terms. Always present (0 without a package), as
+    // `purchases` is, so that the output list depends only on the sectors.
+    "investment_outflow",
+    "defence_cost",
+    "deal_cost",
+    "fiscal_cost_pct",
 ];
 
 /// Position of `export_loss` in an output row.
@@ -39,6 +46,14 @@ pub const EQUITY_DRAWDOWN_PCT: usize = 8;
 pub const STRESS_INDEX: usize = 9;
 /// Position of `stress_event`.
 pub const STRESS_EVENT: usize = 10;
+/// Position of `investment_outflow` (MODEL.md §15).
+pub const INVESTMENT_OUTFLOW: usize = 11;
+/// Position of `defence_cost`.
+pub const DEFENCE_COST: usize = 12;
+/// Position of `deal_cost`.
+pub const DEAL_COST: usize = 13;
+/// Position of `fiscal_cost_pct`.
+pub const FISCAL_COST_PCT: usize = 14;
 /// Position of the first `sectors.<id>.export_loss`.
 pub const FIRST_SECTOR: usize = HEADLINE.len();
 
@@ -135,6 +150,19 @@ pub fn describe(name: &str, units: &str) -> (String, &'static str) {
             "0/1".into(),
             "1 if the stress index reaches 1 (its mean is the probability)",
         ),
+        "investment_outflow" => (
+            units.to_string(),
+            "investment pledged in the importer, paid within the horizon",
+        ),
+        "defence_cost" => (
+            units.to_string(),
+            "extra defence cost-sharing paid within the horizon",
+        ),
+        "deal_cost" => (
+            units.to_string(),
+            "the package's cost: purchases + investment + defence",
+        ),
+        "fiscal_cost_pct" => ("% of GDP".into(), "defence cost-sharing as % of GDP"),
         "export_change_pct" => (
             "%".into(),
             "change of exports to the importer on the baseline year, policy and growth together",

@@ -23,8 +23,6 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use serde_json::{json, Value};
-
 use crate::engine::{BlockSink, BlockView, Engine, EngineError, RunConfig, SamplerKind};
 use crate::model::Model;
 use crate::stats::RunStats;
@@ -64,28 +62,6 @@ pub struct StoppingReport {
     pub se: f64,
     /// Whether the target was met (false: stopped at `--max-draws`).
     pub converged: bool,
-}
-
-impl StoppingReport {
-    /// The JSON object written to `summary.json`.
-    pub fn to_json(&self) -> Value {
-        let num = crate::report::json_number;
-        json!({
-            "output": self.output,
-            "target": num(self.target),
-            "relative": self.relative,
-            "max_draws": self.max_draws,
-            "draws": self.draws,
-            "mean": num(self.mean),
-            "se": num(self.se),
-            "se_method": format!(
-                "batch means over blocks of {} draws, checked after every {} blocks",
-                crate::engine::BLOCK_SIZE,
-                GROUP_BLOCKS
-            ),
-            "converged": self.converged,
-        })
-    }
 }
 
 /// The result of [`run_to_target`].

@@ -412,3 +412,99 @@ fn invalid_utf8_is_an_error_not_a_panic() {
         other => panic!("{other:?}"),
     }
 }
+
+// MODEL.md §15: the package keys, each outside its range.
+
+#[test]
+fn negative_investment_is_refused() {
+    rejects(
+        &with(
+            "purchases = { dist = \"uniform\", low = 10, high = 30 }",
+            "purchases = 10\ninvestment = -5",
+        ),
+        44,
+        &[
+            "bad.toml:44:",
+            "scenarios.deal.investment",
+            "got -5",
+            "accepted: >= 0",
+        ],
+    );
+}
+
+#[test]
+fn defence_that_can_be_negative_is_refused() {
+    rejects(
+        &with(
+            "purchases = { dist = \"uniform\", low = 10, high = 30 }",
+            "defence = { dist = \"normal\", mean = 1.0, sd = 0.5 }",
+        ),
+        43,
+        &[
+            "bad.toml:43:",
+            "scenarios.deal.defence",
+            "normal",
+            "accepted: >= 0",
+        ],
+    );
+}
+
+#[test]
+fn fx_conversion_above_one_is_refused() {
+    rejects(
+        &with("fx_weight = 0.5", "fx_weight = 0.5\nfx_conversion = 1.5"),
+        19,
+        &[
+            "bad.toml:19:",
+            "market.fx_conversion",
+            "got 1.5",
+            "in [0, 1]",
+        ],
+    );
+}
+
+#[test]
+fn negative_fx_flow_beta_is_refused() {
+    rejects(
+        &with(
+            "fx_weight = 0.5",
+            "fx_weight = 0.5\nfx_flow_beta = { dist = \"uniform\", low = -0.5, high = 1.0 }",
+        ),
+        19,
+        &[
+            "bad.toml:19:",
+            "market.fx_flow_beta",
+            "support [-0.5, 1]",
+            ">= 0",
+        ],
+    );
+}
+
+#[test]
+fn crowd_out_outside_zero_one_is_refused() {
+    rejects(
+        &with(
+            "gdp_multiplier = 1.0",
+            "gdp_multiplier = 1.0\ninvestment_crowd_out = -0.1",
+        ),
+        12,
+        &[
+            "bad.toml:12:",
+            "macro.investment_crowd_out",
+            "got -0.1",
+            "in [0, 1]",
+        ],
+    );
+}
+
+#[test]
+fn a_package_key_of_the_wrong_type_is_refused() {
+    rejects(
+        &with(
+            "purchases = { dist = \"uniform\", low = 10, high = 30 }",
+            "investment = \"a lot\"",
+        ),
+        43,
+        &["bad.toml:43:", "scenarios.deal.investment"],
+    );
+}

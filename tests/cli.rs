@@ -9,7 +9,7 @@ use serde_json::Value;
 const QUANTILES: [&str; 9] = [
     "0.01", "0.05", "0.1", "0.25", "0.5", "0.75", "0.9", "0.95", "0.99",
 ];
-const HEADLINE: [&str; 11] = [
+const HEADLINE: [&str; 15] = [
     "export_loss",
     "export_loss_pct",
     "purchases",
@@ -21,6 +21,10 @@ const HEADLINE: [&str; 11] = [
     "equity_drawdown_pct",
     "stress_index",
     "stress_event",
+    "investment_outflow",
+    "defence_cost",
+    "deal_cost",
+    "fiscal_cost_pct",
 ];
 
 fn bin() -> Command {
@@ -71,21 +75,40 @@ fn parameter_paths(model: &toml::Table) -> Vec<String> {
                 paths.push(format!("scenarios.{id}.{kind}.{k}"));
             }
         }
-        for k in ["effective_month", "purchases"] {
+        for k in ["effective_month", "purchases", "investment", "defence"] {
             if sc.get(k).is_some() {
                 paths.push(format!("scenarios.{id}.{k}"));
             }
         }
     }
-    for p in [
-        "macro.value_added_share",
-        "macro.gdp_multiplier",
-        "market.fx_beta",
-        "market.fx_noise",
-        "market.equity_beta",
-        "market.equity_noise",
+    // MODEL.md §15's optional keys are parameters only where the file gives them.
+    for (table, keys) in [
+        (
+            "macro",
+            &[
+                "value_added_share",
+                "gdp_multiplier",
+                "investment_crowd_out",
+            ][..],
+        ),
+        (
+            "market",
+            &[
+                "fx_beta",
+                "fx_noise",
+                "equity_beta",
+                "equity_noise",
+                "fx_flow_beta",
+                "fx_conversion",
+            ][..],
+        ),
     ] {
-        paths.push(p.into());
+        for key in keys {
+            let optional = ["investment_crowd_out", "fx_flow_beta", "fx_conversion"];
+            if !optional.contains(key) || model[table].get(*key).is_some() {
+                paths.push(format!("{table}.{key}"));
+            }
+        }
     }
     paths
 }

@@ -1,4 +1,5 @@
-//! The macro and market outputs of MODEL.md §5, from the sector results of one draw.
+//! The macro and market outputs of MODEL.md §5 and the package channels of §15, from the
+//! sector results of one draw.
 
 use crate::outputs::*;
 
@@ -35,14 +36,49 @@ pub struct MacroInputs {
     pub equity_stress_pct: f64,
     /// Weight of the currency in the stress index.
     pub fx_weight: f64,
+    /// Investment pledge paid within the horizon, investment·(1 − m/H) (MODEL.md §15).
+    pub investment_outflow: f64,
+    /// Defence cost-sharing paid within the horizon, defence·(1 − m/H).
+    pub defence_cost: f64,
+    /// Depreciation (%) per 1 % of GDP of dollars bought in the currency market.
+    pub fx_flow_beta: f64,
+    /// Share of the investment outflow bought in the currency market.
+    pub fx_conversion: f64,
+    /// Share of the investment outflow that displaces domestic investment.
+    pub investment_crowd_out: f64,
 }
 
-/// Writes the eleven headline outputs (in [`HEADLINE`] order) into `out[..11]`.
+/// The package's FX channel (MODEL.md §15): depreciation (%) from the dollars bought for the
+/// investment pledge, fx_flow_beta·100·fx_conversion·investment_outflow / gdp.
+#[inline]
+pub fn fx_flow_pct(i: &MacroInputs) -> f64 {
+    i.fx_flow_beta * (100.0 * i.fx_conversion * i.investment_outflow / i.gdp)
+}
+
+/// The package's GDP channel (MODEL.md §15), in % of GDP (negative = loss):
+/// −100·investment_crowd_out·investment_outflow·gdp_multiplier / gdp.
+#[inline]
+pub fn gdp_crowd_out_pct(i: &MacroInputs) -> f64 {
+    -(100.0 * i.investment_crowd_out * i.investment_outflow * i.gdp_multiplier / i.gdp)
+}
+
+/// Writes the headline outputs (in [`HEADLINE`] order) into `out[..HEADLINE.len()]`.
 #[inline]
 pub fn macro_outputs(i: &MacroInputs, out: &mut [f64]) {
     let loss_pct_gdp = 100.0 * i.export_loss / i.gdp;
     let surplus_change = -i.export_loss - i.purchases;
-    let fx = i.fx_beta * loss_pct_gdp + i.fx_noise;
+    let mut fx = i.fx_beta * loss_pct_gdp + i.fx_noise;
+    let mut gdp_impact = -loss_pct_gdp * i.value_added_share * i.gdp_multiplier;
+    // A channel that is exactly 0 (no package, or m = H) is not added at all, so that a model
+    // without §15's keys gives the §5 values bit for bit (x + 0.0 would turn −0.0 into +0.0).
+    let flow = fx_flow_pct(i);
+    if flow != 0.0 {
+        fx += flow;
+    }
+    let crowd_out = gdp_crowd_out_pct(i);
+    if crowd_out != 0.0 {
+        gdp_impact += crowd_out;
+    }
     let equity = i.equity_beta * loss_pct_gdp + i.equity_noise;
     let stress =
         i.fx_weight * fx / i.fx_stress_pct + (1.0 - i.fx_weight) * equity / i.equity_stress_pct;
@@ -52,9 +88,13 @@ pub fn macro_outputs(i: &MacroInputs, out: &mut [f64]) {
     out[SURPLUS_CHANGE] = surplus_change;
     out[SURPLUS] = i.baseline_surplus + surplus_change;
     out[EFFECTIVE_TARIFF] = i.effective_tariff;
-    out[GDP_IMPACT_PCT] = -loss_pct_gdp * i.value_added_share * i.gdp_multiplier;
+    out[GDP_IMPACT_PCT] = gdp_impact;
     out[FX_DEPRECIATION_PCT] = fx;
     out[EQUITY_DRAWDOWN_PCT] = equity;
     out[STRESS_INDEX] = stress;
     out[STRESS_EVENT] = if stress >= 1.0 { 1.0 } else { 0.0 };
+    out[INVESTMENT_OUTFLOW] = i.investment_outflow;
+    out[DEFENCE_COST] = i.defence_cost;
+    out[DEAL_COST] = i.purchases + i.investment_outflow + i.defence_cost;
+    out[FISCAL_COST_PCT] = 100.0 * i.defence_cost / i.gdp;
 }

@@ -1,4 +1,4 @@
-//! The economics of MODEL.md §2–§5: pure functions from draws' parameter values to their
+//! The economics of MODEL.md §2–§5 and §15: pure functions from draws' parameter values to their
 //! outputs. No I/O and no allocation per draw.
 //!
 //! The kernel works on a block of draws at once, column by column (structure of arrays): one
@@ -378,6 +378,12 @@ impl<'m> Kernel<'m> {
                     fx_stress_pct: k.fx_stress_pct,
                     equity_stress_pct: k.equity_stress_pct,
                     fx_weight: k.fx_weight,
+                    // MODEL.md §15: paid from the deal month on, like purchases.
+                    investment_outflow: value(sc.investment) * draws.deal_weight[d],
+                    defence_cost: value(sc.defence) * draws.deal_weight[d],
+                    fx_flow_beta: value(k.fx_flow_beta),
+                    fx_conversion: value(k.fx_conversion),
+                    investment_crowd_out: value(m.investment_crowd_out),
                 },
                 &mut row,
             );

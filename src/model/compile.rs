@@ -204,6 +204,15 @@ impl Compiler<'_> {
         Slot(self.params.len() as u32 - 1)
     }
 
+    /// A parameter whose key may be omitted (MODEL.md §15): 0 when absent, as a constant, so
+    /// that a model without the key has the parameters, dimension and draws it had before.
+    fn optional_param(&mut self, path: &str, value: Option<&DistValue>, domain: Domain) -> Slot {
+        match value {
+            Some(v) => self.param(path.to_string(), v, domain),
+            None => self.constant(0.0),
+        }
+    }
+
     fn number(&mut self, value: &Spanned<f64>, key: &str, domain: Domain) -> f64 {
         let x = *value.get_ref();
         if !domain.contains(x) {
@@ -420,6 +429,17 @@ impl Compiler<'_> {
                 Some(v) => self.param(format!("{prefix}.purchases"), v, NON_NEGATIVE),
                 None => self.constant(0.0),
             };
+            // MODEL.md §15: a package's investment pledge and defence cost-sharing. Absent keys
+            // are constants, not parameters, so a model without them keeps its draws.csv
+            // columns and its draws.
+            let investment = match &s.investment {
+                Some(v) => self.param(format!("{prefix}.investment"), v, NON_NEGATIVE),
+                None => self.constant(0.0),
+            };
+            let defence = match &s.defence {
+                Some(v) => self.param(format!("{prefix}.defence"), v, NON_NEGATIVE),
+                None => self.constant(0.0),
+            };
             scenarios.push(Scenario {
                 id: id.clone(),
                 name: s.name.clone().unwrap_or(id),
@@ -427,6 +447,8 @@ impl Compiler<'_> {
                 probability,
                 effective_month,
                 purchases,
+                investment,
+                defence,
                 regime: Regime {
                     tariff,
                     competitor_tariff,
@@ -458,6 +480,11 @@ impl Compiler<'_> {
                 SHARE,
             ),
             gdp_multiplier: self.param("macro.gdp_multiplier".into(), &m.gdp_multiplier, ANY),
+            investment_crowd_out: self.optional_param(
+                "macro.investment_crowd_out",
+                m.investment_crowd_out.as_ref(),
+                WEIGHT,
+            ),
         };
         let k = raw.market.get_ref();
         let zero = Spanned::new(0..0, toml::Value::Integer(0));
@@ -473,11 +500,17 @@ impl Compiler<'_> {
             k.equity_noise.as_ref().unwrap_or(&zero),
             ANY,
         );
+        let fx_flow_beta =
+            self.optional_param("market.fx_flow_beta", k.fx_flow_beta.as_ref(), NON_NEGATIVE);
+        let fx_conversion =
+            self.optional_param("market.fx_conversion", k.fx_conversion.as_ref(), WEIGHT);
         let market = Market {
             fx_beta,
             fx_noise,
             equity_beta,
             equity_noise,
+            fx_flow_beta,
+            fx_conversion,
             fx_stress_pct: self.number(&k.fx_stress_pct, "market.fx_stress_pct", POSITIVE),
             equity_stress_pct: self.number(
                 &k.equity_stress_pct,
@@ -522,7 +555,14 @@ impl Compiler<'_> {
             fix_regime(&mut s.regime);
             fix(&mut s.effective_month);
             fix(&mut s.purchases);
+            fix(&mut s.investment);
+            fix(&mut s.defence);
         }
+        let mut macro_params = macro_params;
+        fix(&mut macro_params.investment_crowd_out);
+        let mut market = market;
+        fix(&mut market.fx_flow_beta);
+        fix(&mut market.fx_conversion);
         if !self.diagnostics.is_empty() {
             return None;
         }

@@ -111,6 +111,10 @@ pub struct Scenario {
     pub effective_month: Slot,
     /// Purchases committed per horizon (model units).
     pub purchases: Slot,
+    /// Investment pledged in the importer, per horizon (model units; MODEL.md §15).
+    pub investment: Slot,
+    /// Extra defence cost-sharing paid to the importer, per horizon (model units; §15).
+    pub defence: Slot,
     /// Its tariffs, resolved per sector.
     pub regime: Regime,
 }
@@ -122,6 +126,8 @@ pub struct Macro {
     pub value_added_share: Slot,
     /// GDP multiplier of lost value added.
     pub gdp_multiplier: Slot,
+    /// Share of the investment outflow that displaces domestic investment (MODEL.md §15).
+    pub investment_crowd_out: Slot,
 }
 
 /// Market parameters (MODEL.md §5).
@@ -135,6 +141,10 @@ pub struct Market {
     pub equity_beta: Slot,
     /// Noise added to the drawdown (%).
     pub equity_noise: Slot,
+    /// Won depreciation (%) per 1 % of GDP of dollars bought in the market (MODEL.md §15).
+    pub fx_flow_beta: Slot,
+    /// Share of the investment outflow bought in the currency market (MODEL.md §15).
+    pub fx_conversion: Slot,
     /// Depreciation (%) that alone counts as stress.
     pub fx_stress_pct: f64,
     /// Drawdown (%) that alone counts as stress.

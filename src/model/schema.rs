@@ -69,6 +69,8 @@ pub(crate) struct RawBaseline {
 pub(crate) struct RawMacro {
     pub value_added_share: DistValue,
     pub gdp_multiplier: DistValue,
+    #[serde(default)]
+    pub investment_crowd_out: Option<DistValue>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,6 +86,10 @@ pub(crate) struct RawMarket {
     pub equity_stress_pct: Spanned<f64>,
     #[serde(default)]
     pub fx_weight: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub fx_flow_beta: Option<DistValue>,
+    #[serde(default)]
+    pub fx_conversion: Option<DistValue>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -136,6 +142,10 @@ pub(crate) struct RawScenario {
     pub competitor_tariff: Option<TariffTable>,
     #[serde(default)]
     pub purchases: Option<DistValue>,
+    #[serde(default)]
+    pub investment: Option<DistValue>,
+    #[serde(default)]
+    pub defence: Option<DistValue>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,6 +9,7 @@ mod convergence;
 mod exact_sum;
 mod histogram;
 mod quantile_se;
+pub(crate) mod serde_finite;
 mod tornado;
 mod weighted;
 
@@ -49,31 +50,78 @@ pub const ES_LEVELS: [f64; 2] = [0.95, 0.99];
 /// Their keys in `summary.json`.
 pub const ES_KEYS: [&str; 2] = ["0.95", "0.99"];
 
-/// Summary of one output over the whole run.
-#[derive(Debug, Clone, PartialEq)]
+/// Summary of one output over the whole run: an entry of `outputs` in `summary.json`
+/// (MODEL.md §9). Undefined statistics are NaN here and `null` in JSON.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OutputSummary {
     /// Sample mean.
+    #[serde(with = "serde_finite")]
     pub mean: f64,
     /// Sample standard deviation (n − 1 denominator).
+    #[serde(with = "serde_finite")]
     pub sd: f64,
     /// Standard error of the mean, sd/√n.
+    #[serde(with = "serde_finite")]
     pub se_mean: f64,
     /// Smallest value.
+    #[serde(with = "serde_finite")]
     pub min: f64,
     /// Largest value.
+    #[serde(with = "serde_finite")]
     pub max: f64,
-    /// Quantiles at [`QUANTILE_LEVELS`].
+    /// Quantiles at [`QUANTILE_LEVELS`] (written as an object keyed by [`QUANTILE_KEYS`]).
+    #[serde(with = "serde_finite::quantiles")]
     pub quantiles: [f64; 9],
-    /// Expected shortfall at [`ES_LEVELS`].
+    /// Expected shortfall at [`ES_LEVELS`] (keyed by [`ES_KEYS`]).
+    #[serde(with = "serde_finite::shortfalls")]
     pub es: [f64; 2],
+    /// Standard errors of [`OutputSummary::quantiles`], for the outputs of
+    /// [`QUANTILE_SE_OUTPUTS`] only (see [`QuantileSections`]).
+    #[serde(
+        with = "serde_finite::quantile_ses",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub quantile_se: Option<[f64; 9]>,
+}
+
+impl OutputSummary {
+    /// The quantile at level `p`.
+    ///
+    /// At a reported level ([`QUANTILE_LEVELS`]: 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95,
+    /// 0.99) it is the reported value itself. Between two reported levels it is the linear
+    /// interpolation in `p` of their quantiles, an approximation of the true quantile (the
+    /// finer grid of `Summary::distribution_quantile` is closer). Outside [0.01, 0.99], or for
+    /// a `p` that is not a number, it is NaN: the summary holds nothing there to interpolate.
+    pub fn quantile(&self, p: f64) -> f64 {
+        interpolate_levels(&QUANTILE_LEVELS, &self.quantiles, p)
+    }
+}
+
+/// Linear interpolation in `p` of `values` given at increasing `levels`; exact at a level
+/// (within 1e-12, so that `0.1` written in any way finds its level), NaN outside.
+pub(crate) fn interpolate_levels(levels: &[f64], values: &[f64], p: f64) -> f64 {
+    const TOLERANCE: f64 = 1e-12;
+    if let Some(i) = levels.iter().position(|&l| (l - p).abs() <= TOLERANCE) {
+        return values[i];
+    }
+    match levels.windows(2).position(|w| w[0] < p && p < w[1]) {
+        Some(i) => {
+            let t = (p - levels[i]) / (levels[i + 1] - levels[i]);
+            values[i] + t * (values[i + 1] - values[i])
+        }
+        None => f64::NAN,
+    }
 }
 
 /// Mean and standard deviation of an output conditional on a scenario.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Moments {
     /// Conditional mean (NaN when the scenario was never drawn).
+    #[serde(with = "serde_finite")]
     pub mean: f64,
     /// Conditional standard deviation (NaN with fewer than two draws).
+    #[serde(with = "serde_finite")]
     pub sd: f64,
 }
 
@@ -304,7 +352,8 @@ impl RunStats {
         &self.counts
     }
 
-    /// Summary of output `o` over all draws.
+    /// Summary of output `o` over all draws (with the standard errors of its quantiles when
+    /// `o` is one of [`QUANTILE_SE_OUTPUTS`]).
     pub fn output_summary(&self, o: usize) -> OutputSummary {
         let mut all = ShiftedMoments::default();
         for k in 0..self.n_scenarios {
@@ -327,6 +376,10 @@ impl RunStats {
             max: self.max[o],
             quantiles,
             es,
+            quantile_se: QUANTILE_SE_OUTPUTS
+                .iter()
+                .position(|&q| q == o)
+                .map(|i| self.quantile_ses(i)),
         }
     }
 

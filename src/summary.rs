@@ -1,0 +1,480 @@
+//! The typed result of a run: [`Summary`] has exactly the layout of `summary.json`
+//! (MODEL.md §9), so `serde_json` writes the file from it and reads it back into it.
+//!
+//! Undefined statistics (the sd of one draw, the mean of a scenario never drawn, an output
+//! that is NaN) are NaN in the types and `null` in JSON.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::model::Model;
+use crate::outputs::output_names;
+use crate::stats::serde_finite;
+use crate::stats::{interpolate_levels, ConvergencePoint, RunStats, SCENARIO_OUTPUTS};
+use crate::stats::{BIN_BITS, TORNADO_OUTPUTS};
+
+pub use crate::stats::{Moments, OutputSummary};
+
+/// How a run was made, for replication: the input of the `run` object of `summary.json`.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    /// Number of draws.
+    pub draws: u64,
+    /// Seed.
+    pub seed: u64,
+    /// Sampler label: `mc`, `lhs`, `sobol`, with `+antithetic` when pairs are mirrored.
+    pub sampler: String,
+    /// Threads used.
+    pub threads: usize,
+    /// Wall time in seconds.
+    pub elapsed_s: f64,
+    /// How a target-SE run stopped (None for a run of a fixed number of draws).
+    pub stopping: Option<crate::stopping::StoppingReport>,
+}
+
+/// Everything `summary.json` holds about a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Which model was run.
+    pub model: ModelInfo,
+    /// How it was run.
+    pub run: RunDetails,
+    /// Per output name (MODEL.md §5), its statistics over all draws.
+    pub outputs: IndexMap<String, OutputSummary>,
+    /// Problems a reader of the results must know about (see [`run_warnings`]).
+    pub warnings: Vec<String>,
+    /// Per scenario id, how often it was drawn and the outputs conditional on it.
+    pub scenarios: IndexMap<String, ScenarioSummary>,
+    /// Per output of [`TORNADO_OUTPUTS`], the inputs by decreasing |rank correlation|.
+    pub tornado: IndexMap<String, Vec<TornadoEntry>>,
+    /// Quantiles on a fine grid of levels, for charts.
+    pub distributions: Distributions,
+    /// The running mean of `export_loss`.
+    pub convergence: ConvergenceTrace,
+    /// The first draws of the run, for scatter plots.
+    pub sample: SampleDraws,
+    /// Every parameter of the model with its distribution.
+    pub parameters: Vec<ParameterInfo>,
+    /// The market-stress thresholds of the model.
+    pub market: MarketInfo,
+}
+
+/// The `model` object: which model file was run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// Model name.
+    pub name: String,
+    /// The file as given (or the embedded default's name).
+    pub file: String,
+    /// SHA-256 of the file's bytes, hex.
+    pub sha256: String,
+    /// Money units of the model.
+    pub units: String,
+    /// Exporting country code.
+    pub exporter: String,
+    /// Importing country code.
+    pub importer: String,
+}
+
+/// The `run` object: the settings needed to replicate the run, and how statistics were made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunDetails {
+    /// Number of draws.
+    pub draws: u64,
+    /// Seed.
+    pub seed: u64,
+    /// Sampler name: `mc`, `lhs` or `sobol`.
+    pub sampler: String,
+    /// Whether antithetic pairs were used.
+    pub antithetic: bool,
+    /// Worker threads (results do not depend on it).
+    pub threads: usize,
+    /// Version of tariffsim that made the run.
+    pub version: String,
+    /// Wall time in seconds.
+    #[serde(with = "serde_finite")]
+    pub elapsed_s: f64,
+    /// Draws per block.
+    pub block_size: u64,
+    /// How quantiles are estimated.
+    pub quantile_method: String,
+    /// How the standard errors of quantiles are estimated.
+    pub quantile_se_method: String,
+    /// The stopping rule of a run to a target standard error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_se: Option<TargetSe>,
+}
+
+/// How a run to a target standard error of a mean stopped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetSe {
+    /// The output whose mean was targeted.
+    pub output: String,
+    /// The target as given.
+    #[serde(with = "serde_finite")]
+    pub target: f64,
+    /// Whether the target is relative to |mean|.
+    pub relative: bool,
+    /// The cap on draws.
+    pub max_draws: u64,
+    /// Draws actually run.
+    pub draws: u64,
+    /// Mean of the output at the stop.
+    #[serde(with = "serde_finite")]
+    pub mean: f64,
+    /// Standard error of that mean at the stop.
+    #[serde(with = "serde_finite")]
+    pub se: f64,
+    /// How that standard error is estimated.
+    pub se_method: String,
+    /// Whether the target was met (false: stopped at the cap).
+    pub converged: bool,
+}
+
+impl From<&crate::stopping::StoppingReport> for TargetSe {
+    fn from(stop: &crate::stopping::StoppingReport) -> Self {
+        TargetSe {
+            output: stop.output.clone(),
+            target: stop.target,
+            relative: stop.relative,
+            max_draws: stop.max_draws,
+            draws: stop.draws,
+            mean: stop.mean,
+            se: stop.se,
+            se_method: format!(
+                "batch means over blocks of {} draws, checked after every {} blocks",
+                crate::engine::BLOCK_SIZE,
+                crate::stopping::GROUP_BLOCKS
+            ),
+            converged: stop.converged,
+        }
+    }
+}
+
+/// One scenario of the deal: its probability, how often it was drawn, and the conditional
+/// mean and sd of every output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioSummary {
+    /// Display name.
+    pub name: String,
+    /// Probability in the model file.
+    #[serde(with = "serde_finite")]
+    pub probability: f64,
+    /// Share of the draws that picked it.
+    #[serde(with = "serde_finite")]
+    pub frequency: f64,
+    /// Draws that picked it.
+    pub draws: u64,
+    /// Per output name, its mean and sd over those draws.
+    pub outputs: IndexMap<String, Moments>,
+}
+
+/// One row of a tornado chart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TornadoEntry {
+    /// Parameter path (or `scenario`).
+    pub parameter: String,
+    /// Rank correlation of the input with the output.
+    #[serde(with = "serde_finite")]
+    pub correlation: f64,
+}
+
+/// The `distributions` object: quantiles of every output at the levels of
+/// [`distribution_grid`], overall and per scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Distributions {
+    /// The levels, increasing.
+    #[serde(with = "serde_finite")]
+    pub levels: Vec<f64>,
+    /// Per output name, its quantiles at `levels`.
+    #[serde(with = "serde_finite")]
+    pub outputs: IndexMap<String, Vec<f64>>,
+    /// Per scenario id, per output of [`SCENARIO_OUTPUTS`], its quantiles at `levels`.
+    #[serde(with = "serde_finite")]
+    pub scenarios: IndexMap<String, IndexMap<String, Vec<f64>>>,
+}
+
+/// The `convergence` object: the running mean of one output and its standard error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConvergenceTrace {
+    /// The output traced.
+    pub output: String,
+    /// Draws at each point.
+    pub draws: Vec<u64>,
+    /// Running mean at each point.
+    #[serde(with = "serde_finite")]
+    pub mean: Vec<f64>,
+    /// Its standard error.
+    #[serde(with = "serde_finite")]
+    pub se: Vec<f64>,
+}
+
+/// The `sample` object: the first draws of the run, column by column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampleDraws {
+    /// Draw index.
+    pub draw: Vec<u64>,
+    /// Scenario id.
+    pub scenario: Vec<String>,
+    /// `export_loss`.
+    #[serde(with = "serde_finite")]
+    pub export_loss: Vec<f64>,
+    /// `fx_depreciation_pct`.
+    #[serde(with = "serde_finite")]
+    pub fx_depreciation_pct: Vec<f64>,
+    /// `equity_drawdown_pct`.
+    #[serde(with = "serde_finite")]
+    pub equity_drawdown_pct: Vec<f64>,
+}
+
+/// One parameter of the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParameterInfo {
+    /// Parameter path (MODEL.md §7).
+    pub path: String,
+    /// Its distribution, as written in a model file.
+    pub distribution: String,
+    /// The distribution's kind (`pert`, `normal`, `fixed`, ...).
+    pub kind: String,
+    /// Its mean, when it has one.
+    #[serde(with = "serde_finite")]
+    pub mean: Option<f64>,
+    /// Line of the model file that defines it.
+    pub line: usize,
+}
+
+/// The `market` object: the thresholds of a market-stress event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarketInfo {
+    /// Depreciation (%) that alone counts as stress.
+    #[serde(with = "serde_finite")]
+    pub fx_stress_pct: f64,
+    /// Drawdown (%) that alone counts as stress.
+    #[serde(with = "serde_finite")]
+    pub equity_stress_pct: f64,
+    /// Weight of the FX leg in the stress index.
+    #[serde(with = "serde_finite")]
+    pub fx_weight: f64,
+}
+
+impl Summary {
+    /// The summary of a run of `model` made as `info` says, from its merged statistics.
+    pub fn new(model: &Model, info: &RunInfo, stats: &RunStats) -> Summary {
+        let names = output_names(model);
+        let outputs = names
+            .iter()
+            .enumerate()
+            .map(|(o, name)| (name.clone(), stats.output_summary(o)))
+            .collect();
+        let draws = stats.draws().max(1) as f64;
+        let scenarios = model
+            .scenarios
+            .iter()
+            .enumerate()
+            .map(|(k, sc)| {
+                let count = stats.scenario_counts()[k];
+                let per_output = names
+                    .iter()
+                    .enumerate()
+                    .map(|(o, name)| (name.clone(), stats.scenario_moments(k, o)))
+                    .collect();
+                let summary = ScenarioSummary {
+                    name: sc.name.clone(),
+                    probability: sc.probability,
+                    frequency: count as f64 / draws,
+                    draws: count,
+                    outputs: per_output,
+                };
+                (sc.id.clone(), summary)
+            })
+            .collect();
+        let levels = distribution_grid();
+        let quantiles_at = |h: &crate::stats::LogHistogram| -> Vec<f64> {
+            h.quantiles_and_tail_means(&levels)
+                .iter()
+                .map(|r| r.0)
+                .collect()
+        };
+        let distributions = Distributions {
+            outputs: names
+                .iter()
+                .enumerate()
+                .map(|(o, name)| (name.clone(), quantiles_at(stats.histogram(o))))
+                .collect(),
+            scenarios: model
+                .scenarios
+                .iter()
+                .enumerate()
+                .map(|(k, sc)| {
+                    let per = SCENARIO_OUTPUTS
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &o)| {
+                            (
+                                names[o].clone(),
+                                quantiles_at(stats.scenario_histogram(k, i)),
+                            )
+                        })
+                        .collect();
+                    (sc.id.clone(), per)
+                })
+                .collect(),
+            levels: levels.clone(),
+        };
+        // Coordinate 0 picks the scenario; the others drive one uncertain parameter each.
+        let mut coordinate_names = vec!["scenario".to_string(); model.dimension];
+        for p in &model.params {
+            if let Some(c) = p.coordinate {
+                coordinate_names[c] = p.path.clone();
+            }
+        }
+        let tornado = TORNADO_OUTPUTS
+            .iter()
+            .enumerate()
+            .map(|(t, &o)| {
+                let mut rows: Vec<TornadoEntry> = coordinate_names
+                    .iter()
+                    .enumerate()
+                    .map(|(j, name)| TornadoEntry {
+                        parameter: name.clone(),
+                        correlation: stats.tornado_correlation(t, j),
+                    })
+                    .filter(|r| r.correlation.is_finite())
+                    .collect();
+                rows.sort_by(|a, b| b.correlation.abs().total_cmp(&a.correlation.abs()));
+                (names[o].clone(), rows)
+            })
+            .collect();
+        let trace = thin_convergence(&stats.convergence());
+        let sample = stats.sample();
+        let (sampler, antithetic) = crate::engine::SamplerKind::from_label(&info.sampler)
+            .map_or((info.sampler.clone(), false), |(s, a)| {
+                (s.name().to_string(), a)
+            });
+        Summary {
+            model: ModelInfo {
+                name: model.name.clone(),
+                file: model.source.file.clone(),
+                sha256: model.source.sha256.clone(),
+                units: model.units.clone(),
+                exporter: model.exporter.clone(),
+                importer: model.importer.clone(),
+            },
+            run: RunDetails {
+                draws: info.draws,
+                seed: info.seed,
+                sampler,
+                antithetic,
+                threads: info.threads,
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                elapsed_s: info.elapsed_s,
+                block_size: crate::engine::BLOCK_SIZE,
+                quantile_method: format!(
+                    "log-linear histogram, relative bin width 2^-{BIN_BITS}; rank = ceil(q*n) (inverse empirical CDF)"
+                ),
+                quantile_se_method: format!(
+                    "sectioning: quantiles of every full block of {} draws; SE = sd of the block quantiles / sqrt(blocks)",
+                    crate::engine::BLOCK_SIZE
+                ),
+                target_se: info.stopping.as_ref().map(TargetSe::from),
+            },
+            outputs,
+            warnings: run_warnings(model, stats),
+            scenarios,
+            tornado,
+            distributions,
+            convergence: ConvergenceTrace {
+                output: "export_loss".to_string(),
+                draws: trace.iter().map(|p| p.draws).collect(),
+                mean: trace.iter().map(|p| p.mean).collect(),
+                se: trace.iter().map(|p| p.se).collect(),
+            },
+            sample: SampleDraws {
+                draw: sample.iter().map(|s| s.0).collect(),
+                scenario: sample
+                    .iter()
+                    .map(|s| model.scenarios[s.1 as usize].id.clone())
+                    .collect(),
+                export_loss: sample.iter().map(|s| s.2).collect(),
+                fx_depreciation_pct: sample.iter().map(|s| s.3).collect(),
+                equity_drawdown_pct: sample.iter().map(|s| s.4).collect(),
+            },
+            parameters: model
+                .params
+                .iter()
+                .map(|p| ParameterInfo {
+                    path: p.path.clone(),
+                    distribution: p.dist.describe(),
+                    kind: p.dist.kind().to_string(),
+                    mean: p.dist.mean(),
+                    line: p.line,
+                })
+                .collect(),
+            market: MarketInfo {
+                fx_stress_pct: model.market.fx_stress_pct,
+                equity_stress_pct: model.market.equity_stress_pct,
+                fx_weight: model.market.fx_weight,
+            },
+        }
+    }
+
+    /// The quantile of output `output` at level `p`, from the fine grid of
+    /// [`Summary::distributions`] (0.001, 0.005, 0.01, 0.02, …, 0.99, 0.995, 0.999): exact at
+    /// a grid level, linearly interpolated in `p` between two levels, NaN outside
+    /// [0.001, 0.999] or for an output the model does not have.
+    pub fn distribution_quantile(&self, output: &str, p: f64) -> f64 {
+        match self.distributions.outputs.get(output) {
+            Some(values) => interpolate_levels(&self.distributions.levels, values, p),
+            None => f64::NAN,
+        }
+    }
+
+    /// `summary.json` as written by `tariffsim run`: pretty-printed JSON.
+    pub fn to_json_pretty(&self) -> String {
+        // Every map key is a string and every number is finite or null: encoding cannot fail.
+        serde_json::to_string_pretty(self).expect("a Summary always encodes as JSON")
+    }
+}
+
+/// Problems a reader of the results must know about: draws whose outputs are not numbers
+/// (they are left out of quantiles and make means undefined), and correlations dropped by
+/// overrides.
+pub fn run_warnings(model: &Model, stats: &RunStats) -> Vec<String> {
+    let mut warnings = model.warnings.clone();
+    for (o, name) in output_names(model).iter().enumerate() {
+        let nan = stats.histogram(o).nan_count();
+        if nan > 0 {
+            warnings.push(format!(
+                "{nan} draws gave `{name}` = NaN (an input at the edge of its domain?); they are left out of its quantiles and its mean is undefined"
+            ));
+        }
+    }
+    warnings
+}
+
+/// Quantile levels for distribution charts: 0.001, 0.005, 0.01, 0.02, …, 0.99, 0.995, 0.999.
+pub fn distribution_grid() -> Vec<f64> {
+    let mut grid = vec![0.001, 0.005];
+    grid.extend((1..100).map(|i| i as f64 / 100.0));
+    grid.extend([0.995, 0.999]);
+    grid
+}
+
+/// At most ~200 points of the running mean, spaced evenly in log(draws).
+fn thin_convergence(trace: &[ConvergencePoint]) -> Vec<ConvergencePoint> {
+    if trace.len() <= 200 {
+        return trace.to_vec();
+    }
+    let first = trace[0].draws as f64;
+    let last = trace[trace.len() - 1].draws as f64;
+    let mut out = Vec::new();
+    let mut next = first;
+    let step = (last / first).powf(1.0 / 199.0);
+    for (i, p) in trace.iter().enumerate() {
+        if p.draws as f64 >= next || i + 1 == trace.len() {
+            out.push(*p);
+            next = p.draws as f64 * step;
+        }
+    }
+    out
+}
