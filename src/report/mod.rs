@@ -9,11 +9,11 @@ mod html;
 mod summary;
 mod time;
 
+pub use crate::summary::distribution_grid;
 pub use crate::summary::{run_warnings, RunInfo};
 pub use draws_csv::DrawsCsv;
 pub use html::{escape_html, format_number, render_report, write_report, ReportFiles};
 pub use summary::{json_number, quantiles_csv, summary_json};
-pub use crate::summary::distribution_grid;
 pub use time::{backtest_text, month_table_text};
 
 use std::io::Write;
