@@ -2,8 +2,8 @@
 //! sectors, with 1 and 2 threads.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use tariffsim::engine::{self, RunConfig};
 use tariffsim::model::{compile_model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
+use tariffsim::run::{self, RunConfig};
 use tariffsim::synthetic::synthetic_model_text;
 
 const DRAWS: u64 = 65_536;
@@ -31,7 +31,7 @@ fn whole_engine(c: &mut Criterion) {
                 ..Default::default()
             };
             group.bench_function(format!("{name}/{threads}_threads"), |b| {
-                b.iter(|| engine::run(model, &config, &[]).expect("run"))
+                b.iter(|| run::run(model, &config).expect("run"))
             });
         }
     }

@@ -9,9 +9,9 @@
 
 use std::time::Instant;
 
-use tariffsim::engine::{self, RunConfig, SamplerKind};
 use tariffsim::model::{compile_model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
 use tariffsim::outputs::EXPORT_LOSS;
+use tariffsim::run::{self, RunConfig, SamplerKind};
 
 fn main() {
     let args: Vec<u32> = std::env::args()
@@ -29,7 +29,7 @@ fn main() {
             sampler,
             antithetic,
         };
-        let s = engine::run(&model, &config, &[])
+        let s = run::run(&model, &config)
             .expect("run")
             .stats
             .output_summary(EXPORT_LOSS);

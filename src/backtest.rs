@@ -16,10 +16,10 @@ use std::sync::Mutex;
 
 use serde_json::{json, Map, Value};
 
-use crate::engine::{BlockSink, BlockView, Engine, EngineError, RunConfig, RunOutcome};
 use crate::model::{Model, YearMonth};
 use crate::outputs::{month_output, output_names, MONTH_EXPORT_CHANGE_PCT};
 use crate::report::json_number;
+use crate::run::{BlockView, Engine, Observer, Run, RunConfig, RunError, RunOutcome};
 use crate::stats::{
     fixed_weight, weight_value, ExactSum, WeightedHistogram, ES_KEYS, ES_LEVELS, QUANTILE_KEYS,
     QUANTILE_LEVELS,
@@ -410,7 +410,7 @@ pub fn score(x: &mut [f64], observation: &Observation) -> Score {
 pub enum BacktestError {
     /// The run failed.
     #[error(transparent)]
-    Engine(#[from] EngineError),
+    Run(#[from] RunError),
     /// Every weight underflowed: the observations are outside what the model produces.
     #[error("{0}")]
     Underflow(String),
@@ -474,15 +474,15 @@ struct BacktestSink<'a> {
     update: bool,
 }
 
-impl BlockSink for BacktestSink<'_> {
-    fn block(&self, view: &BlockView<'_>) -> Result<(), EngineError> {
+impl Observer for BacktestSink<'_> {
+    fn block(&self, view: &BlockView<'_>) -> Result<(), RunError> {
         let n = view.scenarios.len();
         let first = view.first_draw as usize;
         {
             let mut columns = self
                 .columns
                 .lock()
-                .map_err(|_| EngineError::Sink("a worker panicked".into()))?;
+                .map_err(|_| RunError::Observer("a worker panicked".into()))?;
             for (column, o) in columns.iter_mut().zip(self.observations) {
                 for (slot, &x) in column[first..first + n]
                     .iter_mut()
@@ -826,34 +826,36 @@ impl Backtest {
 }
 
 /// Runs `model` with `config`, scoring the draws against `observations` and, when any has an
-/// `sd`, updating the forecast on them. `sinks` see every block as in an ordinary run.
+/// `sd`, updating the forecast on them. `observers` see every block as in an ordinary run.
+/// The run covers all the draws in this process (a backtest is not sharded: the exact scores
+/// need every draw of the observed outputs).
 pub fn run_backtest(
     model: &Model,
     config: &RunConfig,
     observations: &[Observation],
-    sinks: &[&dyn BlockSink],
+    observers: &[&dyn Observer],
 ) -> Result<Backtest, BacktestError> {
-    let started = std::time::Instant::now();
-    let engine = Engine::new(model, config)?;
+    // The moment shifts of the run's own statistics (outputs at the median input).
     let n_outputs = crate::outputs::output_count(model);
+    let shifts: Vec<f64> = {
+        let engine = Engine::new(model, config)?;
+        (0..n_outputs).map(|o| engine.shift(o)).collect()
+    };
     let draws = config.draws as usize;
     let update = observations.iter().any(|o| o.sd.is_some());
     let sink = BacktestSink {
         observations,
         n_scenarios: model.scenarios.len(),
-        shifts: (0..n_outputs).map(|o| engine.shift(o)).collect(),
+        shifts,
         columns: Mutex::new(vec![vec![0.0; draws]; observations.len()]),
         pool: Mutex::new(Vec::new()),
         update,
     };
-    let mut all: Vec<&dyn BlockSink> = sinks.to_vec();
-    all.push(&sink);
-    let stats = engine.run_blocks(0..engine.total_blocks(), &all)?;
-    let run = RunOutcome {
-        stats,
-        threads: engine.threads(),
-        elapsed: started.elapsed(),
-    };
+    let mut run = Run::new(model, config).observe(&sink);
+    for o in observers {
+        run = run.observe(*o);
+    }
+    let run: RunOutcome = run.execute()?;
     let columns = sink.columns.into_inner().unwrap_or_default();
     let scores = columns
         .into_iter()

@@ -5,30 +5,30 @@
 //! into outputs, and [`stats`] summarises the outputs block by block.
 //!
 //! ```
-//! use tariffsim::{engine, model};
+//! use tariffsim::{model, run};
 //! let model = model::compile_model(model::DEFAULT_MODEL_TEXT, "korea_us_2025.toml").unwrap();
-//! let config = engine::RunConfig { draws: 2048, ..Default::default() };
-//! let outcome = engine::run(&model, &config, &[]).unwrap();
+//! let config = run::RunConfig { draws: 2048, ..Default::default() };
+//! let outcome = run::run(&model, &config).unwrap();
 //! let export_loss = outcome.stats.output_summary(tariffsim::outputs::EXPORT_LOSS);
 //! assert!(export_loss.mean > 0.0);
 //! ```
 #![deny(missing_docs)]
 
 pub mod backtest;
-pub mod batch;
-pub mod cli;
 pub mod dist;
-pub mod engine;
-pub mod fastmath;
+pub(crate) mod fastmath;
 pub mod kernel;
 pub mod model;
-pub mod mpi;
+mod mpi;
 pub mod outputs;
-pub mod partial;
 pub mod report;
+pub mod run;
 pub mod sampling;
 pub mod sensitivity;
 pub mod stats;
-pub mod stopping;
 pub mod summary;
+pub mod sweep;
+/// Synthetic models of any size, for benchmarks (`benches/engine.rs`) and the binary's
+/// `bench --sectors`; not part of the API.
+#[doc(hidden)]
 pub mod synthetic;

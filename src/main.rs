@@ -1,5 +1,9 @@
-//! The `tariffsim` binary: a thin shell over the library (see `tariffsim::cli`).
+//! The `tariffsim` binary: parses arguments, validates them into one configuration, calls the
+//! library and renders results and errors for people (the `cli` module; the library has no
+//! command-line code).
+
+mod cli;
 
 fn main() -> std::process::ExitCode {
-    tariffsim::cli::main()
+    cli::main()
 }

@@ -4,6 +4,7 @@
 //! bit-identical to a single-process run because partial statistics merge exactly.
 //!
 //! Without the feature (or with one rank) this module does nothing and `run` works as usual.
+//! Crate-private: the run driver (`run::Run::execute_ranks`) is the way in.
 
 /// The MPI world of this process, when it was started by `mpirun` with more than one rank.
 pub struct MpiWorld {
@@ -14,6 +15,12 @@ pub struct MpiWorld {
 }
 
 impl MpiWorld {
+    /// Starts MPI when the binary was built with the `mpi` feature and launched by `mpirun`
+    /// with several ranks; `None` otherwise (a run in one process).
+    pub fn init() -> Option<MpiWorld> {
+        init()
+    }
+
     /// This process's rank, from 0.
     pub fn rank(&self) -> u64 {
         self.rank
@@ -33,7 +40,7 @@ impl MpiWorld {
 /// Starts MPI when the binary was built with the `mpi` feature and launched with several
 /// ranks; `None` otherwise.
 #[cfg(feature = "mpi")]
-pub fn init() -> Option<MpiWorld> {
+pub(crate) fn init() -> Option<MpiWorld> {
     use ::mpi::traits::Communicator;
     // Funneled: only the main thread calls MPI; rayon's workers never do.
     let (universe, _) = ::mpi::initialize_with_threading(::mpi::Threading::Funneled)?;
@@ -51,13 +58,13 @@ pub fn init() -> Option<MpiWorld> {
 
 /// Starts MPI: without the `mpi` feature there is nothing to start.
 #[cfg(not(feature = "mpi"))]
-pub fn init() -> Option<MpiWorld> {
+pub(crate) fn init() -> Option<MpiWorld> {
     None
 }
 
 /// Gathers every rank's bytes on rank 0, in rank order; `None` on the other ranks.
 #[cfg(feature = "mpi")]
-pub fn gather_to_root(world: &MpiWorld, bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
+pub(crate) fn gather_to_root(world: &MpiWorld, bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
     use ::mpi::datatype::PartitionMut;
     use ::mpi::traits::{Communicator, Root};
     use ::mpi::Count;
@@ -97,6 +104,6 @@ pub fn gather_to_root(world: &MpiWorld, bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
 
 /// Gathers every rank's bytes on rank 0: without the `mpi` feature there is one rank.
 #[cfg(not(feature = "mpi"))]
-pub fn gather_to_root(_world: &MpiWorld, bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
+pub(crate) fn gather_to_root(_world: &MpiWorld, bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
     Some(vec![bytes.to_vec()])
 }

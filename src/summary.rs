@@ -29,7 +29,7 @@ pub struct RunInfo {
     /// Wall time in seconds.
     pub elapsed_s: f64,
     /// How a target-SE run stopped (None for a run of a fixed number of draws).
-    pub stopping: Option<crate::stopping::StoppingReport>,
+    pub stopping: Option<crate::run::StoppingReport>,
 }
 
 /// Everything `summary.json` holds about a run.
@@ -131,8 +131,8 @@ pub struct TargetSe {
     pub converged: bool,
 }
 
-impl From<&crate::stopping::StoppingReport> for TargetSe {
-    fn from(stop: &crate::stopping::StoppingReport) -> Self {
+impl From<&crate::run::StoppingReport> for TargetSe {
+    fn from(stop: &crate::run::StoppingReport) -> Self {
         TargetSe {
             output: stop.output.clone(),
             target: stop.target,
@@ -143,8 +143,8 @@ impl From<&crate::stopping::StoppingReport> for TargetSe {
             se: stop.se,
             se_method: format!(
                 "batch means over blocks of {} draws, checked after every {} blocks",
-                crate::engine::BLOCK_SIZE,
-                crate::stopping::GROUP_BLOCKS
+                crate::sampling::BLOCK_SIZE,
+                crate::run::GROUP_BLOCKS
             ),
             converged: stop.converged,
         }
@@ -347,7 +347,7 @@ impl Summary {
             .collect();
         let trace = thin_convergence(&stats.convergence());
         let sample = stats.sample();
-        let (sampler, antithetic) = crate::engine::SamplerKind::from_label(&info.sampler)
+        let (sampler, antithetic) = crate::sampling::SamplerKind::from_label(&info.sampler)
             .map_or((info.sampler.clone(), false), |(s, a)| {
                 (s.name().to_string(), a)
             });
@@ -368,13 +368,13 @@ impl Summary {
                 threads: info.threads,
                 version: env!("CARGO_PKG_VERSION").to_string(),
                 elapsed_s: info.elapsed_s,
-                block_size: crate::engine::BLOCK_SIZE,
+                block_size: crate::sampling::BLOCK_SIZE,
                 quantile_method: format!(
                     "log-linear histogram, relative bin width 2^-{BIN_BITS}; rank = ceil(q*n) (inverse empirical CDF)"
                 ),
                 quantile_se_method: format!(
                     "sectioning: quantiles of every full block of {} draws; SE = sd of the block quantiles / sqrt(blocks)",
-                    crate::engine::BLOCK_SIZE
+                    crate::sampling::BLOCK_SIZE
                 ),
                 target_se: info.stopping.as_ref().map(TargetSe::from),
             },

@@ -2,10 +2,10 @@
 //! against exact Bayes, the ESS, the underflow error, determinism, and bad observation files.
 
 use tariffsim::backtest::{parse_observations, run_backtest, score, Observation};
-use tariffsim::engine::RunConfig;
 use tariffsim::model::{apply_overrides, compile_model, Model};
 use tariffsim::outputs::EXPORT_LOSS;
 use tariffsim::report::{summary_json, RunInfo};
+use tariffsim::run::RunConfig;
 
 fn observation(value: f64, sd: Option<f64>) -> Observation {
     Observation {

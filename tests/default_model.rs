@@ -2,9 +2,9 @@
 //! and the default model's headline results for a fixed seed stay within the bounds
 //! documented in docs/korea_us_2025.md — a guard against accidental recalibration.
 
-use tariffsim::engine::{self, RunConfig};
 use tariffsim::model::{compile_model, load_model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
 use tariffsim::outputs::*;
+use tariffsim::run::{self, RunConfig};
 
 #[test]
 fn every_shipped_model_validates() {
@@ -34,7 +34,7 @@ fn one_sector_example_matches_its_closed_form() {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/examples/one_sector.toml");
     let model = load_model(&path).unwrap();
-    let outcome = engine::run(
+    let outcome = run::run(
         &model,
         &RunConfig {
             draws: 100_000,
@@ -42,7 +42,6 @@ fn one_sector_example_matches_its_closed_form() {
             threads: 2,
             ..Default::default()
         },
-        &[],
     )
     .unwrap();
     let s = outcome.stats.output_summary(EXPORT_LOSS);
@@ -65,7 +64,7 @@ struct Bounds {
 }
 
 fn check_bounds(model: &tariffsim::model::Model, b: &Bounds) -> tariffsim::stats::RunStats {
-    let outcome = engine::run(
+    let outcome = run::run(
         model,
         &RunConfig {
             draws: 100_000,
@@ -73,7 +72,6 @@ fn check_bounds(model: &tariffsim::model::Model, b: &Bounds) -> tariffsim::stats
             threads: 2,
             ..Default::default()
         },
-        &[],
     )
     .unwrap();
     let stats = outcome.stats;

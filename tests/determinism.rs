@@ -1,8 +1,8 @@
 //! Results are bit-identical whatever the thread count (MODEL.md §9, issue #2).
 
-use tariffsim::engine::{self, RunConfig};
 use tariffsim::model::{compile_model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
 use tariffsim::report::{summary_json, RunInfo};
+use tariffsim::run::{self, RunConfig};
 
 fn outputs_and_scenarios(threads: usize, draws: u64) -> String {
     let model = compile_model(DEFAULT_MODEL_TEXT, DEFAULT_MODEL_FILE).unwrap();
@@ -12,7 +12,7 @@ fn outputs_and_scenarios(threads: usize, draws: u64) -> String {
         threads,
         ..Default::default()
     };
-    let outcome = engine::run(&model, &config, &[]).unwrap();
+    let outcome = run::run(&model, &config).unwrap();
     let info = RunInfo {
         draws,
         seed: 42,
@@ -42,7 +42,7 @@ fn summary_is_identical_for_1_2_3_and_5_threads() {
 fn different_seeds_give_different_results() {
     let model = compile_model(DEFAULT_MODEL_TEXT, DEFAULT_MODEL_FILE).unwrap();
     let run = |seed| {
-        engine::run(
+        run::run(
             &model,
             &RunConfig {
                 draws: 4096,
@@ -50,7 +50,6 @@ fn different_seeds_give_different_results() {
                 threads: 2,
                 ..Default::default()
             },
-            &[],
         )
         .unwrap()
         .stats

@@ -4,9 +4,9 @@
 
 use std::sync::Mutex;
 
-use tariffsim::engine::{self, BlockSink, BlockView, EngineError, RunConfig};
 use tariffsim::model::{apply_overrides, compile_model, Model};
 use tariffsim::outputs::*;
+use tariffsim::run::{BlockView, Observer, Run, RunConfig, RunError};
 
 /// A one-sector model with point masses only: η = inf, competitors' tariffs unchanged, so V
 /// has a closed form. `extra_model` / `extra_sector` add keys to `[model]` / the sector.
@@ -154,8 +154,8 @@ fn a_t_for_non_integer_effective_months() {
 /// Keeps every draw's output row.
 struct Rows(Mutex<Vec<(u64, Vec<f64>)>>);
 
-impl BlockSink for Rows {
-    fn block(&self, view: &BlockView<'_>) -> Result<(), EngineError> {
+impl Observer for Rows {
+    fn block(&self, view: &BlockView<'_>) -> Result<(), RunError> {
         let mut rows = self.0.lock().unwrap();
         for (d, row) in view.outputs.outer_iter().enumerate() {
             rows.push((view.first_draw + d as u64, row.to_vec()));
@@ -182,7 +182,7 @@ fn rows(model: &Model, draws: u64, threads: usize) -> Vec<(u64, Vec<f64>)> {
         threads,
         ..Default::default()
     };
-    engine::run(model, &config, &[&sink]).unwrap();
+    Run::new(model, &config).observe(&sink).execute().unwrap();
     let mut rows = sink.0.into_inner().unwrap();
     rows.sort_by_key(|r| r.0);
     rows

@@ -1,10 +1,10 @@
 //! MODEL.md §15, the package deal: investment pledges and defence cost-sharing, their FX and
 //! GDP channels, against closed forms (issue 17).
 
-use tariffsim::engine::{self, RunConfig};
 use tariffsim::kernel::Kernel;
 use tariffsim::model::{compile_model, Model};
 use tariffsim::outputs::*;
+use tariffsim::run::{self, RunConfig};
 
 const GDP: f64 = 1000.0;
 const EXPORTS: f64 = 50.0;
@@ -244,7 +244,7 @@ fn per_scenario_conditional_means_of_deal_cost() {
         "",
     ));
     let draws = 40_000;
-    let stats = engine::run(
+    let stats = run::run(
         &model,
         &RunConfig {
             draws,
@@ -252,7 +252,6 @@ fn per_scenario_conditional_means_of_deal_cost() {
             threads: 2,
             ..Default::default()
         },
-        &[],
     )
     .unwrap()
     .stats;

@@ -2,11 +2,11 @@
 //! a fixed seed. Any change of numbers — in the sampler, a quantile function, the kernel or
 //! the statistics — fails here; update the values only with the reason in the commit message.
 
-use tariffsim::engine::{self, RunConfig};
 use tariffsim::model::{
     apply_overrides, compile_model, Model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT,
 };
 use tariffsim::outputs::*;
+use tariffsim::run::{self, RunConfig};
 
 /// The default model with every half-life 0 and no growth (issue 12): the model these values
 /// were pinned on before the time path existed. Point masses take no coordinate, so the draws
@@ -32,7 +32,7 @@ fn default_model_10000_draws_seed_1() {
             threads,
             ..Default::default()
         };
-        let stats = engine::run(&model, &config, &[]).unwrap().stats;
+        let stats = run::run(&model, &config).unwrap().stats;
         let loss = stats.output_summary(EXPORT_LOSS);
         assert_eq!(loss.mean, 14.32800730404366);
         assert_eq!(loss.sd, 9.332592501612117);
@@ -58,7 +58,7 @@ fn default_model_with_its_time_path_10000_draws_seed_1() {
             threads,
             ..Default::default()
         };
-        let stats = engine::run(&model, &config, &[]).unwrap().stats;
+        let stats = run::run(&model, &config).unwrap().stats;
         let loss = stats.output_summary(EXPORT_LOSS);
         let change = stats.output_summary(export_change_index(&model));
         let april = stats.output_summary(month_index(&model, 1, MONTH_EXPORT_CHANGE_PCT).unwrap());

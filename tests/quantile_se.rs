@@ -1,8 +1,8 @@
 //! Standard errors of quantiles (issue #5) against the asymptotic sqrt(q(1−q)/n)/f(x_q).
 
-use tariffsim::engine::{self, RunConfig};
 use tariffsim::model::compile_model;
 use tariffsim::outputs::EXPORT_LOSS;
+use tariffsim::run::{self, RunConfig};
 use tariffsim::stats::{QUANTILE_LEVELS, QUANTILE_SE_OUTPUTS};
 
 /// One sector, η = inf, competitors get the same 25 % (so V = T^−ε), only ε ~ U(0.5, 1.5):
@@ -42,7 +42,7 @@ probability = 1.0
 fn sectioning_se_of_quantiles_is_within_a_factor_2_of_the_asymptotic_value() {
     let model = compile_model(MODEL, "known.toml").unwrap();
     let draws = 64 * 1024;
-    let stats = engine::run(
+    let stats = run::run(
         &model,
         &RunConfig {
             draws,
@@ -50,7 +50,6 @@ fn sectioning_se_of_quantiles_is_within_a_factor_2_of_the_asymptotic_value() {
             threads: 2,
             ..Default::default()
         },
-        &[],
     )
     .unwrap()
     .stats;
@@ -88,7 +87,7 @@ fn quantile_se_shrinks_like_one_over_root_n_and_merges_exactly() {
             threads,
             ..Default::default()
         };
-        engine::run(&model, &c, &[]).unwrap().stats.quantile_ses(0)
+        run::run(&model, &c).unwrap().stats.quantile_ses(0)
     };
     let (small, large) = (se(16 * 1024, 2), se(256 * 1024, 2));
     let ratio = small[4] / large[4];

@@ -5,13 +5,13 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use tariffsim::engine::{self, EngineError, RunConfig, SamplerKind};
 use tariffsim::model::{compile_model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
 use tariffsim::report::{summary_json, RunInfo};
+use tariffsim::run::{self, RunConfig, RunError, SamplerKind};
 
 fn results(config: &RunConfig) -> String {
     let model = compile_model(DEFAULT_MODEL_TEXT, DEFAULT_MODEL_FILE).unwrap();
-    let outcome = engine::run(&model, config, &[]).unwrap();
+    let outcome = run::run(&model, config).unwrap();
     let info = RunInfo {
         draws: config.draws,
         seed: config.seed,
@@ -63,10 +63,7 @@ fn samplers_agree_on_the_mean_and_differ_in_the_draws() {
             sampler,
             antithetic,
         };
-        let s = engine::run(&model, &c, &[])
-            .unwrap()
-            .stats
-            .output_summary(0);
+        let s = run::run(&model, &c).unwrap().stats.output_summary(0);
         (s.mean, s.se_mean)
     };
     let (mc, se) = mean(SamplerKind::MonteCarlo, false);
@@ -116,12 +113,17 @@ fn sobol_refuses_a_model_of_too_many_dimensions_with_a_clear_error() {
         sampler: SamplerKind::Sobol,
         ..Default::default()
     };
-    match engine::run(&model, &config, &[]) {
-        Err(EngineError::Config(m)) => {
+    match run::run(&model, &config) {
+        Err(RunError::Invalid {
+            settings,
+            message: m,
+        }) => {
+            assert_eq!(settings, [tariffsim::run::Setting::Sampler]);
             assert!(
-                m.contains("--sampler sobol") && m.contains("2048") && m.contains("2101"),
+                m.contains("sobol") && m.contains("2048") && m.contains("2101"),
                 "{m}"
             );
+            assert!(!m.contains("--"), "a library error names no flag: {m}");
         }
         other => panic!(
             "expected a configuration error, got {:?}",
@@ -135,7 +137,7 @@ fn sobol_refuses_a_model_of_too_many_dimensions_with_a_clear_error() {
             sampler,
             ..Default::default()
         };
-        assert_eq!(engine::run(&model, &c, &[]).unwrap().stats.draws(), 10);
+        assert_eq!(run::run(&model, &c).unwrap().stats.draws(), 10);
     }
 }
 

@@ -1,9 +1,9 @@
 //! Statistical checks: sample statistics of a model with known analytic expectations fall
 //! within 4 standard errors, and quantiles where the inverse is known.
 
-use tariffsim::engine::{self, RunConfig};
 use tariffsim::model::compile_model;
 use tariffsim::outputs::*;
+use tariffsim::run::{self, RunConfig};
 
 /// One sector, competitors facing the same tariff change and η = inf, so V = T^(−ε) exactly;
 /// ε ~ U(0.5, 2) makes the export loss a known function of one uniform.
@@ -57,7 +57,7 @@ fn expected_value_ratio(a: f64, b: f64) -> f64 {
 #[test]
 fn sample_means_match_analytic_expectations() {
     let model = compile_model(MODEL, "analytic.toml").unwrap();
-    let outcome = engine::run(
+    let outcome = run::run(
         &model,
         &RunConfig {
             draws: DRAWS,
@@ -65,7 +65,6 @@ fn sample_means_match_analytic_expectations() {
             threads: 2,
             ..Default::default()
         },
-        &[],
     )
     .unwrap();
     let stats = &outcome.stats;
@@ -107,7 +106,7 @@ fn sample_means_match_analytic_expectations() {
 #[test]
 fn quantiles_invert_the_known_distribution() {
     let model = compile_model(MODEL, "analytic.toml").unwrap();
-    let outcome = engine::run(
+    let outcome = run::run(
         &model,
         &RunConfig {
             draws: DRAWS,
@@ -115,7 +114,6 @@ fn quantiles_invert_the_known_distribution() {
             threads: 2,
             ..Default::default()
         },
-        &[],
     )
     .unwrap();
     let s = outcome.stats.output_summary(EXPORT_LOSS);

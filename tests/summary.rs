@@ -4,8 +4,8 @@
 
 use std::process::Command;
 
-use tariffsim::engine::{self, RunConfig};
 use tariffsim::model::{compile_model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
+use tariffsim::run::{self, RunConfig};
 use tariffsim::summary::{RunInfo, Summary};
 
 fn summary_of(draws: u64) -> Summary {
@@ -16,7 +16,7 @@ fn summary_of(draws: u64) -> Summary {
         threads: 2,
         ..Default::default()
     };
-    let outcome = engine::run(&model, &config, &[]).unwrap();
+    let outcome = run::run(&model, &config).unwrap();
     let info = RunInfo {
         draws,
         seed: 3,

@@ -3,10 +3,31 @@
 
 use std::process::Command;
 
-use tariffsim::engine::{EngineError, RunConfig, SamplerKind};
-use tariffsim::model::{compile_model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
+use tariffsim::model::{compile_model, Model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
 use tariffsim::outputs::EXPORT_LOSS;
-use tariffsim::stopping::{run_to_target, TargetSe, GROUP_BLOCKS};
+use tariffsim::run::{
+    Run, RunConfig, RunError, SamplerKind, Setting, StopRule, StoppingReport, TargetSe,
+    GROUP_BLOCKS,
+};
+use tariffsim::stats::RunStats;
+
+struct Stopped {
+    stats: RunStats,
+    report: StoppingReport,
+}
+
+/// A run of the driver with the target-SE stopping rule.
+fn run_to_target(model: &Model, config: &RunConfig, goal: &TargetSe) -> Result<Stopped, RunError> {
+    let outcome = Run::new(model, config)
+        .stop(StopRule::TargetSe(goal.clone()))
+        .execute()?;
+    Ok(Stopped {
+        stats: outcome.stats,
+        report: outcome
+            .stopping
+            .expect("a target-SE run reports how it stopped"),
+    })
+}
 
 fn target(se: f64, relative: bool) -> TargetSe {
     TargetSe {
@@ -32,7 +53,7 @@ fn stopping_point_is_the_same_for_1_and_2_threads_and_meets_the_target() {
                 sampler,
                 antithetic,
             };
-            run_to_target(&model, &config, &goal, &[]).unwrap()
+            run_to_target(&model, &config, &goal).unwrap()
         };
         let (a, b) = (run(1), run(2));
         assert_eq!(
@@ -70,7 +91,7 @@ fn stopping_point_is_the_same_for_1_and_2_threads_and_meets_the_target() {
                 draws: r.draws - GROUP_BLOCKS * 1024,
                 ..shorter
             };
-            let c = run_to_target(&model, &capped, &goal, &[]).unwrap();
+            let c = run_to_target(&model, &capped, &goal).unwrap();
             assert!(!c.report.converged, "{:?}", c.report);
         }
         // For Monte Carlo the batch-means SE estimates sd/sqrt(n).
@@ -94,7 +115,7 @@ fn a_target_out_of_reach_stops_at_the_cap_and_says_so() {
         threads: 2,
         ..Default::default()
     };
-    let r = run_to_target(&model, &config, &target(1e-9, false), &[])
+    let r = run_to_target(&model, &config, &target(1e-9, false))
         .unwrap()
         .report;
     assert!(!r.converged);
@@ -109,8 +130,18 @@ fn latin_hypercube_is_refused_with_a_reason() {
         sampler: SamplerKind::LatinHypercube,
         ..Default::default()
     };
-    match run_to_target(&model, &config, &target(0.1, false), &[]) {
-        Err(EngineError::Config(m)) => assert!(m.contains("lhs") && m.contains("strat"), "{m}"),
+    match run_to_target(&model, &config, &target(0.1, false)) {
+        Err(RunError::Invalid { settings, message }) => {
+            assert_eq!(settings, [Setting::TargetSe, Setting::Sampler]);
+            assert!(
+                message.contains("lhs") && message.contains("strat"),
+                "{message}"
+            );
+            assert!(
+                !message.contains("--"),
+                "a library error names no flag: {message}"
+            );
+        }
         other => panic!("expected a refusal, got {:?}", other.map(|r| r.report)),
     }
 }

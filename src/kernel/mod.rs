@@ -7,7 +7,10 @@
 //! definition of the economics and one set of numbers.
 
 pub mod armington;
+mod evaluate;
 pub mod macro_outputs;
+
+pub use evaluate::{BlockBuffers, Evaluator};
 
 use crate::model::{Model, Regime, Slot};
 use crate::outputs::{

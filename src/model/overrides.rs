@@ -1,4 +1,4 @@
-//! `--set PATH=VALUE` overrides (issue #7): replace a parameter's distribution, change one key
+//! Overrides `PATH=VALUE` (issue #7; the CLI's `--set`): replace a parameter's distribution, change one key
 //! of it, or change a scenario's probability, then validate the model again.
 //!
 //! Overrides act on the compiled model, so that error messages can name the override rather
@@ -11,9 +11,9 @@ use crate::sampling::copula::{Copula, CopulaError};
 
 /// Why an override was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("--set {given}: {message}")]
+#[error("override `{given}`: {message}")]
 pub struct OverrideError {
-    /// The override as given on the command line.
+    /// The override as given (`PATH=VALUE`).
     pub given: String,
     /// The rule broken and what is accepted.
     pub message: String,
@@ -95,7 +95,7 @@ pub fn apply_overrides(model: &Model, overrides: &[String]) -> Result<Model, Ove
             let Some(table) = spec.as_table_mut() else {
                 return Err(fail(
                     given,
-                    format!("`{base}` is a single number in the model, it has no key `{key}`; accepted: --set {base}=VALUE with a number or a distribution table"),
+                    format!("`{base}` is a single number in the model, it has no key `{key}`; accepted: {base}=VALUE with a number or a distribution table"),
                 ));
             };
             table.insert(key.to_string(), value);

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::{format_float, ReportError};
-use crate::engine::{BlockSink, BlockView, EngineError};
 use crate::model::Model;
 use crate::outputs::output_names;
+use crate::run::{BlockView, Observer, RunError, Setting};
 
 struct Ordered {
     next_block: u64,
@@ -37,7 +37,14 @@ impl DrawsCsv {
         let mut header: Vec<String> = vec!["draw".into(), "scenario".into()];
         header.extend(model.params.iter().map(|p| p.path.clone()));
         header.extend(output_names(model));
-        writeln!(file, "{}", header.join(",")).map_err(|e| ReportError::io(path, e))?;
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        csv.write_record(&header)
+            .map_err(|e| ReportError::io(path, e.into()))?;
+        let header = csv
+            .into_inner()
+            .map_err(|e| ReportError::io(path, e.into_error()))?;
+        file.write_all(&header)
+            .map_err(|e| ReportError::io(path, e))?;
         Ok(DrawsCsv {
             path: path.to_path_buf(),
             n_params: model.params.len(),
@@ -74,39 +81,45 @@ impl DrawsCsv {
         Ok(())
     }
 
-    fn format(&self, view: &BlockView<'_>) -> Vec<u8> {
-        let mut buf = Vec::with_capacity(
+    fn format(&self, view: &BlockView<'_>) -> Result<Vec<u8>, csv::Error> {
+        let buf = Vec::with_capacity(
             view.scenarios.len() * (view.values.ncols() + view.outputs.ncols()) * 12,
         );
+        let mut csv = csv::Writer::from_writer(buf);
+        let mut field = Vec::with_capacity(32);
         for (d, (values, outputs)) in view
             .values
             .outer_iter()
             .zip(view.outputs.outer_iter())
             .enumerate()
         {
-            let _ = write!(
-                buf,
-                "{},{}",
-                view.first_draw + d as u64,
-                self.scenario_ids[view.scenarios[d] as usize]
-            );
+            field.clear();
+            let _ = write!(field, "{}", view.first_draw + d as u64);
+            csv.write_field(&field)?;
+            csv.write_field(&self.scenario_ids[view.scenarios[d] as usize])?;
             for &x in values.iter().take(self.n_params).chain(outputs.iter()) {
-                buf.push(b',');
-                format_float(&mut buf, x);
+                field.clear();
+                format_float(&mut field, x);
+                csv.write_field(&field)?;
             }
-            buf.push(b'\n');
+            csv.write_record(None::<&[u8]>)?;
         }
-        buf
+        csv.into_inner().map_err(|e| e.into_error().into())
     }
 }
 
-impl BlockSink for DrawsCsv {
-    fn block(&self, view: &BlockView<'_>) -> Result<(), EngineError> {
-        let text = self.format(view);
+impl Observer for DrawsCsv {
+    fn needs_every_block(&self) -> Option<Setting> {
+        Some(Setting::SaveDraws)
+    }
+
+    fn block(&self, view: &BlockView<'_>) -> Result<(), RunError> {
+        let sink_error = |e: String| RunError::Observer(format!("{}: {e}", self.path.display()));
+        let text = self.format(view).map_err(|e| sink_error(e.to_string()))?;
         let mut state = self
             .state
             .lock()
-            .map_err(|_| EngineError::Sink("draws.csv writer poisoned".into()))?;
+            .map_err(|_| sink_error("draws.csv writer poisoned".into()))?;
         state.pending.insert(view.block, text);
         // Write every block that is now next in line; hold the rest until their turn.
         loop {
@@ -117,7 +130,7 @@ impl BlockSink for DrawsCsv {
             state
                 .file
                 .write_all(&text)
-                .map_err(|e| EngineError::Sink(format!("{}: {e}", self.path.display())))?;
+                .map_err(|e| sink_error(e.to_string()))?;
             state.next_block += 1;
         }
         Ok(())

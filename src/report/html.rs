@@ -4,9 +4,9 @@
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use tariffsim::{engine, model, report};
+//! use tariffsim::{model, report, run};
 //! let model = model::compile_model(model::DEFAULT_MODEL_TEXT, "korea_us_2025.toml")?;
-//! let outcome = engine::run(&model, &engine::RunConfig { draws: 4096, ..Default::default() }, &[])?;
+//! let outcome = run::run(&model, &run::RunConfig { draws: 4096, ..Default::default() })?;
 //! let info = report::RunInfo { draws: 4096, seed: 0, sampler: "mc".into(), threads: 1, elapsed_s: 0.0, stopping: None };
 //! let files = report::render_report(&report::summary_json(&model, &info, &outcome.stats))?;
 //! assert!(files.html.starts_with("<!DOCTYPE html>"));
@@ -235,7 +235,7 @@ pub fn write_report(dir: &Path, charts_dir: Option<&Path>) -> Result<PathBuf, Re
     };
     let text = std::fs::read_to_string(&path).map_err(|e| {
         malformed(format!(
-            "cannot be read ({e}); give the --out folder of a finished `tariffsim run`"
+            "cannot be read ({e}); give the result folder of a finished run"
         ))
     })?;
     let summary: Value =
@@ -957,13 +957,13 @@ mod tests {
     }
 
     fn default_summary() -> Value {
-        use crate::{engine, model};
+        use crate::{model, run};
         let model = model::compile_model(model::DEFAULT_MODEL_TEXT, "korea_us_2025.toml").unwrap();
-        let config = engine::RunConfig {
+        let config = run::RunConfig {
             draws: 2048,
             ..Default::default()
         };
-        let outcome = engine::run(&model, &config, &[]).unwrap();
+        let outcome = run::run(&model, &config).unwrap();
         let info = super::super::RunInfo {
             draws: 2048,
             seed: 0,

@@ -6,15 +6,17 @@
 mod charts;
 mod draws_csv;
 mod html;
+mod run_files;
 mod summary;
-mod time;
 
 pub use crate::summary::distribution_grid;
 pub use crate::summary::{run_warnings, RunInfo};
 pub use draws_csv::DrawsCsv;
 pub use html::{escape_html, format_number, render_report, write_report, ReportFiles};
+pub use run_files::{
+    comparison_csv, read_partial, write_partial, write_results, CheckpointDir, PARTIAL_FILE,
+};
 pub use summary::{json_number, quantiles_csv, summary_json};
-pub use time::{backtest_text, month_table_text};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -83,6 +85,62 @@ pub(crate) fn new_temp_file(dir: &Path) -> Result<tempfile::NamedTempFile, Repor
     builder
         .tempfile_in(dir)
         .map_err(|e| ReportError::io(dir, e))
+}
+
+/// Rows of a CSV file held in memory, written with the `csv` crate (which quotes a field only
+/// when it must): text fields first, then numbers formatted by [`format_float`].
+pub(crate) struct CsvRows {
+    writer: csv::Writer<Vec<u8>>,
+    number: Vec<u8>,
+}
+
+impl CsvRows {
+    /// A file whose first row is `header`.
+    pub(crate) fn new<I>(header: I) -> Result<Self, ReportError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        let mut rows = CsvRows {
+            writer: csv::WriterBuilder::new().from_writer(Vec::new()),
+            number: Vec::new(),
+        };
+        rows.writer.write_record(header).map_err(csv_error)?;
+        Ok(rows)
+    }
+
+    /// One row: `texts`, then `numbers`.
+    pub(crate) fn row<T, N>(&mut self, texts: T, numbers: N) -> Result<(), ReportError>
+    where
+        T: IntoIterator,
+        T::Item: AsRef<[u8]>,
+        N: IntoIterator<Item = f64>,
+    {
+        for t in texts {
+            self.writer.write_field(t).map_err(csv_error)?;
+        }
+        for x in numbers {
+            self.number.clear();
+            format_float(&mut self.number, x);
+            self.writer.write_field(&self.number).map_err(csv_error)?;
+        }
+        self.writer.write_record(None::<&[u8]>).map_err(csv_error)
+    }
+
+    /// The bytes of the file.
+    pub(crate) fn finish(self) -> Result<Vec<u8>, ReportError> {
+        self.writer
+            .into_inner()
+            .map_err(|e| csv_error(e.into_error().into()))
+    }
+}
+
+/// Writing CSV into memory fails only if the csv crate breaks its own invariants.
+fn csv_error(e: csv::Error) -> ReportError {
+    ReportError::Malformed {
+        path: PathBuf::from("<csv>"),
+        message: format!("cannot encode CSV: {e}"),
+    }
 }
 
 /// Formats a float so that it parses back to the same f64: the shortest round-trip digits,

@@ -19,23 +19,18 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
 }
 
 /// `quantiles.csv`: one row per output with its moments, quantiles and expected shortfalls.
-pub fn quantiles_csv(summary: &Summary) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(
-        b"output,mean,sd,se_mean,min,p1,p5,p10,p25,p50,p75,p90,p95,p99,max,es95,es99\n",
-    );
+pub fn quantiles_csv(summary: &Summary) -> Result<Vec<u8>, super::ReportError> {
+    let mut csv = super::CsvRows::new([
+        "output", "mean", "sd", "se_mean", "min", "p1", "p5", "p10", "p25", "p50", "p75", "p90",
+        "p95", "p99", "max", "es95", "es99",
+    ])?;
     for (name, s) in &summary.outputs {
-        out.extend_from_slice(name.as_bytes());
         let values = [s.mean, s.sd, s.se_mean, s.min]
             .into_iter()
             .chain(s.quantiles)
             .chain([s.max])
             .chain(s.es);
-        for v in values {
-            out.push(b',');
-            super::format_float(&mut out, v);
-        }
-        out.push(b'\n');
+        csv.row([name], values)?;
     }
-    out
+    csv.finish()
 }

@@ -1,12 +1,15 @@
 //! Samplers: deterministic points of the unit cube, addressed by draw index, per fixed-size block.
 //!
-//! They know nothing about economics (ARCHITECTURE.md, "Sampler").
+//! They know nothing about economics (ARCHITECTURE.md, "Sampler"). This layer owns the block
+//! size and the list of sampler kinds, which every layer above uses.
 
 pub mod copula;
+mod kind;
 pub mod lhs;
 mod monte_carlo;
 pub mod sobol;
 
+pub use kind::{block_count, SamplerKind, BLOCK_SIZE};
 pub use lhs::LatinHypercube;
 pub use monte_carlo::MonteCarlo;
 pub use sobol::{unit_from_u64, Antithetic, SamplerError, Sobol};

@@ -23,88 +23,57 @@ use std::collections::BTreeSet;
 use serde_json::{json, Map, Value};
 
 use super::{sobol_indices, Group, IndexEstimate, Problem, SensitivityError, SobolOptions};
-use crate::kernel::{Kernel, KernelScratch};
+use crate::kernel::{BlockBuffers, Evaluator};
 use crate::model::Model;
 use crate::outputs::HEADLINE;
 
 /// A model seen as a function of the independent uniform coordinates of a draw, with the
 /// headline outputs (MODEL.md §5) as its outputs.
 pub struct ModelProblem<'m> {
-    model: &'m Model,
-    kernel: Kernel<'m>,
-    /// The value vector with point masses and constants filled in.
-    defaults: Vec<f64>,
-    /// (parameter index, coordinate) of every uncertain parameter.
-    uncertain: Vec<(usize, usize)>,
-}
-
-/// Per-thread buffers: `Problem::evaluate` takes `&self` and runs on rayon workers, and one
-/// evaluation needs five buffers; keeping them per thread avoids five allocations per
-/// evaluation (not measured against allocating).
-#[derive(Default)]
-struct Scratch {
-    point: Vec<f64>,
-    copula: Vec<f64>,
-    values: Vec<f64>,
-    row: Vec<f64>,
-    kernel: KernelScratch,
+    evaluator: Evaluator<'m>,
 }
 
 thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    /// Per-thread buffers for blocks of one point: `Problem::evaluate` takes `&self` and runs
+    /// on rayon workers. Buffers hold the values of a model's fixed parameters, so they are
+    /// rebuilt when a thread meets another evaluator.
+    static BUFFERS: RefCell<Option<(u64, BlockBuffers)>> = const { RefCell::new(None) };
 }
 
 impl<'m> ModelProblem<'m> {
     /// `model` as a [`Problem`].
     pub fn new(model: &'m Model) -> Self {
-        let mut defaults = model.median_values();
-        let uncertain: Vec<(usize, usize)> = model
-            .params
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| p.coordinate.map(|c| (i, c)))
-            .collect();
-        for &(i, _) in &uncertain {
-            defaults[i] = f64::NAN;
-        }
         ModelProblem {
-            model,
-            kernel: Kernel::new(model),
-            defaults,
-            uncertain,
+            evaluator: Evaluator::new(model),
         }
     }
 }
 
 impl Problem for ModelProblem<'_> {
     fn dim(&self) -> usize {
-        self.model.dimension
+        self.evaluator.model().dimension
     }
 
     fn n_outputs(&self) -> usize {
         HEADLINE.len()
     }
 
-    /// Copula → quantiles → scenario pick → kernel: the engine's path for one point.
+    /// The engine's evaluation path ([`Evaluator`]) on a block of one point.
     fn evaluate(&self, u: &[f64], out: &mut [f64]) {
-        SCRATCH.with(|cell| {
-            let mut guard = cell.borrow_mut();
-            let s = &mut *guard;
-            s.point.clear();
-            s.point.extend_from_slice(u);
-            if !self.model.copula.is_identity() {
-                self.model.copula.apply(&mut s.point, &mut s.copula);
+        let id = self.evaluator.id();
+        BUFFERS.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            if !matches!(&*slot, Some((owner, _)) if *owner == id) {
+                *slot = Some((id, self.evaluator.buffers(1)));
             }
-            s.values.clear();
-            s.values.extend_from_slice(&self.defaults);
-            for &(p, c) in &self.uncertain {
-                s.values[p] = self.model.params[p].dist.quantile(s.point[c]);
+            let Some((_, buf)) = slot.as_mut() else {
+                return;
+            };
+            buf.points_mut(1).copy_from_slice(u);
+            self.evaluator.evaluate(buf, 1);
+            for (o, y) in out.iter_mut().enumerate().take(HEADLINE.len()) {
+                *y = buf.outputs(1)[[0, o]];
             }
-            let scenario = self.model.pick_scenario(s.point[0]);
-            s.row.resize(self.kernel.n_outputs(), 0.0);
-            self.kernel
-                .evaluate_with(&s.values, scenario, &mut s.row, &mut s.kernel);
-            out.copy_from_slice(&s.row[..HEADLINE.len()]);
         })
     }
 }
@@ -112,8 +81,8 @@ impl Problem for ModelProblem<'_> {
 /// Why a model's sensitivity analysis could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelSensitivityError {
-    /// A `--group` specification was rejected.
-    #[error("--group {given}: {message}")]
+    /// A group specification (`NAME=path1,path2`) was rejected.
+    #[error("sensitivity group `{given}`: {message}")]
     Group {
         /// The specification as given.
         given: String,
@@ -138,7 +107,7 @@ pub struct ModelSensitivityOptions {
     pub sobol: SobolOptions,
 }
 
-/// Parses `NAME=path1,path2` (a `--group` argument).
+/// Parses a group `NAME=path1,path2`.
 pub fn parse_group(given: &str) -> Result<(String, Vec<String>), ModelSensitivityError> {
     let bad = |message: &str| ModelSensitivityError::Group {
         given: given.into(),

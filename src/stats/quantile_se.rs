@@ -47,7 +47,7 @@ impl QuantileSections {
         for (i, column) in columns.enumerate() {
             self.scratch.clear();
             self.scratch.extend(column.copied());
-            if self.scratch.len() as u64 != crate::engine::BLOCK_SIZE {
+            if self.scratch.len() as u64 != crate::sampling::BLOCK_SIZE {
                 full = false;
                 break;
             }

@@ -1,164 +1,35 @@
-//! Batches (issue #7): result folders, checkpointed runs, several models side by side, and
-//! sweeps over a grid of parameter values with common random numbers.
-
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+//! Sweeps: a model run at every point of a grid of parameter values with common random
+//! numbers (the same seed and draws at every point), through the run driver, so a sweep point
+//! takes any stopping rule a run takes. Also the files of a sweep: `sweep.csv`, `sweep.json`
+//! and its charts, as bytes for the caller to write.
 
 use serde_json::{json, Value};
 
-use crate::engine::{BlockSink, Engine, EngineError, RunConfig};
 use crate::model::{apply_overrides, Model, OverrideError};
 use crate::outputs::{HEADLINE, STRESS_EVENT};
-use crate::partial::{self, PartialError, PartialResult};
-use crate::report::{self, ReportError, RunInfo};
-use crate::stats::RunStats;
+use crate::report::{self, CsvRows, ReportError};
+use crate::run::{Run, RunConfig, RunError, StopRule};
 
-/// Why a batch step failed.
+/// Why a sweep failed.
 #[derive(Debug, thiserror::Error)]
-pub enum BatchError {
-    /// The engine failed.
+pub enum SweepError {
+    /// A run failed.
     #[error(transparent)]
-    Engine(#[from] EngineError),
-    /// Result files could not be written.
+    Run(#[from] RunError),
+    /// A file could not be encoded.
     #[error(transparent)]
     Report(#[from] ReportError),
-    /// Partial results could not be read, written or merged.
-    #[error(transparent)]
-    Partial(#[from] PartialError),
-    /// An override or sweep value was rejected.
+    /// A grid point's value was rejected by the model.
     #[error(transparent)]
     Override(#[from] OverrideError),
-    /// A sweep specification was rejected.
-    #[error("--vary {given}: {message}")]
-    Vary {
+    /// An axis specification was rejected.
+    #[error("sweep axis `{given}`: {message}")]
+    Axis {
         /// The specification as given.
         given: String,
         /// The rule broken and what is accepted.
         message: String,
     },
-}
-
-/// Writes `summary.json` and `quantiles.csv` of a finished run into `out`.
-pub fn write_results(
-    model: &Model,
-    info: &RunInfo,
-    stats: &RunStats,
-    out: &Path,
-) -> Result<(), ReportError> {
-    report::ensure_dir(out)?;
-    let summary = crate::summary::Summary::new(model, info, stats);
-    report::write_atomic(
-        &out.join("summary.json"),
-        summary.to_json_pretty().as_bytes(),
-    )?;
-    report::write_atomic(&out.join("quantiles.csv"), &report::quantiles_csv(&summary))
-}
-
-/// Blocks per checkpoint chunk: small enough that little work is lost, large enough to keep
-/// both cores busy between saves.
-const CHECKPOINT_CHUNK_BLOCKS: u64 = 64;
-/// Minimum seconds between two checkpoint saves (a save writes the histograms, a few MB).
-const CHECKPOINT_INTERVAL_S: f64 = 1.0;
-
-/// Runs the whole of `config`, saving the statistics of completed blocks to
-/// `checkpoint/partial.tariffsim` as it goes; with `resume`, continues from that file. The
-/// result is bit-identical to an uninterrupted run, because statistics merge exactly.
-pub fn run_checkpointed(
-    model: &Model,
-    model_text: &str,
-    config: &RunConfig,
-    checkpoint: &Path,
-    resume: bool,
-    sinks: &[&dyn BlockSink],
-) -> Result<(RunStats, f64, usize), BatchError> {
-    let engine = Engine::new(model, config)?;
-    let total = engine.total_blocks();
-    report::ensure_dir(checkpoint)?;
-    let fresh = PartialResult::new(
-        model,
-        model_text,
-        config,
-        Vec::new(),
-        engine.empty_stats(),
-        0.0,
-        engine.threads(),
-    );
-    let mut done = if resume {
-        let saved = PartialResult::read(checkpoint)?;
-        if !saved.same_run(&fresh) {
-            return Err(PartialError::Mismatch(format!(
-                "{}: the checkpoint belongs to another run (draws {}, seed {}, sampler {}, model sha256 {}); accepted: --resume with the same model, --set, --draws, --seed and --sampler",
-                checkpoint.display(), saved.draws, saved.seed, saved.sampler, saved.model_sha256
-            ))
-            .into());
-        }
-        saved
-    } else {
-        fresh
-    };
-    let mut next = done
-        .completed
-        .first()
-        .map(|r| if r.0 == 0 { r.1 } else { 0 })
-        .unwrap_or(0);
-    if done.completed.len() > 1 || done.completed.first().is_some_and(|r| r.0 != 0) {
-        return Err(PartialError::Mismatch(format!(
-            "{}: the checkpoint's blocks are not a prefix of the run",
-            checkpoint.display()
-        ))
-        .into());
-    }
-    let mut last_save = Instant::now();
-    while next < total {
-        let end = (next + CHECKPOINT_CHUNK_BLOCKS).min(total);
-        let stats = engine.run_blocks(next..end, sinks)?;
-        done.stats.merge(&stats);
-        partial::add_range(&mut done.completed, next..end);
-        next = end;
-        if next < total && last_save.elapsed().as_secs_f64() >= CHECKPOINT_INTERVAL_S {
-            done.elapsed_s += last_save.elapsed().as_secs_f64();
-            partial::write(checkpoint, &done)?;
-            last_save = Instant::now();
-        }
-    }
-    done.elapsed_s += last_save.elapsed().as_secs_f64();
-    partial::write(checkpoint, &done)?;
-    Ok((done.stats, done.elapsed_s, engine.threads()))
-}
-
-/// `comparison.csv`: headline statistics of several runs side by side, one row per model and output.
-pub fn comparison_csv(runs: &[(String, &Model, &RunStats)]) -> Vec<u8> {
-    let mut out = b"model,name,output,mean,sd,p5,p50,p95,es95\n".to_vec();
-    for (label, model, stats) in runs {
-        for (o, name) in HEADLINE.iter().enumerate() {
-            let s = stats.output_summary(o);
-            let fields = [
-                s.mean,
-                s.sd,
-                s.quantiles[1],
-                s.quantiles[4],
-                s.quantiles[7],
-                s.es[0],
-            ];
-            out.extend_from_slice(
-                format!("{},{},{}", csv_field(label), csv_field(&model.name), name).as_bytes(),
-            );
-            for f in fields {
-                out.push(b',');
-                report::format_float(&mut out, f);
-            }
-            out.push(b'\n');
-        }
-    }
-    out
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 /// One varied parameter of a sweep and the values it takes.
@@ -171,8 +42,8 @@ pub struct SweepAxis {
 }
 
 /// Parses `PATH=v1,v2,...` or `PATH=lo:hi:n` (n evenly spaced numbers from lo to hi).
-pub fn parse_axis(given: &str) -> Result<SweepAxis, BatchError> {
-    let err = |message: String| BatchError::Vary {
+pub fn parse_axis(given: &str) -> Result<SweepAxis, SweepError> {
+    let err = |message: String| SweepError::Axis {
         given: given.to_string(),
         message,
     };
@@ -229,6 +100,8 @@ pub struct SweepPoint {
     pub headline: Vec<[f64; 6]>,
     /// Probability of a stress event.
     pub stress_probability: f64,
+    /// Draws run at this point (fewer than configured when a target standard error was met).
+    pub draws: u64,
 }
 
 /// Every combination of the axes' values, the last axis varying fastest.
@@ -249,87 +122,120 @@ pub fn grid(axes: &[SweepAxis]) -> Vec<Vec<String>> {
     points
 }
 
-/// Runs every grid point with the same seed and draws (common random numbers), calling
-/// `on_point` after each. Every point's model is validated before the first run.
-pub fn sweep(
-    model: &Model,
-    axes: &[SweepAxis],
-    config: &RunConfig,
-    mut on_point: impl FnMut(usize, usize),
-) -> Result<Vec<SweepPoint>, BatchError> {
-    let points = grid(axes);
-    let models: Vec<Model> = points
-        .iter()
-        .map(|values| {
-            let sets: Vec<String> = axes
-                .iter()
-                .zip(values)
-                .map(|(a, v)| format!("{}={v}", a.path))
-                .collect();
-            apply_overrides(model, &sets).map_err(BatchError::from)
-        })
-        .collect::<Result<_, _>>()?;
-    let mut warnings: Vec<&String> = models.iter().flat_map(|m| &m.warnings).collect();
-    warnings.sort();
-    warnings.dedup();
-    for w in warnings {
-        eprintln!("warning: {w}");
-    }
-    let mut results = Vec::with_capacity(points.len());
-    for (i, (values, m)) in points.into_iter().zip(&models).enumerate() {
-        let engine = Engine::new(m, config)?;
-        let stats = engine.run_blocks(0..engine.total_blocks(), &[])?;
-        let headline = (0..HEADLINE.len())
-            .map(|o| {
-                let s = stats.output_summary(o);
-                [
-                    s.mean,
-                    s.sd,
-                    s.quantiles[1],
-                    s.quantiles[4],
-                    s.quantiles[7],
-                    s.es[0],
-                ]
+/// A sweep whose every grid point's model has been built and validated.
+pub struct Sweep {
+    axes: Vec<SweepAxis>,
+    points: Vec<(Vec<String>, Model)>,
+}
+
+impl Sweep {
+    /// Builds the model of every grid point of `axes` over `model`; any rejected value fails
+    /// the whole sweep before anything runs.
+    pub fn new(model: &Model, axes: &[SweepAxis]) -> Result<Self, SweepError> {
+        let points = grid(axes)
+            .into_iter()
+            .map(|values| {
+                let sets: Vec<String> = axes
+                    .iter()
+                    .zip(&values)
+                    .map(|(a, v)| format!("{}={v}", a.path))
+                    .collect();
+                Ok((values, apply_overrides(model, &sets)?))
             })
-            .collect();
-        results.push(SweepPoint {
-            values,
-            headline,
-            stress_probability: stats.output_summary(STRESS_EVENT).mean,
-        });
-        on_point(i + 1, models.len());
+            .collect::<Result<_, SweepError>>()?;
+        Ok(Sweep {
+            axes: axes.to_vec(),
+            points,
+        })
     }
-    Ok(results)
+
+    /// Number of grid points.
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    /// Whether the grid is empty (never: every axis has at least one value).
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    /// The distinct warnings of the grid points' models (e.g. correlations dropped).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings: Vec<String> = self
+            .points
+            .iter()
+            .flat_map(|(_, m)| m.warnings.iter().cloned())
+            .collect();
+        warnings.sort();
+        warnings.dedup();
+        warnings
+    }
+
+    /// Runs every grid point with the same `config` (common random numbers) and stopping
+    /// rule, calling `on_point(done, total)` after each.
+    pub fn run(
+        &self,
+        config: &RunConfig,
+        stop: &StopRule,
+        mut on_point: impl FnMut(usize, usize),
+    ) -> Result<Vec<SweepPoint>, SweepError> {
+        let mut results = Vec::with_capacity(self.points.len());
+        for (i, (values, m)) in self.points.iter().enumerate() {
+            let outcome = Run::new(m, config).stop(stop.clone()).execute()?;
+            let stats = &outcome.stats;
+            let headline = (0..HEADLINE.len())
+                .map(|o| {
+                    let s = stats.output_summary(o);
+                    [
+                        s.mean,
+                        s.sd,
+                        s.quantiles[1],
+                        s.quantiles[4],
+                        s.quantiles[7],
+                        s.es[0],
+                    ]
+                })
+                .collect();
+            results.push(SweepPoint {
+                values: values.clone(),
+                headline,
+                stress_probability: stats.output_summary(STRESS_EVENT).mean,
+                draws: stats.draws(),
+            });
+            on_point(i + 1, self.points.len());
+        }
+        Ok(results)
+    }
+
+    /// The axes.
+    pub fn axes(&self) -> &[SweepAxis] {
+        &self.axes
+    }
 }
 
 const STAT_NAMES: [&str; 6] = ["mean", "sd", "p5", "p50", "p95", "es95"];
 
 /// `sweep.csv`: one row per grid point — the varied values, then mean/sd/p5/p50/p95/es95 of each
 /// headline output, then P(stress).
-pub fn sweep_csv(axes: &[SweepAxis], points: &[SweepPoint]) -> Vec<u8> {
-    let mut header: Vec<String> = axes.iter().map(|a| csv_field(&a.path)).collect();
+pub fn sweep_csv(axes: &[SweepAxis], points: &[SweepPoint]) -> Result<Vec<u8>, SweepError> {
+    let mut header: Vec<String> = axes.iter().map(|a| a.path.clone()).collect();
     for name in HEADLINE {
         for stat in STAT_NAMES {
             header.push(format!("{name}.{stat}"));
         }
     }
     header.push("p_stress".into());
-    let mut out = header.join(",").into_bytes();
-    out.push(b'\n');
+    let mut csv = CsvRows::new(&header)?;
     for p in points {
-        let fields: Vec<String> = p.values.iter().map(|v| csv_field(v)).collect();
-        out.extend_from_slice(fields.join(",").as_bytes());
-        for stats in &p.headline {
-            for &x in stats {
-                out.push(b',');
-                report::format_float(&mut out, x);
-            }
-        }
-        out.push(b',');
-        report::format_float(&mut out, p.stress_probability);
-        out.push(b'\n');
+        let numbers = p
+            .headline
+            .iter()
+            .flatten()
+            .copied()
+            .chain([p.stress_probability]);
+        csv.row(&p.values, numbers)?;
     }
-    out
+    Ok(csv.finish()?)
 }
 
 /// `sweep.json`: the same content, structured.
@@ -360,32 +266,21 @@ pub fn sweep_json(
             json!({"values": values, "outputs": outputs, "p_stress": num(p.stress_probability)})
         })
         .collect();
-    json!({
+    let mut doc = json!({
         "model": {"name": model.name, "file": model.source.file, "sha256": model.source.sha256, "overrides": model.overrides},
         "run": {"draws": config.draws, "seed": config.seed, "sampler": config.sampler.name(), "antithetic": config.antithetic, "version": env!("CARGO_PKG_VERSION"), "common_random_numbers": true},
         "axes": axes.iter().map(|a| json!({"path": a.path, "values": a.values})).collect::<Vec<_>>(),
         "points": rows,
-    })
+    });
+    // With a stopping rule, points stop at different draws: say how many each ran.
+    if points.iter().any(|p| p.draws != config.draws) {
+        doc["run"]["draws_run"] = json!(points.iter().map(|p| p.draws).collect::<Vec<_>>());
+    }
+    doc
 }
 
 /// One point of a sweep chart's series: (x, mean, low, high).
 type ChartPoint = (f64, f64, f64, f64);
-
-/// Sub-folder name of a model in a multi-model run: the file stem, made unique.
-pub fn run_folder(out: &Path, path: &Path, taken: &mut Vec<String>) -> PathBuf {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model".into());
-    let mut name = stem.clone();
-    let mut i = 2;
-    while taken.contains(&name) {
-        name = format!("{stem}-{i}");
-        i += 1;
-    }
-    taken.push(name.clone());
-    out.join(name)
-}
 
 /// Outputs charted against each varied parameter: (index into HEADLINE or None for P(stress), label).
 const SWEEP_CHART_OUTPUTS: [(Option<usize>, &str); 4] = [

@@ -6,16 +6,18 @@
 //! a single-process run of the same seed and draws.
 
 use std::ops::Range;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{block_count, RunConfig};
+use super::stopping::BatchMeans;
+use super::RunConfig;
 use crate::model::{self, Model};
+use crate::sampling::{block_count, SamplerKind};
 use crate::stats::RunStats;
 
-/// First bytes of a partial-result file.
-const MAGIC: &[u8] = b"TARIFFSIM-PARTIAL-1\n";
+/// First bytes of a partial result. Version 2 added the batch means of a run with a target
+/// standard error, so that such a run can resume from a checkpoint.
+const MAGIC: &[u8] = b"TARIFFSIM-PARTIAL-2\n";
 
 /// The statistics of a set of blocks of one run, with everything needed to check and merge it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,6 +46,8 @@ pub struct PartialResult {
     pub threads: usize,
     /// The merged statistics of the completed blocks.
     pub stats: RunStats,
+    /// With a target standard error: the batch means of the completed blocks, in block order.
+    pub batch_means: Option<BatchMeans>,
 }
 
 /// Why partial results could not be read or merged.
@@ -61,9 +65,6 @@ pub enum PartialError {
     #[error("{0}")]
     Mismatch(String),
 }
-
-/// Name of the partial-result file inside a shard's or checkpoint's folder.
-pub const PARTIAL_FILE: &str = "partial.tariffsim";
 
 impl PartialResult {
     /// A partial result of `model` and `config` covering `completed` blocks.
@@ -89,6 +90,7 @@ impl PartialResult {
             elapsed_s,
             threads,
             stats,
+            batch_means: None,
         }
     }
 
@@ -100,6 +102,15 @@ impl PartialResult {
             && self.draws == other.draws
             && self.seed == other.seed
             && self.sampler == other.sampler
+    }
+
+    /// Whether this is a part of a run of `config` on `model` (see [`PartialResult::same_run`]).
+    pub fn is_run_of(&self, model: &Model, config: &RunConfig) -> bool {
+        self.model_sha256 == model.source.sha256
+            && self.overrides == model.overrides
+            && self.draws == config.draws
+            && self.seed == config.seed
+            && self.sampler == config.sampler_label()
     }
 
     /// Encodes to bytes (a magic line, then postcard).
@@ -115,27 +126,12 @@ impl PartialResult {
     pub fn from_bytes(bytes: &[u8], path: &str) -> Result<Self, PartialError> {
         let body = bytes.strip_prefix(MAGIC).ok_or_else(|| PartialError::File {
             path: path.into(),
-            message: "not a tariffsim partial result (wrong header); accepted: a file written by `tariffsim run --shard` or `--checkpoint`".into(),
+            message: "not a tariffsim partial result (wrong header); accepted: a partial result written by a shard, a checkpoint or an MPI rank".into(),
         })?;
         postcard::from_bytes(body).map_err(|e| PartialError::File {
             path: path.into(),
-            message: format!("corrupt partial result ({e}); rerun the shard"),
+            message: format!("corrupt or older-version partial result ({e}); run that part again"),
         })
-    }
-
-    /// Reads `DIR/partial.tariffsim` (or the file itself when given a file).
-    pub fn read(path: &Path) -> Result<Self, PartialError> {
-        let file = if path.is_dir() {
-            path.join(PARTIAL_FILE)
-        } else {
-            path.to_path_buf()
-        };
-        let name = file.display().to_string();
-        let bytes = std::fs::read(&file).map_err(|e| PartialError::File {
-            path: name.clone(),
-            message: format!("cannot read: {e}"),
-        })?;
-        Self::from_bytes(&bytes, &name)
     }
 
     /// The model of this run, recompiled from the stored text with the stored overrides.
@@ -148,7 +144,7 @@ impl PartialResult {
 
     /// The run settings (threads left to the caller).
     pub fn config(&self) -> Result<RunConfig, PartialError> {
-        let (sampler, antithetic) = crate::engine::SamplerKind::from_label(&self.sampler)
+        let (sampler, antithetic) = SamplerKind::from_label(&self.sampler)
             .ok_or_else(|| PartialError::Mismatch(format!("unknown sampler `{}`", self.sampler)))?;
         Ok(RunConfig {
             draws: self.draws,
@@ -158,30 +154,6 @@ impl PartialResult {
             antithetic,
         })
     }
-}
-
-/// Runs shard `k` (1-based) of `n` of `config` — for `--shard K/N` and for MPI rank k − 1 —
-/// and returns its partial result.
-pub fn run_shard(
-    model: &Model,
-    model_text: &str,
-    config: &RunConfig,
-    (k, n): (u64, u64),
-    sinks: &[&dyn crate::engine::BlockSink],
-) -> Result<PartialResult, crate::engine::EngineError> {
-    let started = std::time::Instant::now();
-    let blocks = shard_blocks(config.draws, k, n);
-    let engine = crate::engine::Engine::new(model, config)?;
-    let stats = engine.run_blocks(blocks.clone(), sinks)?;
-    Ok(PartialResult::new(
-        model,
-        model_text,
-        config,
-        vec![(blocks.start, blocks.end)],
-        stats,
-        started.elapsed().as_secs_f64(),
-        engine.threads(),
-    ))
 }
 
 /// The blocks of shard `k` (1-based) of `n`: contiguous ranges that together cover the run.
@@ -222,7 +194,7 @@ pub fn merge(
     for p in iter {
         if !p.same_run(&merged) {
             return Err(PartialError::Mismatch(format!(
-                "partial results of different runs: ({}, sha256 {}, draws {}, seed {}, sampler {}, overrides {:?}) vs ({}, sha256 {}, draws {}, seed {}, sampler {}, overrides {:?}); accepted: shards of one run (same model, overrides, --draws, --seed, --sampler)",
+                "partial results of different runs: ({}, sha256 {}, draws {}, seed {}, sampler {}, overrides {:?}) vs ({}, sha256 {}, draws {}, seed {}, sampler {}, overrides {:?}); accepted: shards of one run (same model, overrides, draws, seed and sampler)",
                 merged.model_file, &merged.model_sha256[..12.min(merged.model_sha256.len())], merged.draws, merged.seed, merged.sampler, merged.overrides,
                 p.model_file, &p.model_sha256[..12.min(p.model_sha256.len())], p.draws, p.seed, p.sampler, p.overrides
             )));
@@ -236,6 +208,11 @@ pub fn merge(
         }
         for &(a, b) in &p.completed {
             add_range(&mut merged.completed, a..b);
+        }
+        if p.batch_means.is_some() {
+            return Err(PartialError::Mismatch(
+                "a partial result of a run with a target standard error cannot be merged with others; accepted: shards of a run of fixed draws".into(),
+            ));
         }
         merged.stats.merge(&p.stats);
         merged.elapsed_s = merged.elapsed_s.max(p.elapsed_s);
@@ -256,19 +233,10 @@ pub fn merge(
                 missing.push(format!("{at}..{total}"));
             }
             return Err(PartialError::Mismatch(format!(
-                "the partial results do not cover the run: blocks {} missing (of 0..{total}); accepted: all N shards of `--shard K/N`",
+                "the partial results do not cover the run: blocks {} missing (of 0..{total}); accepted: all n shards of a split into n",
                 missing.join(", ")
             )));
         }
     }
     Ok(merged)
-}
-
-/// Writes a partial result atomically into `dir`.
-pub fn write(dir: &Path, partial: &PartialResult) -> Result<(), PartialError> {
-    let bytes = partial.to_bytes()?;
-    crate::report::write_atomic(&dir.join(PARTIAL_FILE), &bytes).map_err(|e| PartialError::File {
-        path: dir.join(PARTIAL_FILE).display().to_string(),
-        message: e.to_string(),
-    })
 }

@@ -1,0 +1,295 @@
+//! Arguments → one validated configuration per command, before any work starts (ripgrep's
+//! low-level → high-level arguments): models loaded with their overrides, output names
+//! resolved, and the run settings checked alone and in combination by the library's one
+//! validation step ([`Run::validate`]).
+
+use std::path::{Path, PathBuf};
+
+use tariffsim::model::{self, Model};
+use tariffsim::report;
+use tariffsim::run::{
+    BlockRange, BlockView, Checkpoint, MpiWorld, Observer, PartialResult, Run, RunConfig, RunError,
+    Setting, StopRule, TargetSe,
+};
+use tariffsim::sweep::{parse_axis, Sweep};
+
+use super::render::Failure;
+use super::{RunArgs, SweepArgs, TargetArgs};
+
+/// A model with the text it was compiled from (partial results carry the text).
+pub(crate) struct LoadedModel {
+    pub model: Model,
+    pub text: String,
+}
+
+/// Loads a model (the embedded one when `path` is None) and applies the overrides of `set` and
+/// of `scenario` (`--scenario ID` sets that scenario's probability to 1 and the others' to 0).
+pub(crate) fn load(
+    path: Option<&Path>,
+    set: &[String],
+    scenario: Option<&str>,
+) -> Result<LoadedModel, Failure> {
+    let (model, text) = match path {
+        Some(p) => model::read_model(p)?,
+        None => (
+            model::compile_model(model::DEFAULT_MODEL_TEXT, model::DEFAULT_MODEL_FILE)?,
+            model::DEFAULT_MODEL_TEXT.to_string(),
+        ),
+    };
+    let mut overrides = set.to_vec();
+    if let Some(id) = scenario {
+        overrides.extend(scenario_overrides(&model, id)?);
+    }
+    if overrides.is_empty() {
+        return Ok(LoadedModel { model, text });
+    }
+    let model = model::apply_overrides(&model, &overrides).map_err(|e| {
+        Failure::invalid(format!(
+            "{}: --set {}: {}",
+            model.source.file, e.given, e.message
+        ))
+    })?;
+    for w in &model.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(LoadedModel { model, text })
+}
+
+/// The overrides of `--set` plus the one `--monthly` stands for (recorded with the model's
+/// overrides, so shards, checkpoints and merges rebuild the same output list).
+pub(crate) fn with_monthly(set: &[String], monthly: bool) -> Vec<String> {
+    let mut all = set.to_vec();
+    if monthly {
+        all.push(format!("{}=true", model::MONTHLY_PATH));
+    }
+    all
+}
+
+/// The probability overrides that condition a run on scenario `id`.
+fn scenario_overrides(model: &Model, id: &str) -> Result<Vec<String>, Failure> {
+    if !model.scenarios.iter().any(|s| s.id == id) {
+        let ids: Vec<&str> = model.scenarios.iter().map(|s| s.id.as_str()).collect();
+        return Err(Failure::invalid(format!(
+            "--scenario {id}: unknown scenario; accepted: {}",
+            ids.join(", ")
+        )));
+    }
+    Ok(model
+        .scenarios
+        .iter()
+        .map(|s| {
+            format!(
+                "scenarios.{}.probability={}",
+                s.id,
+                if s.id == id { 1 } else { 0 }
+            )
+        })
+        .collect())
+}
+
+/// The stopping rule of `--target-se` (all the draws without it).
+fn stop_rule(model: &Model, target: &TargetArgs) -> Result<StopRule, Failure> {
+    Ok(match target.target_se {
+        Some(se) => StopRule::TargetSe(TargetSe::new(
+            model,
+            &target.target_output,
+            se,
+            target.target_relative,
+        )?),
+        None => StopRule::AllDraws,
+    })
+}
+
+/// Stands in for the draws file and the checkpoint folder in the validation step, before
+/// either exists: it declares what they need and does nothing.
+struct Planned {
+    draws_file: bool,
+}
+
+impl Observer for Planned {
+    fn block(&self, _: &BlockView<'_>) -> Result<(), RunError> {
+        Ok(())
+    }
+    fn needs_every_block(&self) -> Option<Setting> {
+        self.draws_file.then_some(Setting::SaveDraws)
+    }
+}
+
+impl Checkpoint for Planned {
+    fn due(&self) -> bool {
+        false
+    }
+    fn save(&self, _: &PartialResult) -> Result<(), RunError> {
+        Ok(())
+    }
+}
+
+/// One model's run of a `run` command, validated.
+pub(crate) struct PlannedRun {
+    pub loaded: LoadedModel,
+    /// Its result folder.
+    pub out: PathBuf,
+    /// Its name in comparison.csv (the folder name).
+    pub label: String,
+    pub stop: StopRule,
+    /// The saved state to continue from (`--resume`).
+    pub resume: Option<PartialResult>,
+}
+
+/// A `run` command, validated: every model loaded and every setting checked.
+pub(crate) struct RunPlan {
+    pub runs: Vec<PlannedRun>,
+    pub config: RunConfig,
+    pub range: BlockRange,
+    pub checkpoint: Option<PathBuf>,
+    pub save_draws: bool,
+    pub quiet: bool,
+    pub report: bool,
+    pub charts: Option<PathBuf>,
+    /// The --out folder (of comparison.csv when there are several models).
+    pub out: PathBuf,
+}
+
+impl RunPlan {
+    pub fn new(args: RunArgs, world: Option<&MpiWorld>) -> Result<Self, Failure> {
+        if args.models.len() > 1 && (args.shard.is_some() || args.checkpoint.is_some()) {
+            return Err(Failure::invalid(
+                "--shard and --checkpoint take one model at a time",
+            ));
+        }
+        let config = RunConfig {
+            draws: args
+                .target
+                .target_se
+                .map_or(args.draws, |_| args.target.max_draws),
+            seed: args.seed,
+            threads: args.threads as usize,
+            sampler: args.sampling.sampler.0,
+            antithetic: args.sampling.antithetic,
+        };
+        let range = match args.shard {
+            Some((k, n)) => BlockRange::Shard { k, n },
+            None => BlockRange::All,
+        };
+        let paths: Vec<Option<&Path>> = if args.models.is_empty() {
+            vec![None]
+        } else {
+            args.models.iter().map(|p| Some(p.as_path())).collect()
+        };
+        let mut taken = Vec::new();
+        let mut runs = Vec::new();
+        for path in paths {
+            let set = with_monthly(&args.set, args.monthly);
+            let loaded = load(path, &set, args.scenario.as_deref())?;
+            let out = match path {
+                Some(p) if args.models.len() > 1 => run_folder(&args.out, p, &mut taken),
+                _ => args.out.clone(),
+            };
+            let label = out
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let stop = stop_rule(&loaded.model, &args.target)?;
+            let resume = match &args.checkpoint {
+                Some(dir) if args.resume => Some(report::read_partial(dir)?),
+                _ => None,
+            };
+            // The one validation step of the library, on the run as it will be made.
+            let planned = Planned {
+                draws_file: args.save_draws,
+            };
+            let mut run = Run::new(&loaded.model, &config)
+                .model_text(&loaded.text)
+                .stop(stop.clone())
+                .blocks(range);
+            if args.save_draws {
+                run = run.observe(&planned);
+            }
+            if args.checkpoint.is_some() {
+                run = run.checkpoint(&planned, resume.clone());
+            }
+            match world {
+                Some(_) => run.validate_ranks()?,
+                None => run.validate()?,
+            }
+            runs.push(PlannedRun {
+                loaded,
+                out,
+                label,
+                stop,
+                resume,
+            });
+        }
+        Ok(RunPlan {
+            runs,
+            config,
+            range,
+            checkpoint: args.checkpoint,
+            save_draws: args.save_draws,
+            quiet: args.quiet,
+            report: args.report || args.charts.is_some(),
+            charts: args.charts,
+            out: args.out,
+        })
+    }
+
+    /// Whether several models are compared.
+    pub fn compares(&self) -> bool {
+        self.runs.len() > 1
+    }
+}
+
+/// Sub-folder name of a model in a multi-model run: the file stem, made unique.
+fn run_folder(out: &Path, path: &Path, taken: &mut Vec<String>) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    let mut name = stem.clone();
+    let mut i = 2;
+    while taken.contains(&name) {
+        name = format!("{stem}-{i}");
+        i += 1;
+    }
+    taken.push(name.clone());
+    out.join(name)
+}
+
+/// A `sweep` command, validated: every grid point's model built, the run settings checked.
+pub(crate) struct SweepPlan {
+    pub model: Model,
+    pub sweep: Sweep,
+    pub config: RunConfig,
+    pub stop: StopRule,
+}
+
+impl SweepPlan {
+    pub fn new(args: &SweepArgs) -> Result<Self, Failure> {
+        let set = with_monthly(&args.set, args.monthly);
+        let LoadedModel { model, .. } = load(args.model.as_deref(), &set, None)?;
+        let axes = args
+            .vary
+            .iter()
+            .map(|v| parse_axis(v))
+            .collect::<Result<Vec<_>, _>>()?;
+        let sweep = Sweep::new(&model, &axes)?;
+        let config = RunConfig {
+            draws: args
+                .target
+                .target_se
+                .map_or(args.draws, |_| args.target.max_draws),
+            seed: args.seed,
+            threads: args.threads as usize,
+            sampler: args.sampling.sampler.0,
+            antithetic: args.sampling.antithetic,
+        };
+        let stop = stop_rule(&model, &args.target)?;
+        Run::new(&model, &config).stop(stop.clone()).validate()?;
+        Ok(SweepPlan {
+            model,
+            sweep,
+            config,
+            stop,
+        })
+    }
+}

@@ -1,0 +1,118 @@
+//! Result folders of runs: `summary.json` with `quantiles.csv`, `comparison.csv` of several
+//! runs, and partial results (`partial.tariffsim` of shards and checkpoints).
+
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::{ensure_dir, write_atomic, CsvRows, ReportError, RunInfo};
+use crate::model::Model;
+use crate::outputs::HEADLINE;
+use crate::run::{Checkpoint, PartialError, PartialResult, RunError};
+use crate::stats::RunStats;
+
+/// Name of the partial-result file inside a shard's or checkpoint's folder.
+pub const PARTIAL_FILE: &str = "partial.tariffsim";
+
+/// Writes `summary.json` and `quantiles.csv` of a finished run into `out`.
+pub fn write_results(
+    model: &Model,
+    info: &RunInfo,
+    stats: &RunStats,
+    out: &Path,
+) -> Result<(), ReportError> {
+    ensure_dir(out)?;
+    let summary = crate::summary::Summary::new(model, info, stats);
+    write_atomic(
+        &out.join("summary.json"),
+        summary.to_json_pretty().as_bytes(),
+    )?;
+    write_atomic(&out.join("quantiles.csv"), &super::quantiles_csv(&summary)?)
+}
+
+/// `comparison.csv`: headline statistics of several runs side by side, one row per model and output.
+pub fn comparison_csv(runs: &[(String, &Model, &RunStats)]) -> Result<Vec<u8>, ReportError> {
+    let mut csv = CsvRows::new([
+        "model", "name", "output", "mean", "sd", "p5", "p50", "p95", "es95",
+    ])?;
+    for (label, model, stats) in runs {
+        for (o, name) in HEADLINE.iter().enumerate() {
+            let s = stats.output_summary(o);
+            csv.row(
+                [label.as_str(), model.name.as_str(), name],
+                [
+                    s.mean,
+                    s.sd,
+                    s.quantiles[1],
+                    s.quantiles[4],
+                    s.quantiles[7],
+                    s.es[0],
+                ],
+            )?;
+        }
+    }
+    csv.finish()
+}
+
+/// Reads `DIR/partial.tariffsim` (or the file itself when given a file).
+pub fn read_partial(path: &Path) -> Result<PartialResult, PartialError> {
+    let file = if path.is_dir() {
+        path.join(PARTIAL_FILE)
+    } else {
+        path.to_path_buf()
+    };
+    let name = file.display().to_string();
+    let bytes = std::fs::read(&file).map_err(|e| PartialError::File {
+        path: name.clone(),
+        message: format!("cannot read: {e}"),
+    })?;
+    PartialResult::from_bytes(&bytes, &name)
+}
+
+/// Writes a partial result atomically into `dir` (as `partial.tariffsim`).
+pub fn write_partial(dir: &Path, partial: &PartialResult) -> Result<(), PartialError> {
+    let bytes = partial.to_bytes()?;
+    let path = dir.join(PARTIAL_FILE);
+    write_atomic(&path, &bytes).map_err(|e| PartialError::File {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Minimum seconds between two checkpoint saves (a save writes the histograms, a few MB).
+const CHECKPOINT_INTERVAL_S: f64 = 1.0;
+
+/// A checkpoint folder: the run's state is saved there as `partial.tariffsim` at most once a
+/// second, and at the end.
+pub struct CheckpointDir {
+    dir: PathBuf,
+    last_save: Cell<Instant>,
+}
+
+impl CheckpointDir {
+    /// Checkpoints into `dir` (created if needed).
+    pub fn create(dir: &Path) -> Result<Self, ReportError> {
+        ensure_dir(dir)?;
+        Ok(CheckpointDir {
+            dir: dir.to_path_buf(),
+            last_save: Cell::new(Instant::now()),
+        })
+    }
+
+    /// The state saved in this folder, if any (for resuming).
+    pub fn saved(&self) -> Result<PartialResult, PartialError> {
+        read_partial(&self.dir)
+    }
+}
+
+impl Checkpoint for CheckpointDir {
+    fn due(&self) -> bool {
+        self.last_save.get().elapsed().as_secs_f64() >= CHECKPOINT_INTERVAL_S
+    }
+
+    fn save(&self, state: &PartialResult) -> Result<(), RunError> {
+        write_partial(&self.dir, state)?;
+        self.last_save.set(Instant::now());
+        Ok(())
+    }
+}
