@@ -201,7 +201,9 @@ pub fn render_report(summary: &Value) -> Result<ReportFiles, ReportError> {
     let mut sections = vec![headline(&ctx).map_err(malformed)?];
     sections.push(export_loss(&ctx, &mut charts).map_err(malformed)?);
     type Builder = fn(&Ctx<'_>, &mut Vec<(String, String)>) -> Result<Section, String>;
-    let optional: [(&'static str, &'static str, Builder); 6] = [
+    let optional: [(&'static str, &'static str, Builder); 8] = [
+        ("months", "Month by month", months),
+        ("update", "Updated on observations", update),
         ("sectors", "Sectors", sectors),
         ("scenarios", "Deal scenarios", scenarios),
         ("market-stress", "Market stress", market_stress),
@@ -210,6 +212,15 @@ pub fn render_report(summary: &Value) -> Result<ReportFiles, ReportError> {
         ("assumptions", "Assumptions", assumptions),
     ];
     for (id, title, build) in optional {
+        // The time path and the update belong to runs that have them; others leave them out.
+        let applies = match id {
+            "months" => at(summary, &["outputs", "months.1.export_change_pct"]).is_ok(),
+            "update" => at(summary, &["update"]).is_ok(),
+            _ => true,
+        };
+        if !applies {
+            continue;
+        }
         sections.push(build(&ctx, &mut charts).unwrap_or_else(|e| Section {
             id,
             title,
@@ -238,8 +249,14 @@ pub fn write_report(dir: &Path, charts_dir: Option<&Path>) -> Result<PathBuf, Re
             "cannot be read ({e}); give the result folder of a finished run"
         ))
     })?;
-    let summary: Value =
+    let mut summary: Value =
         serde_json::from_str(&text).map_err(|e| malformed(format!("not valid JSON: {e}")))?;
+    // A backtest's scores (MODEL.md §13) are drawn on the fan chart of the same folder.
+    if let Ok(bt) = std::fs::read_to_string(dir.join("backtest.json")) {
+        if let (Ok(bt), Some(obj)) = (serde_json::from_str::<Value>(&bt), summary.as_object_mut()) {
+            obj.insert("backtest".into(), bt);
+        }
+    }
     let files = render_report(&summary).map_err(|e| match e {
         ReportError::Malformed { message, .. } => malformed(message),
         other => other,
@@ -935,6 +952,190 @@ fn assumptions(ctx: &Ctx<'_>, _out: &mut Vec<(String, String)>) -> Result<Sectio
     })
 }
 
+/// Month t of `months.<t>.<kind>` with its 5/25/50/75/95 % quantiles, for every month the
+/// summary has.
+fn month_series(ctx: &Ctx<'_>, kind: &str) -> Vec<charts::FanMonth> {
+    let start = match at(ctx.s, &["model", "start_month"]) {
+        Ok(Value::String(m)) => crate::model::YearMonth::parse(m),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    for t in 1.. {
+        let Ok(o) = at(ctx.s, &["outputs", &format!("months.{t}.{kind}")]) else {
+            break;
+        };
+        let q = |k: &str| num_or_nan(o.get("quantiles").and_then(|q| q.get(k)));
+        out.push(charts::FanMonth {
+            label: start.map_or(format!("{t}"), |s| s.plus(t as i64 - 1).to_string()),
+            q: [q("0.05"), q("0.25"), q("0.5"), q("0.75"), q("0.95")],
+        });
+    }
+    out
+}
+
+/// The time path (MODEL.md §12): fan charts of the monthly export change and export loss,
+/// with a backtest's observations and PITs when the folder has them (§13).
+fn months(ctx: &Ctx<'_>, out: &mut Vec<(String, String)>) -> Result<Section, String> {
+    let change = month_series(ctx, "export_change_pct");
+    if change.is_empty() {
+        return Err(
+            "the run has no monthly outputs (run with --monthly or `[model] monthly = true`)"
+                .into(),
+        );
+    }
+    let mut points = Vec::new();
+    let mut rows = String::new();
+    if let Some(list) = ctx
+        .s
+        .get("backtest")
+        .and_then(|b| b.get("observations"))
+        .and_then(Value::as_array)
+    {
+        for o in list {
+            let output = o.get("output").and_then(Value::as_str).unwrap_or("");
+            let pit = num_or_nan(o.get("pit"));
+            let value = num_or_nan(o.get("value"));
+            let label = o.get("label").and_then(Value::as_str).unwrap_or("");
+            if let Some(t) = output
+                .strip_prefix("months.")
+                .and_then(|r| r.strip_suffix(".export_change_pct"))
+                .and_then(|t| t.parse::<usize>().ok())
+            {
+                points.push(charts::FanPoint {
+                    t,
+                    value,
+                    label: format!("{} (PIT {:.2})", format_number(value), pit),
+                });
+            }
+            let _ = writeln!(
+                rows,
+                "<tr><td class=\"t\"><code>{}</code><span class=\"desc\">{}</span></td><td>{}</td><td>{:.3}</td><td>{}</td></tr>",
+                escape_html(output),
+                escape_html(label),
+                format_number(value),
+                pit,
+                format_number(num_or_nan(o.get("crps")))
+            );
+        }
+    }
+    let svg = charts::fan(
+        &ctx.title("Exports to the importer by month, change on the baseline year"),
+        "% change on the same month of the baseline year",
+        &change,
+        &points,
+    )
+    .map_err(chart_err)?;
+    let mut b = figure(
+        &svg,
+        "Fan chart of the monthly change of exports",
+        "Exports in each month against the baseline year (a flat year: each month is 1/12 of it), \
+         policy and counterfactual growth together: median (line), 25–75 % and 5–95 % bands. \
+         Comparable with a year-on-year monthly release once the release's base month is \
+         expressed against the baseline year's monthly mean (docs/time.md).",
+    );
+    out.push(("months_export_change.svg".into(), svg));
+    if !rows.is_empty() {
+        let _ = writeln!(
+            b,
+            "<h3>Backtest</h3>\n<table><thead><tr><th class=\"t\">observed</th><th>value</th><th>PIT</th><th>CRPS</th></tr></thead><tbody>\n{rows}</tbody></table>\n<p class=\"note\">PIT: the share of the forecast's draws below the observed value (ties count half). A well-calibrated forecast gives PITs spread evenly over 0–1; PITs near 0 or 1 mean the observation lies in the forecast's tail.</p>"
+        );
+    }
+    let loss = month_series(ctx, "export_loss");
+    if !loss.is_empty() {
+        let svg = charts::fan(
+            &ctx.title("Export loss by month"),
+            &format!("export loss in the month ({})", ctx.unit_of("export_loss")),
+            &loss,
+            &[],
+        )
+        .map_err(chart_err)?;
+        b.push_str(&figure(
+            &svg,
+            "Fan chart of the monthly export loss",
+            "The policy's effect in each month (against the baseline, without growth): the loss \
+             grows as trade adjusts to the tariffs with each sector's half-life.",
+        ));
+        out.push(("months_export_loss.svg".into(), svg));
+    }
+    Ok(Section {
+        id: "months",
+        title: "Month by month",
+        body: b,
+    })
+}
+
+/// An updated forecast (MODEL.md §13): prior and updated scenario probabilities, the ESS, and
+/// the prior and updated distributions of the headline outputs.
+fn update(ctx: &Ctx<'_>, out: &mut Vec<(String, String)>) -> Result<Section, String> {
+    let u = at(ctx.s, &["update"])
+        .map_err(|_| "this is not an updated forecast (see `tariffsim backtest`)".to_string())?;
+    let mut b = String::new();
+    let _ = writeln!(
+        b,
+        "<p>Updated on {} observation(s) by importance weights w = Π φ((y − x)/sd). Effective sample size {} draws; log evidence {}.</p>",
+        text_at(u, &["observations"]),
+        format_number(num_or_nan(u.get("ess"))),
+        format_number(num_or_nan(u.get("log_evidence")))
+    );
+    if let Some(ws) = u.get("warnings").and_then(Value::as_array) {
+        for w in ws.iter().filter_map(Value::as_str) {
+            let _ = writeln!(
+                b,
+                "<p class=\"note\"><b>Warning:</b> {}</p>",
+                escape_html(w)
+            );
+        }
+    }
+    let mut rows = String::new();
+    if let Some(sc) = ctx.s.get("scenarios").and_then(Value::as_object) {
+        for (id, v) in sc {
+            let _ = writeln!(
+                rows,
+                "<tr><td class=\"t\">{}</td><td>{:.3}</td><td>{:.3}</td></tr>",
+                escape_html(id),
+                num_or_nan(v.get("prior_probability")),
+                num_or_nan(v.get("probability"))
+            );
+        }
+    }
+    let _ = writeln!(
+        b,
+        "<h3>Deal scenarios</h3>\n<table><thead><tr><th class=\"t\">scenario</th><th>prior</th><th>updated</th></tr></thead><tbody>\n{rows}</tbody></table>"
+    );
+    for (o, file) in [
+        ("export_loss", "update_export_loss.svg"),
+        ("export_change_pct", "update_export_change.svg"),
+        ("gdp_impact_pct", "update_gdp_impact.svg"),
+    ] {
+        let (Ok(prior), Ok(updated)) = (
+            numbers(ctx.s, &["prior", "distributions", o]),
+            numbers(ctx.s, &["distributions", "outputs", o]),
+        ) else {
+            continue;
+        };
+        let svg = charts::prior_updated(
+            &ctx.title(&format!("Prior and updated distribution of {o}")),
+            &ctx.axis(o),
+            &ctx.levels,
+            &prior,
+            &updated,
+        )
+        .map_err(chart_err)?;
+        b.push_str(&figure(
+            &svg,
+            &format!("Prior and updated distribution of {o}"),
+            "Cumulative distribution before (dashed) and after (solid) the update: a curve moved \
+             right means larger values became more likely.",
+        ));
+        out.push((file.into(), svg));
+    }
+    Ok(Section {
+        id: "update",
+        title: "Updated on observations",
+        body: b,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -979,7 +1180,8 @@ mod tests {
     fn a_scenario_without_draws_and_a_missing_section_degrade_to_notes() {
         let mut s = default_summary();
         let full = render_report(&s).unwrap();
-        assert_eq!(full.charts.len(), 6);
+        // Six charts of every run, two fan charts of the default model's monthly path.
+        assert_eq!(full.charts.len(), 8);
         assert!(!full.html.contains("Not available"));
         // A scenario no draw picked has null quantiles.
         let id = s["scenarios"]
@@ -1005,7 +1207,7 @@ mod tests {
             .any(|(n, svg)| n == "scenarios.svg" && svg.contains("no draws")));
         assert!(!r.charts.iter().any(|(n, _)| n == "tornado.svg"));
         let sensitivity = &r.html[r.html.find("<section id=\"sensitivity\">").unwrap()..];
-        assert!(sensitivity.starts_with("<section id=\"sensitivity\">\n<h2>6. Sensitivity</h2>\n<p class=\"note\">Not available"));
+        assert!(sensitivity.starts_with("<section id=\"sensitivity\">\n<h2>7. Sensitivity</h2>\n<p class=\"note\">Not available"));
     }
 
     #[test]
