@@ -11,7 +11,11 @@ fn every_shipped_model_validates() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
     let mut files = vec![dir.join("korea_us_2025.toml")];
     for entry in std::fs::read_dir(dir.join("examples")).unwrap() {
-        files.push(entry.unwrap().path());
+        // Model files only (examples/observed/ holds observation files).
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            files.push(path);
+        }
     }
     assert!(files.len() >= 4);
     for f in files {
