@@ -5,9 +5,11 @@ use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tariffsim");
 
-const SECTIONS: [&str; 8] = [
+// The default model has a monthly path (issue 12): its "months" section with two fan charts.
+const SECTIONS: [&str; 9] = [
     "headline",
     "export-loss",
+    "months",
     "sectors",
     "scenarios",
     "market-stress",
@@ -16,8 +18,10 @@ const SECTIONS: [&str; 8] = [
     "assumptions",
 ];
 
-const CHARTS: [&str; 6] = [
+const CHARTS: [&str; 8] = [
     "export_loss_distribution.svg",
+    "months_export_change.svg",
+    "months_export_loss.svg",
     "sectors.svg",
     "scenarios.svg",
     "market_stress.svg",
@@ -194,7 +198,7 @@ fn issue_4_report_is_well_formed_self_contained_and_has_every_chart() {
         "no page breaks between sections"
     );
 
-    // The eight sections, in order, and one inline chart in each of sections 2–7.
+    // The nine sections, in order, and the inline charts.
     let mut last = 0;
     for id in SECTIONS {
         let at = html
@@ -203,7 +207,7 @@ fn issue_4_report_is_well_formed_self_contained_and_has_every_chart() {
         assert!(at > last, "section {id} out of order");
         last = at;
     }
-    assert_eq!(elements.iter().filter(|e| *e == "section").count(), 8);
+    assert_eq!(elements.iter().filter(|e| *e == "section").count(), 9);
     assert_eq!(
         elements.iter().filter(|e| *e == "svg").count(),
         CHARTS.len()
