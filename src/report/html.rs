@@ -10,7 +10,7 @@
 //! let info = report::RunInfo { draws: 4096, seed: 0, sampler: "mc".into(), threads: 1, elapsed_s: 0.0, stopping: None };
 //! let files = report::render_report(&report::summary_json(&model, &info, &outcome.stats))?;
 //! assert!(files.html.starts_with("<!DOCTYPE html>"));
-//! assert_eq!(files.charts.len(), 6);
+//! assert_eq!(files.charts.len(), 8); // six of every run, two fan charts of the monthly path
 //! # Ok(()) }
 //! ```
 
