@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::model::{apply_overrides, Model, OverrideError};
 use crate::outputs::{HEADLINE, STRESS_EVENT};
 use crate::report::{self, CsvRows, ReportError};
-use crate::run::{Run, RunConfig, RunError, StopRule};
+use crate::run::{Observer, Run, RunConfig, RunError, StopRule};
 
 /// Why a sweep failed.
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +35,7 @@ pub enum SweepError {
 /// One varied parameter of a sweep and the values it takes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepAxis {
-    /// Parameter path (or path.key, or scenarios.<id>.probability), as for `--set`.
+    /// Parameter path (or `path.key`, or `scenarios.<id>.probability`), as for an override.
     pub path: String,
     /// The values, as TOML value texts.
     pub values: Vec<String>,
@@ -177,11 +177,27 @@ impl Sweep {
         &self,
         config: &RunConfig,
         stop: &StopRule,
+        on_point: impl FnMut(usize, usize),
+    ) -> Result<Vec<SweepPoint>, SweepError> {
+        self.run_observed(config, stop, &[], on_point)
+    }
+
+    /// [`Sweep::run`] with observers of every block of every grid point's run (e.g. a
+    /// [`Cancel`](crate::Cancel) token, so that a sweep can be stopped part-way).
+    pub fn run_observed(
+        &self,
+        config: &RunConfig,
+        stop: &StopRule,
+        observers: &[&dyn Observer],
         mut on_point: impl FnMut(usize, usize),
     ) -> Result<Vec<SweepPoint>, SweepError> {
         let mut results = Vec::with_capacity(self.points.len());
         for (i, (values, m)) in self.points.iter().enumerate() {
-            let outcome = Run::new(m, config).stop(stop.clone()).execute()?;
+            let mut run = Run::new(m, config).stop(stop.clone());
+            for &o in observers {
+                run = run.observe(o);
+            }
+            let outcome = run.execute()?;
             let stats = &outcome.stats;
             let headline = (0..HEADLINE.len())
                 .map(|o| {

@@ -108,25 +108,3 @@ fn the_fast_path_agrees_with_the_exact_quantile_at_piece_edges_and_in_the_tails(
         assert!(served > 4000, "{src}: {served}");
     }
 }
-
-#[test]
-fn the_default_model_takes_the_fast_path_on_its_whole_range() {
-    let model = crate::model::compile_model(
-        crate::model::DEFAULT_MODEL_TEXT,
-        crate::model::DEFAULT_MODEL_FILE,
-    )
-    .expect("default model compiles");
-    let mut tabulated = 0;
-    for p in &model.params {
-        if matches!(
-            p.dist.kind(),
-            "point" | "uniform" | "triangular" | "discrete"
-        ) {
-            continue;
-        }
-        let grid = p.dist.fast.as_ref().expect("grid");
-        assert_eq!(grid.verified_intervals(), [60, 60], "{}", p.dist.describe());
-        tabulated += 1;
-    }
-    assert!(tabulated >= 74, "{tabulated}");
-}

@@ -17,7 +17,7 @@
 //! ```
 //!
 //! Accuracy (MODEL.md §6): every quantile agrees with mpmath at 50 digits to 1e-9 relative
-//! (or 1e-12 absolute near 0) on u ∈ [1e-9, 1 − 1e-9]; `tests/dist_accuracy.rs` checks the
+//! (or 1e-12 absolute near 0) on u ∈ [1e-9, 1 − 1e-9]; `tests/sampling/dist_accuracy.rs` checks the
 //! fixtures in `tests/fixtures/quantiles/`.
 
 mod beta_table;
@@ -205,13 +205,111 @@ impl PartialEq for Distribution {
 }
 
 impl Distribution {
-    /// A point mass.
+    /// A point mass. It cannot fail: any value is one, ±∞ included (`eta = "inf"` of a
+    /// model file is the point mass at +∞).
     pub fn point(value: f64) -> Distribution {
         Distribution {
             spec: Spec::Point { value },
             imp: Imp::Point(value),
             fast: None,
         }
+    }
+
+    /// A PERT distribution on [low, high] with the given mode and the usual λ = 4: the rules
+    /// of `dist = "pert"` in a model file apply (finite numbers, low < high, low ≤ mode ≤ high),
+    /// and a broken one gives the same message.
+    pub fn pert(low: f64, mode: f64, high: f64) -> Result<Distribution, DistError> {
+        Distribution::pert_lambda(low, mode, high, 4.0)
+    }
+
+    /// A PERT distribution with shape λ (> 0; λ = 4 is [`Distribution::pert`]).
+    pub fn pert_lambda(
+        low: f64,
+        mode: f64,
+        high: f64,
+        lambda: f64,
+    ) -> Result<Distribution, DistError> {
+        let f = |k: &str, x: f64| parse::finite(k, k, x);
+        parse::pert(
+            f("low", low)?,
+            f("mode", mode)?,
+            f("high", high)?,
+            f("lambda", lambda)?,
+        )
+    }
+
+    /// A normal distribution (sd > 0).
+    pub fn normal(mean: f64, sd: f64) -> Result<Distribution, DistError> {
+        let f = |k: &str, x: f64| parse::finite(k, k, x);
+        parse::normal(f("mean", mean)?, f("sd", sd)?)
+    }
+
+    /// A lognormal distribution given its median (> 0) and the sd of its log (> 0).
+    pub fn lognormal(median: f64, sd_log: f64) -> Result<Distribution, DistError> {
+        let f = |k: &str, x: f64| parse::finite(k, k, x);
+        parse::lognormal(f("median", median)?, f("sd_log", sd_log)?)
+    }
+
+    /// A uniform distribution on [low, high] (low < high).
+    pub fn uniform(low: f64, high: f64) -> Result<Distribution, DistError> {
+        let f = |k: &str, x: f64| parse::finite(k, k, x);
+        parse::uniform(f("low", low)?, f("high", high)?)
+    }
+
+    /// A triangular distribution on [low, high] with the given mode.
+    pub fn triangular(low: f64, mode: f64, high: f64) -> Result<Distribution, DistError> {
+        let f = |k: &str, x: f64| parse::finite(k, k, x);
+        parse::triangular(f("low", low)?, f("mode", mode)?, f("high", high)?)
+    }
+
+    /// A Beta(α, β) distribution on [0, 1] (α, β > 0).
+    pub fn beta(alpha: f64, beta: f64) -> Result<Distribution, DistError> {
+        Distribution::beta_on(alpha, beta, 0.0, 1.0)
+    }
+
+    /// A Beta(α, β) distribution scaled to [low, high].
+    pub fn beta_on(alpha: f64, beta: f64, low: f64, high: f64) -> Result<Distribution, DistError> {
+        let f = |k: &str, x: f64| parse::finite(k, k, x);
+        parse::beta(
+            f("alpha", alpha)?,
+            f("beta", beta)?,
+            f("low", low)?,
+            f("high", high)?,
+        )
+    }
+
+    /// A Student-t distribution with `df` degrees of freedom (> 0), location and scale (> 0).
+    pub fn student_t(df: f64, loc: f64, scale: f64) -> Result<Distribution, DistError> {
+        let f = |k: &str, x: f64| parse::finite(k, k, x);
+        parse::student_t(f("df", df)?, f("loc", loc)?, f("scale", scale)?)
+    }
+
+    /// A normal distribution (sd > 0) truncated to [low, high], which must hold some of its mass.
+    pub fn truncated_normal(
+        mean: f64,
+        sd: f64,
+        low: f64,
+        high: f64,
+    ) -> Result<Distribution, DistError> {
+        let f = |k: &str, x: f64| parse::finite(k, k, x);
+        parse::truncated_normal(
+            f("mean", mean)?,
+            f("sd", sd)?,
+            f("low", low)?,
+            f("high", high)?,
+        )
+    }
+
+    /// A discrete distribution: `values[i]` with probability `weights[i] / Σ weights` (one
+    /// weight per value, all ≥ 0, not all 0; finite numbers).
+    pub fn discrete(values: &[f64], weights: &[f64]) -> Result<Distribution, DistError> {
+        let all = |key: &str, xs: &[f64]| -> Result<Vec<f64>, DistError> {
+            xs.iter()
+                .enumerate()
+                .map(|(i, &x)| parse::finite(key, &format!("{key}[{i}]"), x))
+                .collect()
+        };
+        parse::discrete_checked(all("values", values)?, all("weights", weights)?)
     }
 
     /// Parse a model-file value: a TOML number (integer or float → point mass) or an inline
@@ -655,3 +753,30 @@ fn truncated_normal(mean: f64, sd: f64, low: f64, high: f64) -> Result<Imp, Dist
 
 #[cfg(test)]
 mod fast_path_tests;
+
+#[cfg(test)]
+impl Distribution {
+    /// The verified intervals of the fast path, if it has one (for the model's tests, which
+    /// check every parameter of the default model; dist itself knows no model).
+    pub(crate) fn fast_path_intervals(&self) -> Option<[usize; 2]> {
+        self.fast.as_ref().map(|g| g.verified_intervals())
+    }
+}
+
+/// Sampling by inversion: `quantile(u)` of a uniform u in the open interval (0, 1), the one
+/// path by which the engine samples too.
+///
+/// ```
+/// use rand::distr::Distribution as _;
+/// use rand::SeedableRng;
+/// let pert = tariffsim::Distribution::pert(1.0, 2.0, 4.0).unwrap();
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+/// let x: f64 = pert.sample(&mut rng);
+/// assert!((1.0..=4.0).contains(&x));
+/// ```
+impl rand::distr::Distribution<f64> for Distribution {
+    fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        let u: f64 = rand::distr::Open01.sample(rng);
+        self.quantile(u)
+    }
+}

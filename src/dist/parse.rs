@@ -39,11 +39,7 @@ fn number(v: &Value, key: &str, what: &str) -> Result<f64, DistError> {
     match v {
         // Integers beyond 2⁵³ round to the nearest double, as TOML floats would.
         Value::Integer(i) => Ok(*i as f64),
-        Value::Float(f) if f.is_finite() => Ok(*f),
-        Value::Float(f) => Err(DistError::at(
-            key,
-            format!("`{what}` must be finite (got {f}); accepted: a finite number"),
-        )),
+        Value::Float(f) => finite(key, what, *f),
         other => Err(DistError::at(
             key,
             format!(
@@ -217,77 +213,108 @@ pub(super) fn parse(value: &Value) -> Result<Distribution, DistError> {
                 .map_or(f64::NAN, |(_, d)| *d)),
         }
     };
-    let spec = match kind {
-        "point" => Spec::Point {
-            value: get("value")?,
-        },
-        "uniform" => {
-            let (low, high) = (get("low")?, get("high")?);
-            ordered(low, high)?;
-            Spec::Uniform { low, high }
-        }
-        "triangular" => {
-            let (low, mode, high) = (get("low")?, get("mode")?, get("high")?);
-            ordered(low, high)?;
-            mode_inside(low, mode, high)?;
-            Spec::Triangular { low, mode, high }
-        }
-        "pert" => {
-            let (low, mode, high, lambda) =
-                (get("low")?, get("mode")?, get("high")?, get("lambda")?);
-            ordered(low, high)?;
-            mode_inside(low, mode, high)?;
-            positive("lambda", lambda)?;
-            Spec::Pert {
-                low,
-                mode,
-                high,
-                lambda,
-            }
-        }
-        "normal" => {
-            let (mean, sd) = (get("mean")?, get("sd")?);
-            positive("sd", sd)?;
-            Spec::Normal { mean, sd }
-        }
-        "truncated_normal" => {
-            let (mean, sd, low, high) = (get("mean")?, get("sd")?, get("low")?, get("high")?);
-            positive("sd", sd)?;
-            ordered(low, high)?;
-            Spec::TruncatedNormal {
-                mean,
-                sd,
-                low,
-                high,
-            }
-        }
-        "lognormal" => {
-            let (median, sd_log) = (get("median")?, get("sd_log")?);
-            positive("median", median)?;
-            positive("sd_log", sd_log)?;
-            Spec::Lognormal { median, sd_log }
-        }
-        "beta" => {
-            let (alpha, beta, low, high) = (get("alpha")?, get("beta")?, get("low")?, get("high")?);
-            positive("alpha", alpha)?;
-            positive("beta", beta)?;
-            ordered(low, high)?;
-            Spec::Beta {
-                alpha,
-                beta,
-                low,
-                high,
-            }
-        }
-        _ => {
-            // "student_t", the last kind left.
-            let (df, loc, scale) = (get("df")?, get("loc")?, get("scale")?);
-            positive("df", df)?;
-            positive("scale", scale)?;
-            Spec::StudentT { df, loc, scale }
-        }
-    };
-    Distribution::build(spec)
+    match kind {
+        "point" => Ok(Distribution::point(get("value")?)),
+        "uniform" => uniform(get("low")?, get("high")?),
+        "triangular" => triangular(get("low")?, get("mode")?, get("high")?),
+        "pert" => pert(get("low")?, get("mode")?, get("high")?, get("lambda")?),
+        "normal" => normal(get("mean")?, get("sd")?),
+        "truncated_normal" => truncated_normal(get("mean")?, get("sd")?, get("low")?, get("high")?),
+        "lognormal" => lognormal(get("median")?, get("sd_log")?),
+        "beta" => beta(get("alpha")?, get("beta")?, get("low")?, get("high")?),
+        // "student_t", the last kind left.
+        _ => student_t(get("df")?, get("loc")?, get("scale")?),
+    }
+}
+
+/// The rules of MODEL.md §6 for each kind, on numbers already known to be finite; shared by
+/// the model file ([`parse`]) and the typed constructors of [`Distribution`].
+pub(super) fn uniform(low: f64, high: f64) -> Result<Distribution, DistError> {
+    ordered(low, high)?;
+    Distribution::build(Spec::Uniform { low, high })
+}
+
+/// See [`uniform`].
+pub(super) fn triangular(low: f64, mode: f64, high: f64) -> Result<Distribution, DistError> {
+    ordered(low, high)?;
+    mode_inside(low, mode, high)?;
+    Distribution::build(Spec::Triangular { low, mode, high })
+}
+
+/// See [`uniform`].
+pub(super) fn pert(low: f64, mode: f64, high: f64, lambda: f64) -> Result<Distribution, DistError> {
+    ordered(low, high)?;
+    mode_inside(low, mode, high)?;
+    positive("lambda", lambda)?;
+    Distribution::build(Spec::Pert {
+        low,
+        mode,
+        high,
+        lambda,
+    })
+}
+
+/// See [`uniform`].
+pub(super) fn normal(mean: f64, sd: f64) -> Result<Distribution, DistError> {
+    positive("sd", sd)?;
+    Distribution::build(Spec::Normal { mean, sd })
+}
+
+/// See [`uniform`].
+pub(super) fn truncated_normal(
+    mean: f64,
+    sd: f64,
+    low: f64,
+    high: f64,
+) -> Result<Distribution, DistError> {
+    positive("sd", sd)?;
+    ordered(low, high)?;
+    Distribution::build(Spec::TruncatedNormal {
+        mean,
+        sd,
+        low,
+        high,
+    })
+}
+
+/// See [`uniform`].
+pub(super) fn lognormal(median: f64, sd_log: f64) -> Result<Distribution, DistError> {
+    positive("median", median)?;
+    positive("sd_log", sd_log)?;
+    Distribution::build(Spec::Lognormal { median, sd_log })
+}
+
+/// See [`uniform`].
+pub(super) fn beta(alpha: f64, beta: f64, low: f64, high: f64) -> Result<Distribution, DistError> {
+    positive("alpha", alpha)?;
+    positive("beta", beta)?;
+    ordered(low, high)?;
+    Distribution::build(Spec::Beta {
+        alpha,
+        beta,
+        low,
+        high,
+    })
+}
+
+/// See [`uniform`].
+pub(super) fn student_t(df: f64, loc: f64, scale: f64) -> Result<Distribution, DistError> {
+    positive("df", df)?;
+    positive("scale", scale)?;
+    Distribution::build(Spec::StudentT { df, loc, scale })
+}
+
+/// Fails unless `x` (named `what`, under `key`) is finite: a model file's `key = inf` and a
+/// constructor's `f64::INFINITY` get the same message.
+pub(super) fn finite(key: &str, what: &str, x: f64) -> Result<f64, DistError> {
+    if x.is_finite() {
+        Ok(x)
+    } else {
+        Err(DistError::at(
+            key,
+            format!("`{what}` must be finite (got {x}); accepted: a finite number"),
+        ))
+    }
 }
 
 /// `values` and `weights` of a discrete distribution.
@@ -300,14 +327,20 @@ fn discrete(table: &toml::Table) -> Result<Distribution, DistError> {
                 .into(),
         ));
     };
-    let values = numbers(v, "values")?;
+    discrete_checked(numbers(v, "values")?, numbers(w, "weights")?)
+}
+
+/// The rules of a discrete distribution on arrays of finite numbers (see [`uniform`]).
+pub(super) fn discrete_checked(
+    values: Vec<f64>,
+    weights: Vec<f64>,
+) -> Result<Distribution, DistError> {
     if values.is_empty() {
         return Err(DistError::at(
             "values",
             "`values` must be non-empty (got an empty array); accepted: a non-empty array of finite numbers".into(),
         ));
     }
-    let weights = numbers(w, "weights")?;
     if weights.len() != values.len() {
         return Err(DistError::at(
             "weights",

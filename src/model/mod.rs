@@ -333,3 +333,25 @@ impl Model {
         values
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_default_model_takes_the_fast_path_on_its_whole_range() {
+        let model = super::compile_model(super::DEFAULT_MODEL_TEXT, super::DEFAULT_MODEL_FILE)
+            .expect("default model compiles");
+        let mut tabulated = 0;
+        for p in &model.params {
+            if matches!(
+                p.dist.kind(),
+                "point" | "uniform" | "triangular" | "discrete"
+            ) {
+                continue;
+            }
+            let intervals = p.dist.fast_path_intervals().expect("grid");
+            assert_eq!(intervals, [60, 60], "{}", p.dist.describe());
+            tabulated += 1;
+        }
+        assert!(tabulated >= 74, "{tabulated}");
+    }
+}

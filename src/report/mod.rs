@@ -12,11 +12,11 @@ mod summary;
 pub use crate::summary::distribution_grid;
 pub use crate::summary::{run_warnings, RunInfo};
 pub use draws_csv::DrawsCsv;
-pub use html::{escape_html, format_number, render_report, write_report, ReportFiles};
+pub use html::{format_number, render_report, write_report, ReportFiles};
 pub use run_files::{
     comparison_csv, read_partial, write_partial, write_results, CheckpointDir, PARTIAL_FILE,
 };
-pub use summary::{json_number, quantiles_csv, summary_json};
+pub use summary::{json_number, quantiles_csv, summary_json, write_summary};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -21,13 +21,7 @@ pub fn write_results(
     stats: &RunStats,
     out: &Path,
 ) -> Result<(), ReportError> {
-    ensure_dir(out)?;
-    let summary = crate::summary::Summary::new(model, info, stats);
-    write_atomic(
-        &out.join("summary.json"),
-        summary.to_json_pretty().as_bytes(),
-    )?;
-    write_atomic(&out.join("quantiles.csv"), &super::quantiles_csv(&summary)?)
+    super::write_summary(out, &crate::summary::Summary::new(model, info, stats))
 }
 
 /// `comparison.csv`: headline statistics of several runs side by side, one row per model and output.

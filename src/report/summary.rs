@@ -18,6 +18,17 @@ pub fn summary_json(model: &Model, info: &RunInfo, stats: &RunStats) -> Value {
     serde_json::to_value(Summary::new(model, info, stats)).expect("a Summary always encodes")
 }
 
+/// Writes `summary.json` and `quantiles.csv` of `summary` into `dir` (created if needed),
+/// each atomically.
+pub fn write_summary(dir: &std::path::Path, summary: &Summary) -> Result<(), super::ReportError> {
+    super::ensure_dir(dir)?;
+    super::write_atomic(
+        &dir.join("summary.json"),
+        summary.to_json_pretty().as_bytes(),
+    )?;
+    super::write_atomic(&dir.join("quantiles.csv"), &quantiles_csv(summary)?)
+}
+
 /// `quantiles.csv`: one row per output with its moments, quantiles and expected shortfalls.
 pub fn quantiles_csv(summary: &Summary) -> Result<Vec<u8>, super::ReportError> {
     let mut csv = super::CsvRows::new([

@@ -403,7 +403,7 @@ impl<'a> Run<'a> {
         {
             return Err(RunError::invalid(
                 &[if ranks { MpiRanks } else if self.checkpoint.is_some() { Checkpoint } else { Shard }],
-                "partial results carry the model's text so that they can be merged alone; give it with Run::model_text",
+                "partial results carry the model's text so that they can be merged alone; accepted: a run given its model's text (Run::model_text)",
             ));
         }
         Ok(())

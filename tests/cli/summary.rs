@@ -2,8 +2,6 @@
 //! writes reads back into it and encodes to the same bytes, `null` statistics included, and
 //! `OutputSummary::quantile` finds the reported quantiles.
 
-use std::process::Command;
-
 use tariffsim::model::{compile_model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
 use tariffsim::run::{self, RunConfig};
 use tariffsim::summary::{RunInfo, Summary};
@@ -31,7 +29,7 @@ fn summary_of(draws: u64) -> Summary {
 #[test]
 fn summary_json_of_the_cli_reads_back_and_encodes_to_the_same_bytes() {
     let dir = tempfile::tempdir().unwrap();
-    let status = Command::new(env!("CARGO_BIN_EXE_tariffsim"))
+    let status = crate::common::bin()
         .args(["run", "--draws", "3000", "--seed", "5", "--quiet", "--out"])
         .arg(dir.path())
         .status()

@@ -1,8 +1,6 @@
 //! Sobol indices of a trade model (issue #5): an additive two-sector model whose variance split
 //! is known, correlated clusters reported as groups, and the `sensitivity` subcommand.
 
-use std::process::Command;
-
 use serde_json::Value;
 use tariffsim::model::compile_model;
 use tariffsim::sensitivity::{model_sensitivity, ModelSensitivityOptions, SobolOptions};
@@ -157,8 +155,7 @@ fn correlated_parameters_are_reported_only_as_a_cluster() {
 fn sensitivity_subcommand_writes_the_documented_layout() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
-    let bin = env!("CARGO_BIN_EXE_tariffsim");
-    let o = Command::new(bin)
+    let o = crate::common::bin()
         .args([
             "sensitivity",
             "--samples",
@@ -230,7 +227,7 @@ fn sensitivity_subcommand_writes_the_documented_layout() {
         }
     }
     // Unknown paths in --group are input errors.
-    let o = Command::new(bin)
+    let o = crate::common::bin()
         .args([
             "sensitivity",
             "--samples",

@@ -1,8 +1,6 @@
 //! `--target-se` (issue #5): the run stops at the first group of blocks where the standard error
 //! of the mean meets the target; the stopping point depends only on model, seed and sampler.
 
-use std::process::Command;
-
 use tariffsim::model::{compile_model, Model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
 use tariffsim::outputs::EXPORT_LOSS;
 use tariffsim::run::{
@@ -150,8 +148,7 @@ fn latin_hypercube_is_refused_with_a_reason() {
 fn cli_records_the_stopping_rule_in_summary_json() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
-    let bin = env!("CARGO_BIN_EXE_tariffsim");
-    let o = Command::new(bin)
+    let o = crate::common::bin()
         .args([
             "run",
             "--target-se",
@@ -214,7 +211,7 @@ fn cli_records_the_stopping_rule_in_summary_json() {
         ],
         vec!["run", "--max-draws", "1000", "--quiet", "--out", out],
     ] {
-        let o = Command::new(bin).args(&args).output().unwrap();
+        let o = crate::common::bin().args(&args).output().unwrap();
         assert_eq!(
             o.status.code(),
             Some(2),

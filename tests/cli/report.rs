@@ -1,9 +1,7 @@
 //! `report.html` and the chart SVGs (issue #4), through the real binary in a temp dir.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-const BIN: &str = env!("CARGO_BIN_EXE_tariffsim");
+use std::process::Output;
 
 // The default model has a monthly path (issue 12): its "months" section with two fan charts.
 const SECTIONS: [&str; 9] = [
@@ -30,10 +28,7 @@ const CHARTS: [&str; 8] = [
 ];
 
 fn tariffsim(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run the tariffsim binary")
+    crate::common::run_bin(args)
 }
 
 fn ok(out: &Output) {
@@ -340,5 +335,7 @@ fn issue_4_missing_or_malformed_summary_is_bad_input_naming_the_file() {
         "{\"model\": {\"name\": \"m\"}, \"run\": {}, \"distributions\": {\"levels\": [0.5]}}",
     )
     .unwrap();
-    assert!(expect_failure("no outputs").contains("outputs"));
+    // Read into the typed Summary: the message names the first field missing (`model.file`).
+    let missing = expect_failure("no outputs");
+    assert!(missing.contains("missing field `file`"), "{missing}");
 }

@@ -2,7 +2,6 @@
 //! count and any shard split, records itself in summary.json, and refuses what it cannot do.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 use tariffsim::model::{compile_model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
@@ -141,12 +140,7 @@ fn sobol_refuses_a_model_of_too_many_dimensions_with_a_clear_error() {
     }
 }
 
-fn bin(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tariffsim"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use crate::common::run_bin as bin;
 
 fn summary(dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()

@@ -1,8 +1,8 @@
 //! The real binary in a temporary folder: files written, their layout (a port of the checks
 //! of MODEL.md §9), exit codes and error messages.
 
+use crate::common::bin;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -26,10 +26,6 @@ const HEADLINE: [&str; 15] = [
     "deal_cost",
     "fiscal_cost_pct",
 ];
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tariffsim"))
-}
 
 /// Parameter paths a model file defines (MODEL.md §7), derived from the TOML independently of the crate.
 fn parameter_paths(model: &toml::Table) -> Vec<String> {

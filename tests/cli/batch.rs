@@ -2,21 +2,8 @@
 //! checkpoint and resume after SIGKILL.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-use serde_json::Value;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tariffsim"))
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().unwrap()
-}
-
-fn summary(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
-}
+use crate::common::{bin, path, run_bin as run, summary};
 
 /// The part of summary.json that must be bit-identical (MODEL.md §9).
 fn results(dir: &Path) -> String {
@@ -30,10 +17,6 @@ fn results(dir: &Path) -> String {
         &s["sample"],
     ))
     .unwrap()
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 #[test]
@@ -263,7 +246,7 @@ fn killed_run_resumes_to_the_identical_result() {
 
 /// SIGKILL: no chance to clean up.
 fn unsafe_kill(child: &mut std::process::Child) {
-    let _ = Command::new("kill")
+    let _ = std::process::Command::new("kill")
         .args(["-9", &child.id().to_string()])
         .status();
     let _ = child.wait();

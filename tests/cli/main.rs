@@ -1,0 +1,10 @@
+//! The binary in a temp dir: result files, shards, merge, checkpoints, sweeps, several models,
+//! report.html and summary.json as written by `tariffsim run`.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod batch;
+mod report;
+mod run;
+mod summary;

@@ -1,0 +1,6 @@
+//! Invalid input is refused with file:line:col, the rule broken and what is accepted.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod bad_models;
