@@ -24,6 +24,7 @@
 #![deny(missing_docs)]
 
 pub mod backtest;
+pub mod deal;
 pub mod dist;
 pub mod draws;
 mod error;

@@ -1,16 +1,12 @@
-//! The public facade (issue 14): `Model::run` is the CLI's run bit for bit, the collected draws
-//! are draws.csv byte for byte, errors name model keys and never CLI flags, and the typed
-//! distribution constructors validate like a model file and sample the same laws as
-//! `rand_distr`, an independent implementation.
-
-use std::process::Command;
+//! `Model::run` against the CLI, errors, cancellation, and the distribution constructors
+//! against the model file and against `rand_distr`, an independent implementation.
 
 use rand::distr::Distribution as _;
 use rand::SeedableRng;
 use tariffsim::{Cancel, Distribution, DrawCollector, Error, Model, RunConfig, SamplerKind};
 
 fn cli_run(args: &[&str], dir: &std::path::Path) -> serde_json::Value {
-    let status = Command::new(env!("CARGO_BIN_EXE_tariffsim"))
+    let status = crate::common::bin()
         .arg("run")
         .args(args)
         .args(["--quiet", "--out"])
