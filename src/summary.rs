@@ -79,6 +79,9 @@ pub struct ModelInfo {
     pub exporter: String,
     /// Importing country code.
     pub importer: String,
+    /// The calendar month of month 1 (`[model] start_month`), for month labels (MODEL.md §12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_month: Option<String>,
 }
 
 /// The `run` object: the settings needed to replicate the run, and how statistics were made.
@@ -364,6 +367,7 @@ impl Summary {
                 units: model.units.clone(),
                 exporter: model.exporter.clone(),
                 importer: model.importer.clone(),
+                start_month: model.start_month.map(|m| m.to_string()),
             },
             run: RunDetails {
                 draws: info.draws,

@@ -59,6 +59,16 @@ pub(crate) fn load(
     Ok(LoadedModel { model, text })
 }
 
+/// The overrides of `--set` plus the one `--monthly` stands for (recorded with the model's
+/// overrides, so shards, checkpoints and merges rebuild the same output list).
+pub(crate) fn with_monthly(set: &[String], monthly: bool) -> Vec<String> {
+    let mut all = set.to_vec();
+    if monthly {
+        all.push(format!("{}=true", model::MONTHLY_PATH));
+    }
+    all
+}
+
 /// The probability overrides that condition a run on scenario `id`.
 fn scenario_overrides(model: &Model, id: &str) -> Result<Vec<String>, Failure> {
     if !model.scenarios.iter().any(|s| s.id == id) {
@@ -176,7 +186,8 @@ impl RunPlan {
         let mut taken = Vec::new();
         let mut runs = Vec::new();
         for path in paths {
-            let loaded = load(path, &args.set, args.scenario.as_deref())?;
+            let set = with_monthly(&args.set, args.monthly);
+            let loaded = load(path, &set, args.scenario.as_deref())?;
             let out = match path {
                 Some(p) if args.models.len() > 1 => run_folder(&args.out, p, &mut taken),
                 _ => args.out.clone(),
@@ -261,7 +272,8 @@ pub(crate) struct SweepPlan {
 
 impl SweepPlan {
     pub fn new(args: &SweepArgs) -> Result<Self, Failure> {
-        let LoadedModel { model, .. } = load(args.model.as_deref(), &args.set, None)?;
+        let set = with_monthly(&args.set, args.monthly);
+        let LoadedModel { model, .. } = load(args.model.as_deref(), &set, None)?;
         let axes = args
             .vary
             .iter()

@@ -83,7 +83,45 @@ enum Command {
         /// Seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Also compute the monthly outputs of MODEL.md §12 (to measure what they cost).
+        #[arg(long)]
+        monthly: bool,
     },
+    /// Hold a forecast against observed values (MODEL.md §13): PIT, CRPS and coverage in
+    /// backtest.json; observations with an sd also update the forecast (updated/summary.json).
+    Backtest(BacktestArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct BacktestArgs {
+    /// Model file (TOML); omit to use the embedded default model.
+    model: Option<PathBuf>,
+    /// Observation file (CSV: output or period, value, optional sd and label).
+    #[arg(long, value_name = "FILE")]
+    observed: PathBuf,
+    /// Override a parameter, as for `run --set`. Repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// Number of draws.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000_000))]
+    draws: u64,
+    /// Seed of the random streams.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Worker threads (0 = all cores). Results do not depend on it.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1024))]
+    threads: u64,
+    /// Output folder (created if needed).
+    #[arg(long, default_value = "tariffsim-backtest")]
+    out: PathBuf,
+    #[command(flatten)]
+    sampling: SamplingArgs,
+    /// No progress bar and no table on the terminal.
+    #[arg(long)]
+    quiet: bool,
+    /// Also write report.html (observations on the fan chart) and updated/report.html.
+    #[arg(long)]
+    report: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -108,6 +146,9 @@ struct SweepArgs {
     /// Output folder.
     #[arg(long, default_value = "tariffsim-sweep")]
     out: PathBuf,
+    /// Also report the monthly outputs of MODEL.md §12 (months.<t>.*), as `[model] monthly = true` does.
+    #[arg(long)]
+    monthly: bool,
     #[command(flatten)]
     sampling: SamplingArgs,
     #[command(flatten)]
@@ -166,6 +207,9 @@ struct RunArgs {
     /// Also write each chart of the report as an SVG file to DIR (implies --report).
     #[arg(long, value_name = "DIR")]
     charts: Option<PathBuf>,
+    /// Also report the monthly outputs of MODEL.md §12 (months.<t>.*), as `[model] monthly = true` does.
+    #[arg(long)]
+    monthly: bool,
 }
 
 /// How the points are generated (`run` and `sweep`).
@@ -248,6 +292,9 @@ struct SensitivityArgs {
     /// Output folder.
     #[arg(long, default_value = "tariffsim-sensitivity")]
     out: PathBuf,
+    /// Also report the monthly outputs of MODEL.md §12 (months.<t>.*), as `[model] monthly = true` does.
+    #[arg(long)]
+    monthly: bool,
     /// No table on the terminal.
     #[arg(long)]
     quiet: bool,
@@ -273,13 +320,16 @@ pub fn main() -> ExitCode {
             draws,
             threads,
             seed,
+            monthly,
         } => bench(
             model.as_deref(),
             sectors.map(|n| n as usize),
             draws,
             threads as usize,
             seed,
+            monthly,
         ),
+        Command::Backtest(args) => backtest(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -466,6 +516,7 @@ fn run_one(
     }
     if !plan.quiet {
         print_stdout(&render::headline(model, &stats, &info, out));
+        print_stdout(&render::month_table_text(model, &stats));
         print_stdout(&render::stopping_text(info.stopping.as_ref()));
         print_stdout(&render::tornado_text(model, &stats));
         if let Some(w) = world {
@@ -489,6 +540,7 @@ fn bench(
     draws: u64,
     threads: usize,
     seed: u64,
+    monthly: bool,
 ) -> Result<(), Failure> {
     let model = match sectors {
         Some(n) if n >= 1 => {
@@ -497,6 +549,9 @@ fn bench(
         Some(_) => return Err(Failure::invalid("--sectors must be at least 1")),
         None => load(path, &[], None)?.model,
     };
+    let model = model
+        .with_monthly(monthly)
+        .map_err(|e| Failure::invalid(format!("--monthly: {e}")))?;
     let config = RunConfig {
         draws,
         seed,
@@ -543,6 +598,7 @@ fn merge(parts: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Failure> {
     report::write_results(&model, &info, &merged.stats, costs, out)?;
     if !quiet {
         print_stdout(&render::headline(&model, &merged.stats, &info, out));
+        print_stdout(&render::month_table_text(&model, &merged.stats));
     }
     Ok(())
 }
@@ -604,7 +660,8 @@ fn sensitivity(args: SensitivityArgs) -> Result<(), Failure> {
         model_sensitivity, parse_group, ModelSensitivityError, ModelSensitivityOptions,
         SobolOptions,
     };
-    let model = load(args.model.as_deref(), &args.set, None)?.model;
+    let set = config::with_monthly(&args.set, args.monthly);
+    let model = load(args.model.as_deref(), &set, None)?.model;
     let invalid = |e: ModelSensitivityError| match e {
         ModelSensitivityError::Group { given, message } => {
             Failure::invalid(format!("--group {given}: {message}"))
@@ -647,6 +704,79 @@ fn sensitivity(args: SensitivityArgs) -> Result<(), Failure> {
             started.elapsed().as_secs_f64(),
             &args.out,
         ));
+    }
+    Ok(())
+}
+
+/// `tariffsim backtest`: one run scored against the observations and, where they have an sd,
+/// updated on them. Everything is computed before anything is written, so a bad observation
+/// file or an update whose weights all underflow leaves no files behind.
+fn backtest(args: BacktestArgs) -> Result<(), Failure> {
+    let loaded = load(args.model.as_deref(), &args.set, None)?;
+    // Observations may name any monthly output: switch them on when the horizon allows.
+    let model = if model::whole_months_horizon(&loaded.model) && !loaded.model.monthly {
+        model::apply_overrides(&loaded.model, &config::with_monthly(&[], true))?
+    } else {
+        loaded.model
+    };
+    let observations =
+        tariffsim::backtest::read_observations(&args.observed, &model).map_err(|e| {
+            Failure::invalid(format!("{e}\n{}: the observations were not used", e.file))
+        })?;
+    let config = RunConfig {
+        draws: args.draws,
+        seed: args.seed,
+        threads: args.threads as usize,
+        sampler: args.sampling.sampler.0,
+        antithetic: args.sampling.antithetic,
+    };
+    let bar = progress_bar(config.draws, args.quiet, "draws");
+    let progress = bar.clone().map(Progress);
+    let observers: Vec<&dyn Observer> = progress.iter().map(|p| p as &dyn Observer).collect();
+    let bt = tariffsim::backtest::run_backtest(&model, &config, &observations, &observers)
+        .map_err(|e| match e {
+            tariffsim::backtest::BacktestError::Underflow(m) => {
+                Failure::invalid(format!("{}: {m}", args.observed.display()))
+            }
+            tariffsim::backtest::BacktestError::Run(e) => e.into(),
+        })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let info = RunInfo {
+        draws: bt.run.stats.draws(),
+        seed: config.seed,
+        sampler: config.sampler_label(),
+        threads: bt.run.threads,
+        elapsed_s: bt.run.elapsed.as_secs_f64(),
+        stopping: None,
+    };
+    let prior = report::summary_json(&model, &info, &bt.run.stats);
+    let updated = bt.updated_json(&model, &prior);
+    let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
+    report::ensure_dir(&args.out)?;
+    report::write_results(&model, &info, &bt.run.stats, None, &args.out)?;
+    report::write_atomic(
+        &args.out.join("backtest.json"),
+        pretty(&bt.backtest_json()).as_bytes(),
+    )?;
+    if let Some(updated) = &updated {
+        let dir = args.out.join("updated");
+        report::ensure_dir(&dir)?;
+        report::write_atomic(&dir.join("summary.json"), pretty(updated).as_bytes())?;
+    }
+    if args.report {
+        report::write_report(&args.out, None)?;
+        if updated.is_some() {
+            report::write_report(&args.out.join("updated"), None)?;
+        }
+    }
+    if let Some(w) = bt.update.as_ref().and_then(|u| u.warning()) {
+        eprintln!("warning: {w}");
+    }
+    if !args.quiet {
+        print_stdout(&render::backtest_text(&model, &bt));
+        print_stdout(&format!("results in {}\n", args.out.display()));
     }
     Ok(())
 }

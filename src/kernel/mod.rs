@@ -107,6 +107,8 @@ struct PathScratch {
     ln_v: Vec<f64>,
     /// Σ_t V_t of one sector.
     sum: Vec<f64>,
+    /// V_t of one sector in the current month.
+    v_month: Vec<f64>,
     /// Σ_s X0·τ under the interim regime and under the draw's scenario.
     tariff_interim: Vec<f64>,
     tariff_deal: Vec<f64>,
@@ -600,14 +602,17 @@ impl Kernel<'_> {
                     };
                     ln_v[d] = keep[d] * ln_v[d] + lambda[d] * target;
                 }
-                for (total, &l) in sum.iter_mut().zip(ln_v.iter()) {
-                    *total += fastmath::exp(l);
+                // V_t once per month, for the year's sum and the month's outputs.
+                let v_month = &mut path.v_month[..n];
+                for ((v, total), &l) in v_month.iter_mut().zip(sum.iter_mut()).zip(ln_v.iter()) {
+                    *v = fastmath::exp(l);
+                    *total += *v;
                 }
                 if monthly {
                     let (loss, rest) = month_columns[t * per_month * stride..].split_at_mut(stride);
                     let change = &mut rest[..stride];
                     for d in 0..n {
-                        let v = fastmath::exp(ln_v[d]);
+                        let v = v_month[d];
                         loss[d] += x0_month * (1.0 - v);
                         change[d] += x0 * (1.0 + growth[d]) * v;
                     }
@@ -685,6 +690,7 @@ impl KernelScratch {
                 &mut p.lambda,
                 &mut p.ln_v,
                 &mut p.sum,
+                &mut p.v_month,
                 &mut p.tariff_interim,
                 &mut p.tariff_deal,
             ] {

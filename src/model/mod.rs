@@ -25,6 +25,11 @@ pub(crate) fn whole_months(h: f64) -> bool {
     h.fract() == 0.0 && h >= 1.0 && h <= MAX_MONTHS as f64
 }
 
+/// Whether `model`'s horizon is a whole number of months (so it can report monthly outputs).
+pub fn whole_months_horizon(model: &Model) -> bool {
+    whole_months(model.horizon_months)
+}
+
 /// Index into a draw's value vector: parameters first (in [`Model::params`] order), then constants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Slot(pub u32);

@@ -1220,6 +1220,196 @@ fn count_tick(v: f64) -> String {
     format!("{}{s}", tick(v / d))
 }
 
+/// One month of a fan chart: the 5, 25, 50, 75 and 95 % quantiles.
+pub(crate) struct FanMonth {
+    pub(crate) label: String,
+    pub(crate) q: [f64; 5],
+}
+
+/// An observed value drawn on a fan chart, at month `t` (1-based).
+pub(crate) struct FanPoint {
+    pub(crate) t: usize,
+    pub(crate) value: f64,
+    pub(crate) label: String,
+}
+
+/// A fan chart of a monthly output (MODEL.md §12): the median line, the 25–75 % band and the
+/// 5–95 % band, months labelled on the x axis; observations as black diamonds.
+pub(crate) fn fan(
+    title_text: &str,
+    y_desc: &str,
+    months: &[FanMonth],
+    points: &[FanPoint],
+) -> R<String> {
+    if months.is_empty() {
+        return Err(ChartError("no months".into()));
+    }
+    let n = months.len();
+    let (ylo, yhi) = finite_range(
+        months
+            .iter()
+            .flat_map(|m| m.q)
+            .chain(points.iter().map(|p| p.value)),
+    )
+    .ok_or_else(|| ChartError("no finite monthly quantiles".into()))?;
+    let (y0, y1) = padded(ylo, yhi, 0.06);
+    let legend_h = 30u32;
+    let height = TITLE_H + legend_h + 420;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let body = title(&root, title_text)?;
+        let (legend, plot) = body.split_vertically(legend_h);
+        let labels: Vec<String> = months.iter().map(|m| m.label.clone()).collect();
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(MARGIN)
+            .margin_right(30)
+            .x_label_area_size(44)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0.5..(n as f64 + 0.5), y0..y1)?;
+        chart
+            .configure_mesh()
+            .bold_line_style(BLACK.mix(0.12))
+            .light_line_style(WHITE)
+            .disable_x_mesh()
+            .x_labels(n.min(24))
+            .x_label_formatter(&|x| {
+                let t = x.round();
+                if (x - t).abs() < 1e-6 && t >= 1.0 && t as usize <= labels.len() {
+                    labels[t as usize - 1].clone()
+                } else {
+                    String::new()
+                }
+            })
+            .y_labels(8)
+            .y_label_formatter(&|v| tick(*v))
+            .label_style(text_style(13))
+            .axis_desc_style(text_style(14))
+            .x_desc("month")
+            .y_desc(y_desc)
+            .draw()?;
+        let x = |i: usize| (i + 1) as f64;
+        let band = |lo: usize, hi: usize| -> Vec<(f64, f64)> {
+            (0..n)
+                .map(|i| (x(i), months[i].q[hi]))
+                .chain((0..n).rev().map(|i| (x(i), months[i].q[lo])))
+                .collect()
+        };
+        chart.draw_series(std::iter::once(Polygon::new(
+            band(0, 4),
+            SKY.mix(0.25).filled(),
+        )))?;
+        chart.draw_series(std::iter::once(Polygon::new(
+            band(1, 3),
+            SKY.mix(0.55).filled(),
+        )))?;
+        chart.draw_series(LineSeries::new(
+            (0..n).map(|i| (x(i), months[i].q[2])),
+            ShapeStyle::from(&BLUE).stroke_width(3),
+        ))?;
+        let zero = Line::new(GREY, 1, Some((2, 3)));
+        if y0 < 0.0 && y1 > 0.0 {
+            draw_path(&mut chart, vec![(0.5, 0.0), (n as f64 + 0.5, 0.0)], zero)?;
+        }
+        for p in points {
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((p.t as f64, p.value))
+                    + Polygon::new(vec![(0, -7), (7, 0), (0, 7), (-7, 0)], BLACK.filled())
+                    + Text::new(
+                        p.label.clone(),
+                        (10, -6),
+                        text_style(13).pos(Pos::new(HPos::Left, VPos::Bottom)),
+                    ),
+            ))?;
+        }
+        let lx = MARGIN as i32 + 80;
+        legend_line(&legend, (lx, 14), Line::new(BLUE, 3, None), "median")?;
+        legend.draw(&Rectangle::new(
+            [(lx + 110, 7), (lx + 140, 21)],
+            SKY.mix(0.55).filled(),
+        ))?;
+        legend.draw(&Text::new("25–75 %", (lx + 146, 8), text_style(13)))?;
+        legend.draw(&Rectangle::new(
+            [(lx + 230, 7), (lx + 260, 21)],
+            SKY.mix(0.25).filled(),
+        ))?;
+        legend.draw(&Text::new("5–95 %", (lx + 266, 8), text_style(13)))?;
+        if !points.is_empty() {
+            legend.draw(
+                &(EmptyElement::at((lx + 360, 14))
+                    + Polygon::new(vec![(0, -6), (6, 0), (0, 6), (-6, 0)], BLACK.filled())),
+            )?;
+            legend.draw(&Text::new("observed (PIT)", (lx + 372, 8), text_style(13)))?;
+        }
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+/// Prior and updated distributions of one output as two cumulative distribution functions
+/// (quantile level against value) on one chart (MODEL.md §13).
+pub(crate) fn prior_updated(
+    title_text: &str,
+    x_desc: &str,
+    levels: &[f64],
+    prior: &[f64],
+    updated: &[f64],
+) -> R<String> {
+    let (xlo, xhi) = finite_range(prior.iter().chain(updated).copied())
+        .ok_or_else(|| ChartError("no finite quantiles".into()))?;
+    let (x0, x1) = padded(xlo, xhi, 0.03);
+    let legend_h = 30u32;
+    let height = TITLE_H + legend_h + 360;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let body = title(&root, title_text)?;
+        let (legend, plot) = body.split_vertically(legend_h);
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(MARGIN)
+            .margin_right(30)
+            .x_label_area_size(44)
+            .y_label_area_size(80)
+            .build_cartesian_2d(x0..x1, 0.0..1.0)?;
+        chart
+            .configure_mesh()
+            .bold_line_style(BLACK.mix(0.12))
+            .light_line_style(WHITE)
+            .x_labels(8)
+            .x_label_formatter(&|v| tick(*v))
+            .y_labels(6)
+            .y_label_formatter(&|v| tick(*v))
+            .label_style(text_style(13))
+            .axis_desc_style(text_style(14))
+            .x_desc(x_desc)
+            .y_desc("probability of a value at most x")
+            .draw()?;
+        let prior_line = Line::new(GREY, 2, Some((8, 5)));
+        let updated_line = Line::new(BLUE, 3, None);
+        let path = |q: &[f64]| -> Vec<(f64, f64)> {
+            q.iter()
+                .zip(levels)
+                .filter(|(x, _)| x.is_finite())
+                .map(|(&x, &p)| (x, p))
+                .collect()
+        };
+        draw_path(&mut chart, path(prior), prior_line)?;
+        draw_path(&mut chart, path(updated), updated_line)?;
+        let lx = MARGIN as i32 + 80;
+        legend_line(&legend, (lx, 14), prior_line, "prior (9-April forecast)")?;
+        legend_line(
+            &legend,
+            (lx + 260, 14),
+            updated_line,
+            "updated on the observations",
+        )?;
+        root.present()?;
+    }
+    Ok(svg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

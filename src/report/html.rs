@@ -15,7 +15,7 @@
 //! let info = report::RunInfo { draws: 4096, seed: 0, sampler: "mc".into(), threads: 1, elapsed_s: 0.0, stopping: None };
 //! let files = report::render_report(&Summary::new(&model, &info, &outcome.stats))?;
 //! assert!(files.html.starts_with("<!DOCTYPE html>"));
-//! assert_eq!(files.charts.len(), 6);
+//! assert_eq!(files.charts.len(), 8); // six of every run, two fan charts of the monthly path
 //! # Ok(()) }
 //! ```
 
@@ -95,6 +95,9 @@ fn level_index(levels: &[f64], p: f64) -> Option<usize> {
 struct Ctx<'a> {
     s: &'a Summary,
     levels: &'a [f64],
+    /// What a backtest adds beyond the summary's layout (MODEL.md §13): `backtest` (the
+    /// scores of backtest.json), `update` and `prior` (of updated/summary.json); null for a run.
+    extra: &'a serde_json::Value,
 }
 
 impl Ctx<'_> {
@@ -150,6 +153,15 @@ struct Section {
 /// what the headline and the export-loss distribution need; a later section whose data is
 /// missing shows a note instead of its chart.
 pub fn render_report(summary: &Summary) -> Result<ReportFiles, ReportError> {
+    render_report_with(summary, &serde_json::Value::Null)
+}
+
+/// [`render_report`] with a backtest's additions (`backtest`, `update`, `prior`; see
+/// `tariffsim backtest`): the observations on the fan chart, the prior against the update.
+pub fn render_report_with(
+    summary: &Summary,
+    extra: &serde_json::Value,
+) -> Result<ReportFiles, ReportError> {
     let malformed = |message: String| ReportError::Malformed {
         path: PathBuf::from("summary.json"),
         message,
@@ -157,12 +169,15 @@ pub fn render_report(summary: &Summary) -> Result<ReportFiles, ReportError> {
     let ctx = Ctx {
         s: summary,
         levels: &summary.distributions.levels,
+        extra,
     };
     let mut charts: Vec<(String, String)> = Vec::new();
     let mut sections = vec![headline(&ctx).map_err(malformed)?];
     sections.push(export_loss(&ctx, &mut charts).map_err(malformed)?);
     type Builder = fn(&Ctx<'_>, &mut Vec<(String, String)>) -> Result<Section, String>;
-    let optional: [(&'static str, &'static str, Builder); 7] = [
+    let optional: [(&'static str, &'static str, Builder); 9] = [
+        ("months", "Month by month", months),
+        ("update", "Updated on observations", update),
         ("sectors", "Sectors", sectors),
         ("scenarios", "Deal scenarios", scenarios),
         ("deal-costs", "What the deal costs", deal_costs),
@@ -172,6 +187,15 @@ pub fn render_report(summary: &Summary) -> Result<ReportFiles, ReportError> {
         ("assumptions", "Assumptions", assumptions),
     ];
     for (id, title, build) in optional {
+        // The time path and the update belong to runs that have them; others leave them out.
+        let applies = match id {
+            "months" => summary.outputs.contains_key("months.1.export_change_pct"),
+            "update" => extra.get("update").is_some(),
+            _ => true,
+        };
+        if !applies {
+            continue;
+        }
         sections.push(build(&ctx, &mut charts).unwrap_or_else(|e| Section {
             id,
             title,
@@ -202,12 +226,25 @@ pub fn write_report(dir: &Path, charts_dir: Option<&Path>) -> Result<PathBuf, Re
     // Two steps, so that a broken file and a file of another layout get different messages.
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| malformed(format!("not valid JSON: {e}")))?;
+    // A backtest's additions: its scores (backtest.json of the same folder) and, in updated/,
+    // the update and the prior (MODEL.md §13).
+    let mut extra = serde_json::json!({});
+    for key in ["update", "prior"] {
+        if let Some(v) = value.get(key) {
+            extra[key] = v.clone();
+        }
+    }
+    if let Ok(bt) = std::fs::read_to_string(dir.join("backtest.json")) {
+        if let Ok(bt) = serde_json::from_str::<serde_json::Value>(&bt) {
+            extra["backtest"] = bt;
+        }
+    }
     let summary: Summary = serde_json::from_value(value).map_err(|e| {
         malformed(format!(
             "not the layout of a tariffsim summary.json ({e}); rerun the model"
         ))
     })?;
-    let files = render_report(&summary).map_err(|e| match e {
+    let files = render_report_with(&summary, &extra).map_err(|e| match e {
         ReportError::Malformed { message, .. } => malformed(message),
         other => other,
     })?;
@@ -989,6 +1026,216 @@ fn assumptions(ctx: &Ctx<'_>, _out: &mut Vec<(String, String)>) -> Result<Sectio
     })
 }
 
+/// Month t of `months.<t>.<kind>` with its 5/25/50/75/95 % quantiles, for every month the
+/// summary has, labelled from `start_month`.
+fn month_series(ctx: &Ctx<'_>, kind: &str) -> Vec<charts::FanMonth> {
+    let start = ctx
+        .s
+        .model
+        .start_month
+        .as_deref()
+        .and_then(crate::model::YearMonth::parse);
+    let mut out = Vec::new();
+    for t in 1.. {
+        let Some(o) = ctx.s.outputs.get(&format!("months.{t}.{kind}")) else {
+            break;
+        };
+        let q = &o.quantiles;
+        out.push(charts::FanMonth {
+            label: start.map_or(format!("{t}"), |s| s.plus(t as i64 - 1).to_string()),
+            // QUANTILE_LEVELS: 0.05, 0.25, 0.5, 0.75, 0.95 are entries 1, 3, 4, 5, 7.
+            q: [q[1], q[3], q[4], q[5], q[7]],
+        });
+    }
+    out
+}
+
+/// The time path (MODEL.md §12): fan charts of the monthly export change and export loss,
+/// with a backtest's observations and PITs when the folder has them (§13).
+fn months(ctx: &Ctx<'_>, out: &mut Vec<(String, String)>) -> Result<Section, String> {
+    use serde_json::Value;
+    let change = month_series(ctx, "export_change_pct");
+    if change.is_empty() {
+        return Err("the run has no monthly outputs (run with --monthly)".into());
+    }
+    let num = |v: Option<&Value>| v.and_then(Value::as_f64).unwrap_or(f64::NAN);
+    let observed: Vec<&Value> = ctx
+        .extra
+        .get("backtest")
+        .and_then(|b| b.get("observations"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    let points: Vec<charts::FanPoint> = observed
+        .iter()
+        .filter_map(|o| {
+            let t = o
+                .get("output")
+                .and_then(Value::as_str)?
+                .strip_prefix("months.")?
+                .strip_suffix(".export_change_pct")?
+                .parse::<usize>()
+                .ok()?;
+            let value = num(o.get("value"));
+            Some(charts::FanPoint {
+                t,
+                value,
+                label: format!("{} (PIT {:.2})", format_number(value), num(o.get("pit"))),
+            })
+        })
+        .collect();
+    let svg = charts::fan(
+        &ctx.title("Exports to the importer by month, change on the baseline year"),
+        "% change on the baseline year's month",
+        &change,
+        &points,
+    )
+    .map_err(chart_err)?;
+    out.push(("months_export_change.svg".into(), svg.clone()));
+    let loss = month_series(ctx, "export_loss");
+    let loss_svg = charts::fan(
+        &ctx.title("Export loss by month"),
+        &format!("export loss in the month ({})", ctx.unit_of("export_loss")),
+        &loss,
+        &[],
+    )
+    .map_err(chart_err)?;
+    out.push(("months_export_loss.svg".into(), loss_svg.clone()));
+    let body = html! {
+        (figure(
+            &svg,
+            "Fan chart of the monthly change of exports",
+            "Exports in each month against the baseline year (flat within the year), policy and \
+             counterfactual growth together: median (line), 25–75 % and 5–95 % bands. A \
+             year-on-year monthly release compares with it once its base month is expressed \
+             against the baseline year's monthly mean (docs/time.md).",
+        ))
+        @if !observed.is_empty() {
+            h3 { "Backtest" }
+            table {
+                thead { tr { th.t { "observed" } th { "value" } th { "PIT" } th { "CRPS" } } }
+                tbody {
+                    @for o in &observed {
+                        tr {
+                            td.t {
+                                code { (o.get("output").and_then(Value::as_str).unwrap_or("")) }
+                                span.desc { (o.get("label").and_then(Value::as_str).unwrap_or("")) }
+                            }
+                            td { (format_number(num(o.get("value")))) }
+                            td { (format!("{:.3}", num(o.get("pit")))) }
+                            td { (format_number(num(o.get("crps")))) }
+                        }
+                    }
+                }
+            }
+            p.note {
+                "PIT: the share of the forecast's draws below the observed value (ties count half). \
+                 A calibrated forecast gives PITs spread evenly over 0–1; a PIT near 0 or 1 puts \
+                 the observation in the forecast's tail."
+            }
+        }
+        (figure(
+            &loss_svg,
+            "Fan chart of the monthly export loss",
+            "The policy's effect in each month (against the baseline, without growth): it grows \
+             as trade adjusts to the tariffs with each sector's half-life.",
+        ))
+    };
+    Ok(Section {
+        id: "months",
+        title: "Month by month",
+        body,
+    })
+}
+
+/// An updated forecast (MODEL.md §13): prior and updated scenario probabilities, the ESS, and
+/// the prior and updated distributions of headline outputs.
+fn update(ctx: &Ctx<'_>, out: &mut Vec<(String, String)>) -> Result<Section, String> {
+    use serde_json::Value;
+    let u = ctx
+        .extra
+        .get("update")
+        .ok_or("this is not an updated forecast (see `tariffsim backtest`)")?;
+    let num = |v: Option<&Value>| v.and_then(Value::as_f64).unwrap_or(f64::NAN);
+    let prior_p = |id: &str| {
+        num(ctx
+            .extra
+            .get("prior")
+            .and_then(|p| p.get("scenarios"))
+            .and_then(|s| s.get(id))
+            .and_then(|s| s.get("probability")))
+    };
+    let warnings: Vec<&str> = u
+        .get("warnings")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut figures = Vec::new();
+    for (o, file) in [
+        ("export_loss", "update_export_loss.svg"),
+        ("export_change_pct", "update_export_change.svg"),
+        ("gdp_impact_pct", "update_gdp_impact.svg"),
+    ] {
+        let prior: Option<Vec<f64>> = ctx
+            .extra
+            .get("prior")
+            .and_then(|p| p.get("distributions"))
+            .and_then(|d| d.get(o))
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect());
+        let (Some(prior), Some(updated)) = (prior, ctx.s.distributions.outputs.get(o)) else {
+            continue;
+        };
+        let svg = charts::prior_updated(
+            &ctx.title(&format!("Prior and updated distribution of {o}")),
+            &ctx.axis(o),
+            ctx.levels,
+            &prior,
+            updated,
+        )
+        .map_err(chart_err)?;
+        out.push((file.into(), svg.clone()));
+        figures.push((o, svg));
+    }
+    let body = html! {
+        p {
+            "Updated on " (u.get("observations").and_then(Value::as_u64).unwrap_or(0))
+            " observation(s) by importance weights w = Π φ((y − x)/sd). Effective sample size "
+            (format_number(num(u.get("ess")))) " draws; log evidence "
+            (format_number(num(u.get("log_evidence")))) "."
+        }
+        @for w in &warnings {
+            p.note { b { "Warning: " } (w) }
+        }
+        h3 { "Deal scenarios" }
+        table {
+            thead { tr { th.t { "scenario" } th { "prior" } th { "updated" } } }
+            tbody {
+                @for (id, sc) in &ctx.s.scenarios {
+                    tr {
+                        td.t { (id) }
+                        td { (format!("{:.3}", prior_p(id))) }
+                        td { (format!("{:.3}", sc.probability)) }
+                    }
+                }
+            }
+        }
+        @for (o, svg) in &figures {
+            (figure(
+                svg,
+                &format!("Prior and updated distribution of {o}"),
+                "Cumulative distribution before (dashed) and after (solid) the update: a curve \
+                 moved right means larger values became more likely.",
+            ))
+        }
+    };
+    Ok(Section {
+        id: "update",
+        title: "Updated on observations",
+        body,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1043,7 +1290,8 @@ mod tests {
     fn a_scenario_without_draws_and_a_missing_section_degrade_to_notes() {
         let mut s = default_summary();
         let full = render_report(&s).unwrap();
-        assert_eq!(full.charts.len(), 6);
+        // Six charts of every run, two fan charts of the default model's monthly path.
+        assert_eq!(full.charts.len(), 8);
         assert!(!full.html.contains("Not available"));
         // A scenario no draw picked has undefined quantiles.
         let id = s.scenarios.keys().next().unwrap().clone();
@@ -1060,7 +1308,7 @@ mod tests {
         assert!(!r.charts.iter().any(|(n, _)| n == "tornado.svg"));
         let sensitivity = &r.html[r.html.find("<section id=\"sensitivity\">").unwrap()..];
         assert!(sensitivity.starts_with(
-            "<section id=\"sensitivity\"><h2>7. Sensitivity</h2><p class=\"note\">Not available"
+            "<section id=\"sensitivity\"><h2>8. Sensitivity</h2><p class=\"note\">Not available"
         ));
     }
 

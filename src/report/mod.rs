@@ -9,6 +9,7 @@ mod html;
 mod run_files;
 mod summary;
 
+pub use crate::summary::distribution_grid;
 pub use crate::summary::{run_warnings, RunInfo};
 pub use draws_csv::DrawsCsv;
 pub use html::{format_number, render_report, write_report, ReportFiles};

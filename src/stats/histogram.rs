@@ -17,7 +17,7 @@
 pub const BIN_BITS: u32 = 11;
 /// Outputs with at most this many distinct values get exact quantiles.
 pub const EXACT_CAPACITY: usize = 64;
-const BINS_PER_PAGE: usize = 1 << BIN_BITS;
+pub(crate) const BINS_PER_PAGE: usize = 1 << BIN_BITS;
 const MANTISSA_BITS: u32 = 52;
 const SHIFT: u32 = MANTISSA_BITS - BIN_BITS;
 
@@ -167,6 +167,25 @@ fn bin_edges(exponent: usize, bin: usize) -> (f64, f64) {
     let lo = f64::from_bits(base | ((bin as u64) << SHIFT));
     let hi = f64::from_bits(base + (((bin as u64) + 1) << SHIFT));
     (lo, hi)
+}
+
+/// The bin of a non-zero, non-NaN value: (negative, biased exponent, bin in the page).
+#[inline]
+pub(crate) fn bin_of(x: f64) -> (bool, usize, usize) {
+    let bits = x.to_bits();
+    let exponent = ((bits >> MANTISSA_BITS) & 0x7ff) as usize;
+    let bin = ((bits >> SHIFT) as usize) & (BINS_PER_PAGE - 1);
+    (bits >> 63 == 1, exponent, bin)
+}
+
+/// Edges (low < high, as values) of a bin of the positive or the negative table.
+pub(crate) fn bin_edges_signed(exponent: usize, bin: usize, negative: bool) -> (f64, f64) {
+    let (lo, hi) = bin_edges(exponent, bin);
+    if negative {
+        (-hi, -lo)
+    } else {
+        (lo, hi)
+    }
 }
 
 impl LogHistogram {

@@ -11,12 +11,14 @@ mod histogram;
 mod quantile_se;
 pub(crate) mod serde_finite;
 mod tornado;
+mod weighted;
 
 pub use convergence::{Convergence, ConvergencePoint};
 pub use exact_sum::ExactSum;
 pub use histogram::{LogHistogram, BIN_BITS, EXACT_CAPACITY};
 pub use quantile_se::QuantileSections;
 pub use tornado::{TornadoSums, TORNADO_OUTPUTS};
+pub use weighted::{fixed_weight, weight_value, WeightedHistogram, WEIGHT_BITS};
 
 use crate::outputs::{EQUITY_DRAWDOWN_PCT, EXPORT_LOSS, FX_DEPRECIATION_PCT, SURPLUS_CHANGE};
 

@@ -3,9 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-const SECTIONS: [&str; 9] = [
+// The default model has a monthly path (issue 12): its "months" section with two fan charts.
+const SECTIONS: [&str; 10] = [
     "headline",
     "export-loss",
+    "months",
     "sectors",
     "scenarios",
     "deal-costs",
@@ -15,8 +17,10 @@ const SECTIONS: [&str; 9] = [
     "assumptions",
 ];
 
-const CHARTS: [&str; 6] = [
+const CHARTS: [&str; 8] = [
     "export_loss_distribution.svg",
+    "months_export_change.svg",
+    "months_export_loss.svg",
     "sectors.svg",
     "scenarios.svg",
     "market_stress.svg",
@@ -190,7 +194,7 @@ fn issue_4_report_is_well_formed_self_contained_and_has_every_chart() {
         "no page breaks between sections"
     );
 
-    // The nine sections, in order, and one inline chart in each chart section.
+    // The ten sections, in order, and the inline charts.
     let mut last = 0;
     for id in SECTIONS {
         let at = html
@@ -199,7 +203,7 @@ fn issue_4_report_is_well_formed_self_contained_and_has_every_chart() {
         assert!(at > last, "section {id} out of order");
         last = at;
     }
-    assert_eq!(elements.iter().filter(|e| *e == "section").count(), 9);
+    assert_eq!(elements.iter().filter(|e| *e == "section").count(), 10);
     assert_eq!(
         elements.iter().filter(|e| *e == "svg").count(),
         CHARTS.len()

@@ -11,7 +11,11 @@ fn every_shipped_model_validates() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
     let mut files = vec![dir.join("korea_us_2025.toml")];
     for entry in std::fs::read_dir(dir.join("examples")).unwrap() {
-        files.push(entry.unwrap().path());
+        // Model files only (examples/observed/ holds observation files).
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            files.push(path);
+        }
     }
     assert!(files.len() >= 4);
     for f in files {
@@ -55,11 +59,17 @@ fn one_sector_example_matches_its_closed_form() {
     );
 }
 
-#[test]
-fn default_model_headline_results_stay_within_documented_bounds() {
-    let model = compile_model(DEFAULT_MODEL_TEXT, DEFAULT_MODEL_FILE).unwrap();
+/// Documented ranges of (export loss mean, export loss p95, GDP impact mean, P(stress)).
+struct Bounds {
+    loss_mean: (f64, f64),
+    loss_p95: (f64, f64),
+    gdp_mean: (f64, f64),
+    stress: (f64, f64),
+}
+
+fn check_bounds(model: &tariffsim::model::Model, b: &Bounds) -> tariffsim::stats::RunStats {
     let outcome = run::run(
-        &model,
+        model,
         &RunConfig {
             draws: 100_000,
             seed: 2025,
@@ -68,8 +78,8 @@ fn default_model_headline_results_stay_within_documented_bounds() {
         },
     )
     .unwrap();
-    let stats = &outcome.stats;
-    let within = |o: usize, stat: &str, value: f64, lo: f64, hi: f64| {
+    let stats = outcome.stats;
+    let within = |o: usize, stat: &str, value: f64, (lo, hi): (f64, f64)| {
         assert!(
             (lo..=hi).contains(&value),
             "{} {stat} = {value}, documented range [{lo}, {hi}]",
@@ -77,14 +87,14 @@ fn default_model_headline_results_stay_within_documented_bounds() {
         );
     };
     let loss = stats.output_summary(EXPORT_LOSS);
-    within(EXPORT_LOSS, "mean", loss.mean, 12.0, 17.0);
-    within(EXPORT_LOSS, "p95", loss.quantiles[7], 24.0, 33.0);
+    within(EXPORT_LOSS, "mean", loss.mean, b.loss_mean);
+    within(EXPORT_LOSS, "p95", loss.quantiles[7], b.loss_p95);
     let gdp = stats.output_summary(GDP_IMPACT_PCT);
-    within(GDP_IMPACT_PCT, "mean", gdp.mean, -0.65, -0.42);
+    within(GDP_IMPACT_PCT, "mean", gdp.mean, b.gdp_mean);
     let stress = stats.output_summary(STRESS_EVENT);
-    within(STRESS_EVENT, "mean", stress.mean, 0.005, 0.03);
+    within(STRESS_EVENT, "mean", stress.mean, b.stress);
     let tariff = stats.output_summary(EFFECTIVE_TARIFF);
-    within(EFFECTIVE_TARIFF, "mean", tariff.mean, 0.14, 0.17);
+    within(EFFECTIVE_TARIFF, "mean", tariff.mean, (0.14, 0.17));
     // Scenario ordering: no deal and escalation hurt most, the extended pause least.
     let by_id = |id: &str| {
         let k = model.scenarios.iter().position(|s| s.id == id).unwrap();
@@ -93,4 +103,55 @@ fn default_model_headline_results_stay_within_documented_bounds() {
     assert!(by_id("escalation") > by_id("package_deal"));
     assert!(by_id("no_deal") > by_id("partial_deal"));
     assert!(by_id("pause_extended") < by_id("package_deal"));
+    stats
+}
+
+#[test]
+fn default_model_headline_results_stay_within_documented_bounds() {
+    // The shipped model: gradual adjustment (half-lives) and growth (issue 12).
+    let model = compile_model(DEFAULT_MODEL_TEXT, DEFAULT_MODEL_FILE).unwrap();
+    let stats = check_bounds(
+        &model,
+        &Bounds {
+            loss_mean: (3.5, 7.0),
+            loss_p95: (7.0, 12.5),
+            gdp_mean: (-0.30, -0.12),
+            stress: (0.002, 0.02),
+        },
+    );
+    let change = stats.output_summary(export_change_index(&model));
+    assert!(
+        (-6.0..=-1.0).contains(&change.mean),
+        "export_change_pct mean {}",
+        change.mean
+    );
+    // The adjustment deepens month after month.
+    let month = |t| {
+        stats
+            .output_summary(month_index(&model, t, MONTH_EXPORT_LOSS).unwrap())
+            .mean
+    };
+    assert!(month(12) > month(6) && month(6) > month(1));
+}
+
+#[test]
+fn static_default_model_stays_within_its_documented_bounds() {
+    // Every half-life 0 and no growth: trade adjusts at once, as before issue 12.
+    let model = compile_model(DEFAULT_MODEL_TEXT, DEFAULT_MODEL_FILE).unwrap();
+    let overrides: Vec<String> = model
+        .params
+        .iter()
+        .filter(|p| p.path.ends_with(".half_life_months") || p.path.ends_with("growth"))
+        .map(|p| format!("{}=0", p.path))
+        .collect();
+    let model = tariffsim::model::apply_overrides(&model, &overrides).unwrap();
+    check_bounds(
+        &model,
+        &Bounds {
+            loss_mean: (12.0, 17.0),
+            loss_p95: (24.0, 33.0),
+            gdp_mean: (-0.65, -0.42),
+            stress: (0.005, 0.03),
+        },
+    );
 }

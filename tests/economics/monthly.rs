@@ -211,7 +211,7 @@ fn months_add_up_to_the_year() {
 
 #[test]
 fn monthly_outputs_do_not_move_the_annual_ones() {
-    let plain = default_model(&[]);
+    let plain = default_model(&["model.monthly=false"]);
     let monthly = default_model(&["model.monthly=true"]);
     let a = rows(&plain, 2500, 1);
     let b = rows(&monthly, 2500, 1);
