@@ -23,6 +23,7 @@
 //! The README's "Library" section has a longer example (run as a doctest).
 #![deny(missing_docs)]
 
+pub mod deal;
 pub mod dist;
 pub mod draws;
 mod error;

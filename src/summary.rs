@@ -57,6 +57,11 @@ pub struct Summary {
     pub parameters: Vec<ParameterInfo>,
     /// The market-stress thresholds of the model.
     pub market: MarketInfo,
+    /// What the deal costs per scenario (issue 17), from common random numbers; computed by
+    /// [`crate::deal`] (it evaluates draws again) and handed to the writer of a run's results.
+    /// Absent for a model with one scenario.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deal_costs: Option<DealCosts>,
 }
 
 /// The `model` object: which model file was run.
@@ -415,6 +420,7 @@ impl Summary {
                 equity_stress_pct: model.market.equity_stress_pct,
                 fx_weight: model.market.fx_weight,
             },
+            deal_costs: None,
         }
     }
 
@@ -477,4 +483,93 @@ fn thin_convergence(trace: &[ConvergencePoint]) -> Vec<ConvergencePoint> {
         }
     }
     out
+}
+
+// The `deal_costs` object (issue 17, MODEL.md §15): its layout; `crate::deal` computes it.
+
+/// A mean with its standard error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    /// The mean over the common draws (NaN when undefined).
+    #[serde(with = "serde_finite")]
+    pub mean: f64,
+    /// Its standard error: sd of the per-draw values / √n.
+    #[serde(with = "serde_finite")]
+    pub se: f64,
+}
+
+/// The won's mean depreciation (%) and its channels (MODEL.md §5, §15).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FxChannels {
+    /// All channels.
+    #[serde(with = "serde_finite")]
+    pub total: f64,
+    /// Trade: fx_beta·100·loss/gdp.
+    #[serde(with = "serde_finite")]
+    pub trade: f64,
+    /// The dollars bought for the investment pledge.
+    #[serde(with = "serde_finite")]
+    pub investment_flow: f64,
+    /// The noise term (the same draw under every scenario).
+    #[serde(with = "serde_finite")]
+    pub noise: f64,
+}
+
+/// The mean GDP impact (% of GDP) and its channels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GdpChannels {
+    /// All channels.
+    #[serde(with = "serde_finite")]
+    pub total: f64,
+    /// Value added lost with the exports.
+    #[serde(with = "serde_finite")]
+    pub trade: f64,
+    /// The domestic investment the pledge displaces.
+    #[serde(with = "serde_finite")]
+    pub crowd_out: f64,
+}
+
+/// The deal-cost view of one scenario: means over the common draws, each draw evaluated under
+/// this scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioCost {
+    /// Mean export loss under this scenario.
+    #[serde(with = "serde_finite")]
+    pub export_loss: f64,
+    /// Export loss avoided against the reference (no deal): L(ref) − L(this); NaN when the
+    /// model has no reference scenario.
+    pub tariff_relief: Estimate,
+    /// Mean purchases paid within the horizon.
+    #[serde(with = "serde_finite")]
+    pub purchases: f64,
+    /// Mean investment outflow within the horizon.
+    #[serde(with = "serde_finite")]
+    pub investment_outflow: f64,
+    /// Mean defence cost-sharing within the horizon.
+    #[serde(with = "serde_finite")]
+    pub defence_cost: f64,
+    /// Mean cost of the package: purchases + investment + defence.
+    #[serde(with = "serde_finite")]
+    pub deal_cost: f64,
+    /// The won's depreciation by channel.
+    pub fx_depreciation_pct: FxChannels,
+    /// GDP impact by channel.
+    pub gdp_impact_pct: GdpChannels,
+    /// Share of the draws that end in a stress event under this scenario.
+    #[serde(with = "serde_finite")]
+    pub stress_probability: f64,
+}
+
+/// What the deal costs, per scenario, from common random numbers: the `deal_costs` object
+/// of `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DealCosts {
+    /// Id of the reference scenario ("no deal"), if the model has one.
+    pub reference: Option<String>,
+    /// Draws evaluated under every scenario.
+    pub draws: u64,
+    /// How the figures are computed, in words.
+    pub method: String,
+    /// Per scenario id, in file order.
+    pub scenarios: IndexMap<String, ScenarioCost>,
 }

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use tariffsim::deal::DealCosts;
 use tariffsim::model::{self, Model};
 use tariffsim::report::{self, CheckpointDir, DrawsCsv, RunInfo};
 use tariffsim::run::{self, BlockRange, MpiWorld, Observer, Run, RunConfig, SamplerKind};
@@ -428,7 +429,9 @@ fn run_one(
         elapsed_s: outcome.elapsed.as_secs_f64(),
         stopping: outcome.stopping,
     };
-    report::write_results(model, &info, &stats, out)?;
+    // What the deal costs (issue 17): the run's first draws again, under every scenario.
+    let costs = DealCosts::for_run(model, &info.sampler, info.seed, info.draws, info.threads)?;
+    report::write_results(model, &info, &stats, costs, out)?;
     for w in report::run_warnings(model, &stats) {
         if !model.warnings.contains(&w) {
             eprintln!("warning: {w}");
@@ -524,7 +527,8 @@ fn merge(parts: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Failure> {
         elapsed_s: merged.elapsed_s,
         stopping: None,
     };
-    report::write_results(&model, &info, &merged.stats, out)?;
+    let costs = DealCosts::for_run(&model, &info.sampler, info.seed, info.draws, info.threads)?;
+    report::write_results(&model, &info, &merged.stats, costs, out)?;
     if !quiet {
         print_stdout(&render::headline(&model, &merged.stats, &info, out));
     }

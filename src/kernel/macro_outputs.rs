@@ -48,18 +48,28 @@ pub struct MacroInputs {
     pub investment_crowd_out: f64,
 }
 
-/// The package's FX channel (MODEL.md §15): depreciation (%) from the dollars bought for the
-/// investment pledge, fx_flow_beta·100·fx_conversion·investment_outflow / gdp.
+/// The package's FX channel (MODEL.md §15): depreciation (%) from the dollars bought in the
+/// market for an investment pledge, fx_flow_beta·100·fx_conversion·investment_outflow / gdp.
 #[inline]
-pub fn fx_flow_pct(i: &MacroInputs) -> f64 {
-    i.fx_flow_beta * (100.0 * i.fx_conversion * i.investment_outflow / i.gdp)
+pub fn fx_flow_pct(
+    fx_flow_beta: f64,
+    fx_conversion: f64,
+    investment_outflow: f64,
+    gdp: f64,
+) -> f64 {
+    fx_flow_beta * (100.0 * fx_conversion * investment_outflow / gdp)
 }
 
 /// The package's GDP channel (MODEL.md §15), in % of GDP (negative = loss):
 /// −100·investment_crowd_out·investment_outflow·gdp_multiplier / gdp.
 #[inline]
-pub fn gdp_crowd_out_pct(i: &MacroInputs) -> f64 {
-    -(100.0 * i.investment_crowd_out * i.investment_outflow * i.gdp_multiplier / i.gdp)
+pub fn gdp_crowd_out_pct(
+    investment_crowd_out: f64,
+    investment_outflow: f64,
+    gdp_multiplier: f64,
+    gdp: f64,
+) -> f64 {
+    -(100.0 * investment_crowd_out * investment_outflow * gdp_multiplier / gdp)
 }
 
 /// Writes the headline outputs (in [`HEADLINE`] order) into `out[..HEADLINE.len()]`.
@@ -71,11 +81,16 @@ pub fn macro_outputs(i: &MacroInputs, out: &mut [f64]) {
     let mut gdp_impact = -loss_pct_gdp * i.value_added_share * i.gdp_multiplier;
     // A channel that is exactly 0 (no package, or m = H) is not added at all, so that a model
     // without §15's keys gives the §5 values bit for bit (x + 0.0 would turn −0.0 into +0.0).
-    let flow = fx_flow_pct(i);
+    let flow = fx_flow_pct(i.fx_flow_beta, i.fx_conversion, i.investment_outflow, i.gdp);
     if flow != 0.0 {
         fx += flow;
     }
-    let crowd_out = gdp_crowd_out_pct(i);
+    let crowd_out = gdp_crowd_out_pct(
+        i.investment_crowd_out,
+        i.investment_outflow,
+        i.gdp_multiplier,
+        i.gdp,
+    );
     if crowd_out != 0.0 {
         gdp_impact += crowd_out;
     }

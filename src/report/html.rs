@@ -25,7 +25,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::charts::{self, BoxStats, Interval, Marker};
 use super::ReportError;
-use crate::summary::{OutputSummary, Summary};
+use crate::summary::{OutputSummary, ScenarioCost, Summary};
 
 /// The rendered report: the HTML page and each chart as its own SVG document.
 #[derive(Debug, Clone)]
@@ -162,9 +162,10 @@ pub fn render_report(summary: &Summary) -> Result<ReportFiles, ReportError> {
     let mut sections = vec![headline(&ctx).map_err(malformed)?];
     sections.push(export_loss(&ctx, &mut charts).map_err(malformed)?);
     type Builder = fn(&Ctx<'_>, &mut Vec<(String, String)>) -> Result<Section, String>;
-    let optional: [(&'static str, &'static str, Builder); 6] = [
+    let optional: [(&'static str, &'static str, Builder); 7] = [
         ("sectors", "Sectors", sectors),
         ("scenarios", "Deal scenarios", scenarios),
+        ("deal-costs", "What the deal costs", deal_costs),
         ("market-stress", "Market stress", market_stress),
         ("sensitivity", "Sensitivity", sensitivity),
         ("convergence", "Convergence", convergence),
@@ -677,6 +678,128 @@ fn scenarios(ctx: &Ctx<'_>, out: &mut Vec<(String, String)>) -> Result<Section, 
     })
 }
 
+/// What the deal costs (issue 17): per scenario, the tariff relief against no deal beside the
+/// package's cost, and the won's move split into trade and investment flow.
+fn deal_costs(ctx: &Ctx<'_>, _out: &mut Vec<(String, String)>) -> Result<Section, String> {
+    let dc = ctx
+        .s
+        .deal_costs
+        .as_ref()
+        .ok_or("no `deal_costs`: the model has one scenario, or summary.json predates it")?;
+    let units = ctx.unit_of("deal_cost");
+    let reference = dc.reference.as_ref().and_then(|r| dc.scenarios.get(r));
+    let vs_reference =
+        |x: f64, of: fn(&ScenarioCost) -> f64| reference.map_or(f64::NAN, |r| x - of(r));
+    let probability = |id: &str| ctx.s.scenarios.get(id).map_or(f64::NAN, |s| s.probability);
+    let relief = |c: &ScenarioCost| {
+        if c.tariff_relief.mean.is_finite() {
+            format!(
+                "{} ± {}",
+                format_number(c.tariff_relief.mean),
+                format_number(c.tariff_relief.se)
+            )
+        } else {
+            "—".to_string()
+        }
+    };
+    let flow_share = |c: &ScenarioCost| {
+        let (trade, flow) = (
+            c.fx_depreciation_pct.trade,
+            c.fx_depreciation_pct.investment_flow,
+        );
+        if trade + flow > 0.0 && flow >= 0.0 {
+            format!("{} %", format_number(100.0 * flow / (trade + flow)))
+        } else {
+            "—".to_string()
+        }
+    };
+    let body = html! {
+        p {
+            "Every one of the first " (dc.draws) " draws of the run is evaluated under "
+            em { "every" } " scenario (common random numbers: the same elasticities, interim \
+            rates, betas and scenario terms in each), so the difference between two scenarios \
+            carries none of the variance of what they share. The " b { "tariff relief" }
+            " is the export loss avoided against "
+            @match &dc.reference {
+                Some(r) => { "the " code { (r) } " scenario" }
+                None => { "no deal (the model has no scenario named " code { "no_deal" } ", so the relief is not computed)" }
+            }
+            ": the mean over these draws of export_loss(no deal) − export_loss(scenario), with its \
+            standard error. The " b { "package" } " is what the deal costs within the horizon: \
+            purchases (extra imports), the investment pledge paid out and extra defence \
+            cost-sharing, each from the deal month on. Purchases and investment are not losses \
+            of income (goods are received, assets acquired); they are what is given, as the \
+            relief is what is bought."
+        }
+        table {
+            thead { tr {
+                th.t { "scenario" } th { "probability" }
+                th { "tariff relief vs no deal (" (units) ")" } th { "purchases (" (units) ")" }
+                th { "investment paid (" (units) ")" } th { "defence cost-sharing (" (units) ")" }
+                th { "package cost (" (units) ")" } th { "GDP impact (% of GDP)" }
+                th { "of which crowding-out (pp)" } th { "GDP vs no deal (pp)" }
+            } }
+            tbody {
+                @for (id, c) in &dc.scenarios {
+                    tr {
+                        td.t { code { (id) } }
+                        td { (format_number(probability(id))) }
+                        td { (relief(c)) }
+                        td { (format_number(c.purchases)) }
+                        td { (format_number(c.investment_outflow)) }
+                        td { (format_number(c.defence_cost)) }
+                        td { (format_number(c.deal_cost)) }
+                        td { (format_number(c.gdp_impact_pct.total)) }
+                        td { (format_number(c.gdp_impact_pct.crowd_out)) }
+                        td { (format_number(vs_reference(c.gdp_impact_pct.total, |r| r.gdp_impact_pct.total))) }
+                    }
+                }
+            }
+        }
+        h3 { "The won: trade or investment flow?" }
+        p {
+            "Mean depreciation of the exporter's currency under each scenario (%, positive = \
+            weaker), split into its channels: the trade channel (fx_beta × export loss in % of \
+            GDP), the dollars bought for the investment pledge (fx_flow_beta × fx_conversion × \
+            outflow in % of GDP, MODEL.md §15) and the noise term, which is the same draw in \
+            every scenario. A deal lowers the trade channel and, with an investment pledge, adds \
+            the flow channel."
+        }
+        table {
+            thead { tr {
+                th.t { "scenario" } th { "depreciation (%)" } th { "trade (pp)" }
+                th { "investment flow (pp)" } th { "noise (pp)" }
+                th { "share of the move from the investment flow" } th { "vs no deal (pp)" }
+                th { "P(stress event)" }
+            } }
+            tbody {
+                @for (id, c) in &dc.scenarios {
+                    tr {
+                        td.t { code { (id) } }
+                        td { (format_number(c.fx_depreciation_pct.total)) }
+                        td { (format_number(c.fx_depreciation_pct.trade)) }
+                        td { (format_number(c.fx_depreciation_pct.investment_flow)) }
+                        td { (format_number(c.fx_depreciation_pct.noise)) }
+                        td { (flow_share(c)) }
+                        td { (format_number(vs_reference(c.fx_depreciation_pct.total, |r| r.fx_depreciation_pct.total))) }
+                        td { (format_number(c.stress_probability)) }
+                    }
+                }
+            }
+        }
+        p.note {
+            "The share is investment flow / (trade + investment flow) of the mean move. Both \
+            channels are reduced forms (docs/model.md §3a): not a balance-of-payments model; the \
+            flow is one year's order flow, not a permanent level."
+        }
+    };
+    Ok(Section {
+        id: "deal-costs",
+        title: "What the deal costs",
+        body,
+    })
+}
+
 /// Section 5: FX depreciation vs equity drawdown of the sampled draws with the threshold.
 fn market_stress(ctx: &Ctx<'_>, out: &mut Vec<(String, String)>) -> Result<Section, String> {
     let s = ctx.s;
@@ -910,7 +1033,10 @@ mod tests {
             elapsed_s: 0.0,
             stopping: None,
         };
-        Summary::new(&model, &info, &outcome.stats)
+        let mut s = Summary::new(&model, &info, &outcome.stats);
+        // As the CLI adds it to every run's summary.json.
+        s.deal_costs = crate::deal::DealCosts::for_run(&model, "mc", 0, 2048, 1).unwrap();
+        s
     }
 
     #[test]
@@ -934,7 +1060,7 @@ mod tests {
         assert!(!r.charts.iter().any(|(n, _)| n == "tornado.svg"));
         let sensitivity = &r.html[r.html.find("<section id=\"sensitivity\">").unwrap()..];
         assert!(sensitivity.starts_with(
-            "<section id=\"sensitivity\"><h2>6. Sensitivity</h2><p class=\"note\">Not available"
+            "<section id=\"sensitivity\"><h2>7. Sensitivity</h2><p class=\"note\">Not available"
         ));
     }
 

@@ -14,14 +14,18 @@ use crate::stats::RunStats;
 /// Name of the partial-result file inside a shard's or checkpoint's folder.
 pub const PARTIAL_FILE: &str = "partial.tariffsim";
 
-/// Writes `summary.json` and `quantiles.csv` of a finished run into `out`.
+/// Writes `summary.json` and `quantiles.csv` of a finished run into `out`, with the run's
+/// `deal_costs` (from [`crate::deal`]) when the caller computed them.
 pub fn write_results(
     model: &Model,
     info: &RunInfo,
     stats: &RunStats,
+    deal_costs: Option<crate::summary::DealCosts>,
     out: &Path,
 ) -> Result<(), ReportError> {
-    super::write_summary(out, &crate::summary::Summary::new(model, info, stats))
+    let mut summary = crate::summary::Summary::new(model, info, stats);
+    summary.deal_costs = deal_costs;
+    super::write_summary(out, &summary)
 }
 
 /// `comparison.csv`: headline statistics of several runs side by side, one row per model and output.

@@ -188,6 +188,27 @@ fn check_results(dir: &Path, model_text: &str) {
             }
         }
     }
+    // What the deal costs (issue 17): every scenario, from the run's own seed and sampler.
+    if ids.len() > 1 {
+        let costs = summary["deal_costs"]["scenarios"].as_object().unwrap();
+        assert_eq!(costs.keys().map(|s| s.as_str()).collect::<Vec<_>>(), ids);
+        for (id, c) in costs {
+            for k in [
+                "export_loss",
+                "deal_cost",
+                "purchases",
+                "investment_outflow",
+            ] {
+                assert!(c[k].as_f64().is_some_and(f64::is_finite), "{id}.{k}");
+            }
+            for k in ["trade", "investment_flow", "noise"] {
+                assert!(
+                    c["fx_depreciation_pct"][k].as_f64().is_some(),
+                    "{id}.fx.{k}"
+                );
+            }
+        }
+    }
     let quantiles = std::fs::read_to_string(dir.join("quantiles.csv")).unwrap();
     assert_eq!(quantiles.lines().count(), 1 + expected.len());
     if let Ok(draws) = std::fs::read_to_string(dir.join("draws.csv")) {

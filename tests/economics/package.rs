@@ -280,3 +280,175 @@ fn per_scenario_conditional_means_of_deal_cost() {
     let overall = stats.output_summary(DEAL_COST).mean;
     assert!(close(overall, deal.mean * n_deal / draws as f64, 1e-12));
 }
+
+// What the deal costs (the report's view): common random numbers across scenarios.
+
+use tariffsim::deal::DealCosts;
+
+fn costs(model: &Model, draws: u64, threads: usize) -> DealCosts {
+    DealCosts::compute(
+        model,
+        &RunConfig {
+            draws,
+            seed: 5,
+            threads,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .expect("two scenarios")
+}
+
+#[test]
+fn tariff_relief_and_the_won_split_match_the_closed_form() {
+    let model = compile(&model_text(
+        "effective_month = 3\npurchases = 10\ninvestment = 40\ndefence = 2",
+        "fx_flow_beta = 0.9\nfx_conversion = 0.5",
+        "investment_crowd_out = 0.3",
+    ));
+    let c = costs(&model, 3000, 2);
+    assert_eq!(c.reference.as_deref(), Some("no_deal"));
+    assert_eq!(c.draws, 3000);
+    // No deal keeps the interim 25 % all year: V = 0.8.
+    let no_deal_loss = EXPORTS * (1.0 - 0.8);
+    let deal_loss = EXPORTS * (1.0 - (0.25 * 0.8 + 0.75 / 1.1));
+    let (deal, none) = (&c.scenarios["deal"], &c.scenarios["no_deal"]);
+    assert!(close(
+        deal.tariff_relief.mean,
+        no_deal_loss - deal_loss,
+        1e-9
+    ));
+    assert!(deal.tariff_relief.se < 1e-9, "{}", deal.tariff_relief.se);
+    assert_eq!(none.tariff_relief.mean, 0.0);
+    assert_eq!(deal.deal_cost, (10.0 + 40.0 + 2.0) * 0.75);
+    let flow = 0.9 * 100.0 * 0.5 * 30.0 / GDP;
+    assert!(close(deal.fx_depreciation_pct.investment_flow, flow, 1e-12));
+    assert!(close(
+        deal.fx_depreciation_pct.trade,
+        100.0 * deal_loss / GDP,
+        1e-9
+    ));
+    assert_eq!(deal.fx_depreciation_pct.noise, 0.0);
+    assert!(close(
+        deal.gdp_impact_pct.crowd_out,
+        -100.0 * 0.3 * 30.0 * 1.5 / GDP,
+        1e-12
+    ));
+    assert_eq!(none.fx_depreciation_pct.investment_flow, 0.0);
+    assert_eq!(none.gdp_impact_pct.crowd_out, 0.0);
+}
+
+#[test]
+fn deal_costs_do_not_depend_on_threads_and_agree_with_conditional_means() {
+    let model = compile(
+        &model_text(
+            "effective_month = { dist = \"uniform\", low = 2, high = 8 }\ninvestment = { dist = \"uniform\", low = 10, high = 50 }",
+            "fx_flow_beta = { dist = \"lognormal\", median = 1.0, sd_log = 0.5 }\nfx_conversion = 0.5\nfx_noise = { dist = \"normal\", mean = 0.0, sd = 2.0 }",
+            "",
+        )
+        .replace("fx_noise = 0.0\n", "")
+        .replace("epsilon = 1.0", "epsilon = { dist = \"uniform\", low = 0.5, high = 2.5 }"),
+    );
+    let draws = 20_000;
+    let one = costs(&model, draws, 1);
+    let two = costs(&model, draws, 2);
+    assert_eq!(one, two);
+    // The CRN relief and the difference of the run's conditional means estimate the same
+    // thing; the latter is far noisier.
+    let stats = run::run(
+        &model,
+        &RunConfig {
+            draws,
+            seed: 5,
+            threads: 2,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .stats;
+    let counts = stats.scenario_counts();
+    let (d, n) = (
+        stats.scenario_moments(0, EXPORT_LOSS),
+        stats.scenario_moments(1, EXPORT_LOSS),
+    );
+    let se = (d.sd * d.sd / counts[0] as f64 + n.sd * n.sd / counts[1] as f64).sqrt();
+    let relief = &one.scenarios["deal"];
+    assert!(
+        ((n.mean - d.mean) - relief.tariff_relief.mean).abs() < 4.0 * se,
+        "{} vs {} ± {se}",
+        n.mean - d.mean,
+        relief.tariff_relief.mean
+    );
+    assert!(relief.tariff_relief.se < se / 3.0, "CRN should be sharper");
+    // Channels add up.
+    assert!(close(
+        relief.fx_depreciation_pct.trade
+            + relief.fx_depreciation_pct.investment_flow
+            + relief.fx_depreciation_pct.noise,
+        relief.fx_depreciation_pct.total,
+        1e-12
+    ));
+}
+
+#[test]
+fn the_default_model_without_its_package_gives_the_results_it_gave_before_bit_for_bit() {
+    // The default model as it was before MODEL.md §15 (no investment, defence or package
+    // channels): the values tests/pinned.rs held for it then, bit for bit.
+    let model = compile_model(
+        include_str!("../fixtures/korea_us_2025_without_package.toml"),
+        "korea_us_2025_without_package.toml",
+    )
+    .unwrap();
+    for threads in [1, 2] {
+        let config = RunConfig {
+            draws: 10_000,
+            seed: 1,
+            threads,
+            ..Default::default()
+        };
+        let stats = run::run(&model, &config).unwrap().stats;
+        let loss = stats.output_summary(EXPORT_LOSS);
+        assert_eq!(loss.mean, 14.32800730404366);
+        assert_eq!(loss.sd, 9.332592501612117);
+        assert_eq!(loss.quantiles[7], 28.201171875);
+        assert_eq!(
+            stats.output_summary(GDP_IMPACT_PCT).quantiles[4],
+            -0.5135498046875
+        );
+        assert_eq!(stats.output_summary(STRESS_EVENT).mean, 0.0142);
+        assert_eq!(stats.output_summary(FIRST_SECTOR).es[1], 11.431160620318451);
+        assert_eq!(stats.scenario_counts(), &[3438, 2551, 1983, 1195, 833]);
+        for o in [INVESTMENT_OUTFLOW, DEFENCE_COST, FISCAL_COST_PCT] {
+            assert_eq!(stats.output_summary(o).max, 0.0, "{}", HEADLINE[o]);
+        }
+    }
+}
+
+#[test]
+fn with_the_monthly_path_the_package_outputs_are_the_same_and_the_months_ignore_them() {
+    // The package terms are annual (MODEL.md §15); the months of §12 carry trade only. A model
+    // with `monthly = true` gives the same headline row, and its monthly outputs do not depend
+    // on the package.
+    let package = (
+        "effective_month = 4.5\npurchases = 10\ninvestment = 40\ndefence = 2",
+        "fx_flow_beta = 0.9\nfx_conversion = 0.5",
+        "investment_crowd_out = 0.3",
+    );
+    let annual = compile(&model_text(package.0, package.1, package.2));
+    let monthly_text = |deal: &str, market: &str, macro_: &str| {
+        model_text(deal, market, macro_).replace(
+            "horizon_months = 12\n",
+            "horizon_months = 12\nmonthly = true\n",
+        )
+    };
+    let monthly = compile(&monthly_text(package.0, package.1, package.2));
+    let bare = compile(&monthly_text("effective_month = 4.5", "", ""));
+    let (a, m, b) = (row(&annual, 0), row(&monthly, 0), row(&bare, 0));
+    assert!(m.len() > a.len(), "monthly outputs present");
+    for (o, name) in HEADLINE.iter().enumerate() {
+        assert_eq!(a[o].to_bits(), m[o].to_bits(), "{name}");
+    }
+    assert_eq!(m[INVESTMENT_OUTFLOW], 40.0 * (1.0 - 4.5 / 12.0));
+    let first = tariffsim::outputs::first_month_index(&monthly);
+    assert_eq!(&m[first..], &b[first..]);
+}
