@@ -74,6 +74,15 @@ impl Model {
             elapsed_s: outcome.elapsed.as_secs_f64(),
             stopping: outcome.stopping,
         };
-        Ok(Summary::new(self, &info, &outcome.stats))
+        let mut summary = Summary::new(self, &info, &outcome.stats);
+        // What the deal costs (issue 17), as `tariffsim run` writes it into summary.json.
+        summary.deal_costs = crate::deal::DealCosts::for_run(
+            self,
+            &info.sampler,
+            info.seed,
+            info.draws,
+            info.threads,
+        )?;
+        Ok(summary)
     }
 }

@@ -186,7 +186,8 @@ impl PyModel {
     }
 
     /// Runs every point of the grid of `axes` ([(path, [TOML value texts])]) with the same
-    /// seed and draws; returns sweep.json's content as JSON text. Ctrl-C stops the grid
+    /// seed and draws; returns sweep.json's content, plus the grid's `warnings`, as JSON text.
+    /// Ctrl-C stops the grid
     /// point being run at its next block.
     #[pyo3(signature = (axes, draws, seed, threads, sampler_name, antithetic))]
     #[allow(clippy::too_many_arguments)]
@@ -227,7 +228,9 @@ impl PyModel {
             grid.run_observed(&config, &StopRule::AllDraws, &[&cancel], |_, _| {})
         })?
         .map_err(to_err)?;
-        let json = sweep::sweep_json(model, &config, &axes, &points);
+        let mut json = sweep::sweep_json(model, &config, &axes, &points);
+        // What the CLI prints as warnings (e.g. a correlation dropped by a grid value).
+        json["warnings"] = serde_json::Value::from(grid.warnings());
         Ok(json.to_string())
     }
 

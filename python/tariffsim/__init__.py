@@ -227,7 +227,8 @@ class Model:
         path varying fastest) with the same seed and draws, as ``tariffsim sweep``. Returns a
         long DataFrame: one row per grid point and headline output, with the varied values,
         ``output``, ``mean``, ``sd``, ``p5``, ``p50``, ``p95``, ``es95`` and the point's
-        ``p_stress``."""
+        ``p_stress``. Warnings about the grid's models (e.g. a correlation dropped because a
+        value made a parameter fixed) are in the frame's ``attrs["warnings"]``."""
         axes = [(str(p), [_toml_value(v) for v in values]) for p, values in vary.items()]
         doc = json.loads(self._m.sweep(axes, draws, seed, threads, sampler, antithetic))
         paths = [a["path"] for a in doc["axes"]]
@@ -242,7 +243,9 @@ class Model:
                     + [_number(point["p_stress"])]
                 )
         columns = paths + ["output", "mean", "sd", "p5", "p50", "p95", "es95", "p_stress"]
-        return pd.DataFrame(rows, columns=columns)
+        frame = pd.DataFrame(rows, columns=columns)
+        frame.attrs["warnings"] = doc.get("warnings", [])
+        return frame
 
     def sensitivity(
         self,

@@ -129,6 +129,8 @@ def test_sweep_is_long():
     loss = sw[sw.output == "export_loss"].set_index("sectors.autos.sigma")["mean"]
     assert list(loss.index) == [2.0, 4.0, 6.0]
     assert loss[2.0] != loss[6.0]  # the override reached the runs
+    # A fixed sigma drops its correlation with auto_parts: the CLI's warning, kept on the frame.
+    assert any("correlation" in w for w in sw.attrs["warnings"])
     # The sigma = 4 point is a plain run with that override.
     r = m.with_overrides({"sectors.autos.sigma": 4}).run(draws=2048, seed=3)
     assert loss[4.0] == r.summary["outputs"]["export_loss"]["mean"]
