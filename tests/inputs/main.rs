@@ -4,4 +4,5 @@
 mod common;
 
 mod bad_models;
+mod fuzz_models;
 mod partial_files;
