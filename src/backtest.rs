@@ -909,3 +909,59 @@ pub fn run_backtest(
         update,
     })
 }
+
+/// The model a backtest runs: `model` with its monthly outputs switched on when the horizon
+/// is a whole number of months (observations may name any monthly output), as the override
+/// `model.monthly=true` (so the summary records it like `--monthly`).
+pub fn backtest_model(model: &Model) -> Result<Model, crate::model::OverrideError> {
+    if crate::model::whole_months_horizon(model) && !model.monthly {
+        crate::model::apply_overrides(model, &[format!("{}=true", crate::model::MONTHLY_PATH)])
+    } else {
+        Ok(model.clone())
+    }
+}
+
+/// Everything a backtest produces, computed before anything is written: what `tariffsim
+/// backtest` writes and what the Python package returns come from here.
+pub struct BacktestResult {
+    /// The run, its scores and its update.
+    pub backtest: Backtest,
+    /// The run's settings and timing, as `summary.json` records them.
+    pub info: crate::summary::RunInfo,
+    /// `summary.json` of the (prior) run.
+    pub prior: Value,
+    /// `backtest.json`.
+    pub backtest_json: Value,
+    /// `updated/summary.json`, when any observation has an sd.
+    pub updated_json: Option<Value>,
+}
+
+/// Runs a backtest of `model` (see [`backtest_model`] for the model to pass) against
+/// `observations` and builds its documents: the one computation behind `tariffsim backtest`
+/// and `Model.backtest` of the Python package, so the two give the same bits.
+pub fn run_backtest_documents(
+    model: &Model,
+    config: &RunConfig,
+    observations: &[Observation],
+    observers: &[&dyn Observer],
+) -> Result<BacktestResult, BacktestError> {
+    let backtest = run_backtest(model, config, observations, observers)?;
+    let info = crate::summary::RunInfo {
+        draws: backtest.run.stats.draws(),
+        seed: config.seed,
+        sampler: config.sampler_label(),
+        threads: backtest.run.threads,
+        elapsed_s: backtest.run.elapsed.as_secs_f64(),
+        stopping: None,
+    };
+    let prior = crate::report::summary_json(model, &info, &backtest.run.stats);
+    let backtest_json = backtest.backtest_json();
+    let updated_json = backtest.updated_json(model, &prior);
+    Ok(BacktestResult {
+        backtest,
+        info,
+        prior,
+        backtest_json,
+        updated_json,
+    })
+}

@@ -234,6 +234,70 @@ impl PyModel {
         Ok(json.to_string())
     }
 
+    /// Backtest and update (MODEL.md §13): the observations are read from the file
+    /// `observed_path`, or parsed from `observed_text` (CSV text named `name` in messages).
+    /// Returns (backtest.json, updated/summary.json or None) as JSON text; the same bits as
+    /// `tariffsim backtest` (both call `tariffsim::backtest::run_backtest_documents`).
+    #[pyo3(signature = (observed_path, observed_text, name, draws, seed, threads, sampler_name, antithetic))]
+    #[allow(clippy::too_many_arguments)]
+    fn backtest(
+        &self,
+        py: Python<'_>,
+        observed_path: Option<PathBuf>,
+        observed_text: Option<String>,
+        name: &str,
+        draws: u64,
+        seed: u64,
+        threads: usize,
+        sampler_name: &str,
+        antithetic: bool,
+    ) -> PyResult<(String, Option<String>)> {
+        use tariffsim::backtest::{self, BacktestError};
+        let config = RunConfig {
+            draws,
+            seed,
+            threads,
+            sampler: sampler(sampler_name)?,
+            antithetic,
+        };
+        let model = backtest::backtest_model(&self.model).map_err(|error| {
+            to_py(Error::Override {
+                file: self.model.source.file.clone(),
+                error,
+            })
+        })?;
+        let (observations, file) = match (&observed_path, &observed_text) {
+            (Some(path), _) => (
+                backtest::read_observations(path, &model),
+                path.display().to_string(),
+            ),
+            (None, Some(text)) => (
+                backtest::parse_observations(text, name, &model),
+                name.to_string(),
+            ),
+            (None, None) => {
+                return Err(PyValueError::new_err(
+                    "observed: accepted: a path to an observation CSV or a DataFrame",
+                ))
+            }
+        };
+        let observations = observations.map_err(|e| {
+            PyValueError::new_err(format!("{e}\n{}: the observations were not used", e.file))
+        })?;
+        let cancel = Cancel::new();
+        let result = interruptible(py, &cancel, || {
+            backtest::run_backtest_documents(&model, &config, &observations, &[&cancel])
+        })?
+        .map_err(|e| match e {
+            BacktestError::Underflow(m) => PyValueError::new_err(format!("{file}: {m}")),
+            BacktestError::Run(e) => to_py(Error::Run(e)),
+        })?;
+        Ok((
+            result.backtest_json.to_string(),
+            result.updated_json.map(|v| v.to_string()),
+        ))
+    }
+
     /// Sobol sensitivity indices; returns sensitivity.json's content as JSON text. The
     /// analysis takes no observer, so Ctrl-C raises when it ends rather than stopping it.
     #[pyo3(signature = (samples, seed, threads, groups, bootstrap))]

@@ -25,7 +25,7 @@ import pandas as pd
 from . import _tariffsim
 
 __version__: str = _tariffsim.__version__
-__all__ = ["Model", "Result", "QUANTILE_COLUMNS"]
+__all__ = ["Model", "Result", "Backtest", "QUANTILE_COLUMNS"]
 
 # quantiles.csv's columns after `output`, and where each comes from in summary.json.
 _QUANTILE_LEVELS = [
@@ -142,6 +142,49 @@ class Result:
         )
 
 
+#: The quantiles of each observation's forecast in backtest.json, and their columns in
+#: ``Backtest.observations``.
+_BACKTEST_LEVELS = ["0.05", "0.25", "0.5", "0.75", "0.95"]
+
+
+class Backtest:
+    """The result of :meth:`Model.backtest` (MODEL.md §13).
+
+    ``backtest``: backtest.json as a dict (the same keys and numbers as the CLI's file).
+    ``observations``: a DataFrame, one row per observation in file order: ``output``,
+    ``label``, ``value``, ``sd``, ``pit``, ``crps``, ``mean`` and the forecast's quantiles
+    ``q0.05``, ``q0.25``, ``q0.5``, ``q0.75``, ``q0.95``.
+    ``updated``: updated/summary.json as a dict (the forecast re-weighted on the observations
+    that have an ``sd``), or None when no observation has one.
+    """
+
+    def __init__(self, backtest_json: str, updated_json: Optional[str]) -> None:
+        self.backtest: Dict[str, Any] = json.loads(backtest_json)
+        self.updated: Optional[Dict[str, Any]] = (
+            None if updated_json is None else json.loads(updated_json)
+        )
+        rows = []
+        for o in self.backtest["observations"]:
+            rows.append(
+                [o["output"], o["label"]]
+                + [_number(o[k]) for k in ("value", "sd", "pit", "crps", "mean")]
+                + [_number(o["quantiles"][level]) for level in _BACKTEST_LEVELS]
+            )
+        columns = ["output", "label", "value", "sd", "pit", "crps", "mean"] + [
+            f"q{level}" for level in _BACKTEST_LEVELS
+        ]
+        self.observations: pd.DataFrame = pd.DataFrame(rows, columns=columns)
+
+    def __repr__(self) -> str:
+        coverage = self.backtest["coverage"]
+        ess = "" if self.updated is None else f"; update ESS {self.updated['update']['ess']:.0f}"
+        return (
+            f"<tariffsim.Backtest {len(self.backtest['observations'])} observations: "
+            f"mean CRPS {_number(self.backtest['mean_crps']):.4g}, coverage 50% "
+            f"{_number(coverage['0.5']):.2f}, 90% {_number(coverage['0.9']):.2f}{ess}>"
+        )
+
+
 class Model:
     """A validated tariffsim model. Make one with :meth:`default`, :meth:`from_path` or
     :meth:`from_str`; a model file that breaks a rule raises ``ValueError`` with the CLI's
@@ -213,6 +256,34 @@ class Model:
         return Result(
             self._m.run(draws, seed, threads, sampler, antithetic, save_draws)
         )
+
+    def backtest(
+        self,
+        observed: Union[PathLike, pd.DataFrame],
+        draws: int = 100_000,
+        seed: int = 0,
+        threads: int = 0,
+        sampler: str = "mc",
+        antithetic: bool = False,
+    ) -> Backtest:
+        """Scores a run against observations and, where they have an ``sd``, updates the
+        forecast on them: bit-identical to ``tariffsim backtest --observed FILE --draws D
+        --seed S`` (monthly outputs are switched on when the horizon allows). ``observed`` is
+        an observation CSV (MODEL.md §13: ``value`` and ``output`` or ``period``, optional
+        ``sd`` and ``label``) or a DataFrame with those columns (named ``<DataFrame>`` in
+        messages). A bad observation file, or observations no draw comes near (every weight
+        underflows), raise ``ValueError`` with the CLI's message. Releases the GIL; Ctrl-C
+        stops the run and raises ``KeyboardInterrupt``."""
+        if isinstance(observed, pd.DataFrame):
+            text = observed.to_csv(index=False)
+            inner = self._m.backtest(
+                None, text, "<DataFrame>", draws, seed, threads, sampler, antithetic
+            )
+        else:
+            inner = self._m.backtest(
+                os.fspath(observed), None, "", draws, seed, threads, sampler, antithetic
+            )
+        return Backtest(*inner)
 
     def sweep(
         self,

@@ -211,3 +211,58 @@ def test_a_run_releases_the_gil():
     worker.join()
     # With the GIL held for the whole run this loop could not tick while it lasts.
     assert time.time() - start > 0.2 and ticks > 50
+
+
+OBSERVED = ROOT / "models" / "examples" / "observed" / "korea_us_2025_apr_may_vs_2024_mean.csv"
+
+
+def test_backtest_equals_the_cli(cli, tmp_path):
+    import subprocess
+
+    out = tmp_path / "cli"
+    done = subprocess.run(
+        [cli, "backtest", "--quiet", "--observed", str(OBSERVED), "--draws", "20000",
+         "--seed", "1", "--out", str(out)],
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    cli_backtest = json.loads((out / "backtest.json").read_text())
+    cli_updated = json.loads((out / "updated" / "summary.json").read_text())
+
+    m = tariffsim.Model.default()
+    b = m.backtest(OBSERVED, draws=20_000, seed=1)
+    assert b.backtest == cli_backtest
+    assert b.updated is not None
+    assert _without_elapsed(b.updated) == _without_elapsed(cli_updated)
+
+    obs = b.observations
+    assert list(obs.columns) == ["output", "label", "value", "sd", "pit", "crps", "mean",
+                                 "q0.05", "q0.25", "q0.5", "q0.75", "q0.95"]
+    assert len(obs) == len(cli_backtest["observations"]) == 2
+    for (_, row), o in zip(obs.iterrows(), cli_backtest["observations"]):
+        assert row["output"] == o["output"]
+        assert row["pit"] == o["pit"] and row["crps"] == o["crps"]
+        assert row["q0.5"] == o["quantiles"]["0.5"]
+
+    # The same observations as a DataFrame give the same numbers.
+    frame = pd.read_csv(OBSERVED, **EXACT)
+    assert m.backtest(frame, draws=20_000, seed=1).backtest == cli_backtest
+
+    # Without sd there is no update.
+    none = m.backtest(frame.drop(columns=["sd"]), draws=2000, seed=1)
+    assert none.updated is None
+    assert len(none.observations) == 2
+
+
+def test_backtest_bad_observations_raise_value_error(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("output,value\nexport_losss,1.0\n")
+    m = tariffsim.Model.default()
+    with pytest.raises(ValueError, match=r"bad\.csv:2:1: unknown output `export_losss`"):
+        m.backtest(bad, draws=1000)
+    frame = pd.DataFrame({"output": ["export_loss"], "value": ["x"]})
+    with pytest.raises(ValueError, match=r"<DataFrame>:2:"):
+        m.backtest(frame, draws=1000)
+    far = pd.DataFrame({"output": ["export_loss"], "value": [1e9], "sd": [1e-6]})
+    with pytest.raises(ValueError, match="underflows"):
+        m.backtest(far, draws=1000)

@@ -713,12 +713,8 @@ fn sensitivity(args: SensitivityArgs) -> Result<(), Failure> {
 /// file or an update whose weights all underflow leaves no files behind.
 fn backtest(args: BacktestArgs) -> Result<(), Failure> {
     let loaded = load(args.model.as_deref(), &args.set, None)?;
-    // Observations may name any monthly output: switch them on when the horizon allows.
-    let model = if model::whole_months_horizon(&loaded.model) && !loaded.model.monthly {
-        model::apply_overrides(&loaded.model, &config::with_monthly(&[], true))?
-    } else {
-        loaded.model
-    };
+    // Observations may name any monthly output: switched on when the horizon allows.
+    let model = tariffsim::backtest::backtest_model(&loaded.model)?;
     let observations =
         tariffsim::backtest::read_observations(&args.observed, &model).map_err(|e| {
             Failure::invalid(format!("{e}\n{}: the observations were not used", e.file))
@@ -733,34 +729,26 @@ fn backtest(args: BacktestArgs) -> Result<(), Failure> {
     let bar = progress_bar(config.draws, args.quiet, "draws");
     let progress = bar.clone().map(Progress);
     let observers: Vec<&dyn Observer> = progress.iter().map(|p| p as &dyn Observer).collect();
-    let bt = tariffsim::backtest::run_backtest(&model, &config, &observations, &observers)
-        .map_err(|e| match e {
-            tariffsim::backtest::BacktestError::Underflow(m) => {
-                Failure::invalid(format!("{}: {m}", args.observed.display()))
-            }
-            tariffsim::backtest::BacktestError::Run(e) => e.into(),
-        })?;
+    let result =
+        tariffsim::backtest::run_backtest_documents(&model, &config, &observations, &observers)
+            .map_err(|e| match e {
+                tariffsim::backtest::BacktestError::Underflow(m) => {
+                    Failure::invalid(format!("{}: {m}", args.observed.display()))
+                }
+                tariffsim::backtest::BacktestError::Run(e) => e.into(),
+            })?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let info = RunInfo {
-        draws: bt.run.stats.draws(),
-        seed: config.seed,
-        sampler: config.sampler_label(),
-        threads: bt.run.threads,
-        elapsed_s: bt.run.elapsed.as_secs_f64(),
-        stopping: None,
-    };
-    let prior = report::summary_json(&model, &info, &bt.run.stats);
-    let updated = bt.updated_json(&model, &prior);
+    let (bt, info, updated) = (&result.backtest, &result.info, &result.updated_json);
     let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
     report::ensure_dir(&args.out)?;
-    report::write_results(&model, &info, &bt.run.stats, None, &args.out)?;
+    report::write_results(&model, info, &bt.run.stats, None, &args.out)?;
     report::write_atomic(
         &args.out.join("backtest.json"),
-        pretty(&bt.backtest_json()).as_bytes(),
+        pretty(&result.backtest_json).as_bytes(),
     )?;
-    if let Some(updated) = &updated {
+    if let Some(updated) = updated {
         let dir = args.out.join("updated");
         report::ensure_dir(&dir)?;
         report::write_atomic(&dir.join("summary.json"), pretty(updated).as_bytes())?;
@@ -775,7 +763,7 @@ fn backtest(args: BacktestArgs) -> Result<(), Failure> {
         eprintln!("warning: {w}");
     }
     if !args.quiet {
-        print_stdout(&render::backtest_text(&model, &bt));
+        print_stdout(&render::backtest_text(&model, bt));
         print_stdout(&format!("results in {}\n", args.out.display()));
     }
     Ok(())
