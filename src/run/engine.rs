@@ -204,8 +204,12 @@ impl<'m> Engine<'m> {
         if let Some(e) = first_error.into_inner().ok().flatten() {
             return Err(e);
         }
-        let mut stats = self.empty_stats();
-        let mut sums: BlockSums = Vec::new();
+        // Merged into the first worker's statistics rather than into a fresh copy: one copy of
+        // every histogram less at the peak (issue 16); merges are exact, so the same result.
+        let mut partials = partials.into_iter();
+        let (mut stats, mut sums) = partials
+            .next()
+            .unwrap_or_else(|| (self.empty_stats(), Vec::new()));
         for (p, s) in partials {
             stats.merge(&p);
             sums.extend(s);

@@ -8,6 +8,7 @@
 mod convergence;
 mod exact_sum;
 mod histogram;
+mod paged;
 mod quantile_se;
 pub(crate) mod serde_finite;
 mod tornado;
@@ -16,6 +17,7 @@ mod weighted;
 pub use convergence::{Convergence, ConvergencePoint};
 pub use exact_sum::ExactSum;
 pub use histogram::{LogHistogram, BIN_BITS, EXACT_CAPACITY};
+pub use paged::{Count, PagedCounts, CHUNK_BINS, FLOOR_BINADES};
 pub use quantile_se::QuantileSections;
 pub use tornado::{TornadoSums, TORNADO_OUTPUTS};
 pub use weighted::{fixed_weight, weight_value, WeightedHistogram, WEIGHT_BITS};
