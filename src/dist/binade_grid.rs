@@ -71,6 +71,7 @@ const CHECK_MARGIN: f64 = 0.5;
 /// Coefficients of one interval's polynomial in t ∈ [−1, 1), constant term first; all NaN
 /// when the interval failed verification.
 #[derive(Debug, Clone, Copy)]
+#[repr(transparent)]
 struct Piece([f64; COEFFICIENTS]);
 
 impl Piece {
@@ -97,6 +98,8 @@ impl Piece {
 #[derive(Debug, Clone)]
 pub(crate) struct BinadeGrid {
     halves: [[Piece; INTERVALS]; 2],
+    /// Whether some interval failed verification (its pieces give NaN).
+    failed: bool,
 }
 
 /// Interval index and position t ∈ [−1, 1) of a tail probability w; the index is ≥ INTERVALS
@@ -121,8 +124,10 @@ impl BinadeGrid {
     /// Builds and verifies the pieces for the exact quantile function `exact` (2,162 calls of
     /// it); None when no interval passes.
     pub(crate) fn build(exact: impl Fn(f64) -> f64) -> Option<Self> {
+        let halves = [build_half(&exact), build_half(|w| exact(1.0 - w))];
         let grid = BinadeGrid {
-            halves: [build_half(&exact), build_half(|w| exact(1.0 - w))],
+            failed: !halves.iter().flatten().all(Piece::verified),
+            halves,
         };
         grid.halves
             .iter()
@@ -144,6 +149,37 @@ impl BinadeGrid {
         (!x.is_nan()).then_some(x)
     }
 
+    /// [`BinadeGrid::get`] over a column: `out[d]` = the interpolated quantile at
+    /// `points[d·stride]`, or NaN where `get` gives None (the caller takes the exact path
+    /// there; the result says whether there can be any: a point outside the grid, or a grid
+    /// with a failed interval). Column-wise in two passes: the intervals and positions of all the points
+    /// (branch-free), then the polynomials, four points at a time with AVX2 gathers of the
+    /// coefficients. The same operations in the same order as `get`, no FMA: the same bits.
+    pub(crate) fn column(
+        &self,
+        points: &[f64],
+        stride: usize,
+        out: &mut [f64],
+        pieces: &mut Vec<u32>,
+    ) -> bool {
+        let n = out.len();
+        if pieces.len() < n {
+            pieces.resize(n, 0);
+        }
+        let pieces = &mut pieces[..n];
+        let table: &[Piece] = self.halves.as_flattened();
+        #[cfg(target_arch = "x86_64")]
+        if crate::fastmath::has_avx2() {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            return unsafe { column_avx2(table, points, stride, out, pieces) } || self.failed;
+        }
+        let outside = locate_column(points, stride, out, pieces);
+        for (x, &p) in out.iter_mut().zip(pieces.iter()) {
+            *x = table[p as usize].eval(*x);
+        }
+        outside || self.failed
+    }
+
     /// How many intervals of each half passed verification (of 60).
     #[cfg(test)]
     pub(crate) fn verified_intervals(&self) -> [usize; 2] {
@@ -151,6 +187,73 @@ impl BinadeGrid {
             .each_ref()
             .map(|half| half.iter().filter(|p| p.verified()).count())
     }
+}
+
+/// The piece (`pieces[d]`) and position (`ts[d]`) of every point `points[d·stride]`; a point
+/// outside the grid gets piece 0 at t = NaN, so that its value comes out NaN. Whether there was
+/// such a point.
+#[inline(always)]
+fn locate_column(points: &[f64], stride: usize, ts: &mut [f64], pieces: &mut [u32]) -> bool {
+    let mut outside = false;
+    for ((x, p), &u) in ts
+        .iter_mut()
+        .zip(pieces.iter_mut())
+        .zip(points.iter().step_by(stride))
+    {
+        let upper = u >= 0.5;
+        // 1 − u is exact for u ≥ ½.
+        let w = if upper { 1.0 - u } else { u };
+        let (index, t) = locate(w);
+        let inside = index < INTERVALS;
+        outside |= !inside;
+        *p = if inside {
+            (upper as usize * INTERVALS + index) as u32
+        } else {
+            0
+        };
+        *x = if inside { t } else { f64::NAN };
+    }
+    outside
+}
+
+/// [`locate_column`], then `ts[d]` ← piece `pieces[d]` of `table` at t = `ts[d]`, four at a
+/// time with gathers of the coefficients (Piece::eval's Horner steps, as separate multiplies
+/// and adds, so the same bits).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn column_avx2(
+    table: &[Piece],
+    points: &[f64],
+    stride: usize,
+    ts: &mut [f64],
+    pieces: &mut [u32],
+) -> bool {
+    use std::arch::x86_64::*;
+    let outside = locate_column(points, stride, ts, pieces);
+    debug_assert!(pieces.iter().all(|&p| (p as usize) < table.len()));
+    let base = table.as_ptr() as *const f64;
+    let n = ts.len();
+    let mut d = 0;
+    while d + 4 <= n {
+        // SAFETY: d + 4 ≤ n = pieces.len() = ts.len(); the gathered offsets p·10 + k lie inside
+        // `table` (p < table.len(), k < COEFFICIENTS, Piece is transparent over [f64; 10]).
+        unsafe {
+            let p = _mm_loadu_si128(pieces.as_ptr().add(d) as *const __m128i);
+            let offsets = _mm_mullo_epi32(p, _mm_set1_epi32(COEFFICIENTS as i32));
+            let t = _mm256_loadu_pd(ts.as_ptr().add(d));
+            let mut acc = _mm256_i32gather_pd::<8>(base.add(DEGREE), offsets);
+            for k in (0..DEGREE).rev() {
+                let c = _mm256_i32gather_pd::<8>(base.add(k), offsets);
+                acc = _mm256_add_pd(_mm256_mul_pd(acc, t), c);
+            }
+            _mm256_storeu_pd(ts.as_mut_ptr().add(d), acc);
+        }
+        d += 4;
+    }
+    for (x, &p) in ts[d..].iter_mut().zip(&pieces[d..]) {
+        *x = table[p as usize].eval(*x);
+    }
+    outside
 }
 
 /// The nearest multiple of 2⁻⁵³ to w (the scalings by powers of two are exact).

@@ -433,6 +433,32 @@ impl Distribution {
         self.exact_quantile(u)
     }
 
+    /// [`Distribution::quantile`] of a column of points: `out[d]` = F⁻¹(`points[d·stride]`),
+    /// the same bits as `quantile`, faster over a block (the fast path's polynomials run four
+    /// points at a time). `pieces` is scratch, grown once and reused, so a block does not
+    /// allocate.
+    pub fn quantile_column(
+        &self,
+        points: &[f64],
+        stride: usize,
+        out: &mut [f64],
+        pieces: &mut Vec<u32>,
+    ) {
+        let Some(grid) = self.fast.as_ref() else {
+            for (d, x) in out.iter_mut().enumerate() {
+                *x = self.exact_quantile(points[d * stride]);
+            }
+            return;
+        };
+        if grid.column(points, stride, out, pieces) {
+            for (d, x) in out.iter_mut().enumerate() {
+                if x.is_nan() {
+                    *x = self.exact_quantile(points[d * stride]);
+                }
+            }
+        }
+    }
+
     /// The quantile function without the fast path.
     fn exact_quantile(&self, u: f64) -> f64 {
         let u = if u.is_nan() {

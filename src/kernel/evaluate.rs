@@ -37,6 +37,8 @@ pub struct BlockBuffers {
     scenarios: Vec<u32>,
     copula_scratch: CopulaScratch,
     kernel_scratch: KernelScratch,
+    /// Scratch of the column-wise quantile functions.
+    quantile_pieces: Vec<u32>,
 }
 
 impl BlockBuffers {
@@ -120,6 +122,7 @@ impl<'m> Evaluator<'m> {
             scenarios: vec![0; capacity],
             copula_scratch: CopulaScratch::default(),
             kernel_scratch: KernelScratch::default(),
+            quantile_pieces: vec![0; capacity],
         }
     }
 
@@ -156,9 +159,7 @@ impl<'m> Evaluator<'m> {
         for &(param, coord) in &self.uncertain {
             let dist = &model.params[param].dist;
             let column = &mut values[param * stride..][..n];
-            for (d, v) in column.iter_mut().enumerate() {
-                *v = dist.quantile(flat[d * dim + coord]);
-            }
+            dist.quantile_column(&flat[coord..], dim, column, &mut buf.quantile_pieces);
         }
         self.kernel.evaluate_block(
             &ValueColumns {

@@ -240,6 +240,8 @@ impl RunStats {
             self.tornado.add_block(points, rows);
         }
         self.quantile_sections.add_block(
+            block,
+            rows.nrows(),
             QUANTILE_SE_OUTPUTS
                 .iter()
                 .map(|&o| rows.column(o).into_iter()),
@@ -283,7 +285,10 @@ impl RunStats {
                 max = max.max(x);
             }
             let histogram = &mut self.histograms[o];
-            column.iter().for_each(|&x| histogram.insert(x));
+            match column.as_slice() {
+                Some(xs) => histogram.insert_slice(xs),
+                None => column.iter().for_each(|&x| histogram.insert(x)),
+            }
             self.min[o] = min;
             self.max[o] = max;
             for (k, &(s1, s2)) in sums.iter().enumerate() {

@@ -51,6 +51,10 @@ const WIDE: u32 = 1 << 31;
 pub trait Count: Copy + Default + PartialEq + PartialOrd + AddAssign + std::fmt::Debug {
     /// Zero.
     const ZERO: Self;
+    /// One.
+    const ONE: Self;
+    /// A number of values as a count.
+    fn from_len(n: usize) -> Self;
     /// The count as a narrow count, when it is one (weights never are).
     fn to_narrow(self) -> Option<u16>;
     /// A narrow count at full width.
@@ -63,6 +67,10 @@ pub trait Count: Copy + Default + PartialEq + PartialOrd + AddAssign + std::fmt:
 
 impl Count for u64 {
     const ZERO: Self = 0;
+    const ONE: Self = 1;
+    fn from_len(n: usize) -> Self {
+        n as u64
+    }
     fn to_narrow(self) -> Option<u16> {
         u16::try_from(self).ok()
     }
@@ -79,6 +87,10 @@ impl Count for u64 {
 
 impl Count for u128 {
     const ZERO: Self = 0;
+    const ONE: Self = 1;
+    fn from_len(n: usize) -> Self {
+        n as u128
+    }
     fn to_narrow(self) -> Option<u16> {
         None
     }
@@ -224,6 +236,49 @@ impl<C: Count> PagedCounts<C> {
         }
         let (negative, exponent, bin) = bin_of(x);
         self.add_bin(negative, exponent, bin, c);
+    }
+
+    /// Adds one for every value of `xs` (none NaN): [`PagedCounts::add`] with count 1 for each,
+    /// the same counts, but with the range and total taken once for the slice and a short path
+    /// for a value whose chunk exists and is narrow (the usual case once a run is warm).
+    pub fn add_each(&mut self, xs: &[f64]) {
+        debug_assert!(!xs.iter().any(|x| x.is_nan()));
+        if self.exact.is_some() {
+            xs.iter().for_each(|&x| self.add(x, C::ONE));
+            return;
+        }
+        let (mut min, mut max) = (self.min, self.max);
+        for &x in xs {
+            min = min.min(x + 0.0);
+            max = max.max(x + 0.0);
+        }
+        self.min = min;
+        self.max = max;
+        self.total += C::from_len(xs.len());
+        for &x in xs {
+            let x = x + 0.0; // −0 becomes +0: one bin for zero.
+            if x == 0.0 {
+                self.zeros += C::ONE;
+                continue;
+            }
+            let (negative, exponent, bin) = bin_of(x);
+            if exponent >= self.floor && exponent <= self.top {
+                let side = &self.sides[negative as usize];
+                if let Some(&p) = side.dir.get(exponent.wrapping_sub(side.lo)) {
+                    if p > 0 {
+                        let slot = self.pages[p as usize - 1][bin / CHUNK_BINS];
+                        if slot != 0 && slot & WIDE == 0 {
+                            let count = &mut self.narrow[slot as usize - 1][bin % CHUNK_BINS];
+                            if *count < u16::MAX {
+                                *count += 1;
+                                continue;
+                            }
+                        }
+                    }
+                }
+            }
+            self.add_bin(negative, exponent, bin, C::ONE);
+        }
     }
 
     #[inline]
@@ -661,6 +716,40 @@ mod tests {
         h.add(1.5, 1);
         h.add(1e-3, 1);
         assert_eq!((h.narrow.len(), h.wide.len()), (2, 0));
+    }
+
+    #[test]
+    fn adding_a_slice_counts_as_adding_each_value() {
+        let xs = values(30_000, 0.618_033_988_7);
+        let mut one_by_one = PagedCounts::<u64>::new();
+        xs.iter().for_each(|&x| one_by_one.add(x, 1));
+        let mut sliced = PagedCounts::<u64>::new();
+        for part in xs.chunks(1000) {
+            sliced.add_each(part);
+        }
+        sliced.add_each(&[-0.0, 0.0]);
+        one_by_one.add(-0.0, 1);
+        one_by_one.add(0.0, 1);
+        assert_eq!(bins_of(&sliced), bins_of(&one_by_one));
+        assert_eq!(
+            (sliced.total, sliced.zeros, sliced.pooled, sliced.range()),
+            (
+                one_by_one.total,
+                one_by_one.zeros,
+                one_by_one.pooled,
+                one_by_one.range()
+            )
+        );
+        // Past 65,535 in one bin: widened on the slice path too.
+        let mut many = PagedCounts::<u64>::new();
+        let mut expected = PagedCounts::<u64>::new();
+        for _ in 0..70 {
+            many.add_each(&[3.0; 1000]);
+            expected.add(3.0, 1000);
+        }
+        many.add_each(&xs);
+        xs.iter().for_each(|&x| expected.add(x, 1));
+        assert_eq!(bins_of(&many), bins_of(&expected));
     }
 
     #[test]
