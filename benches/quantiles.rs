@@ -141,7 +141,7 @@ fn quantiles(c: &mut Criterion) {
     ] {
         let d = dist(src);
         let mut out = vec![0.0; us.len()];
-        let mut pieces = Vec::new();
+        let mut located = tariffsim::dist::LocatedPoints::default();
         group.bench_function(format!("{name}/value_by_value"), |b| {
             b.iter(|| {
                 let points = black_box(&strided);
@@ -153,7 +153,7 @@ fn quantiles(c: &mut Criterion) {
         });
         group.bench_function(format!("{name}/column"), |b| {
             b.iter(|| {
-                d.quantile_column(black_box(&strided), dim, &mut out, &mut pieces);
+                d.quantile_column(black_box(&strided), dim, &mut out, &mut located);
                 black_box(&out);
             })
         });

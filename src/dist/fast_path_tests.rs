@@ -132,15 +132,20 @@ fn the_column_path_gives_the_bits_of_the_value_by_value_path() {
         "{ dist = \"triangular\", low = 0, mode = 1, high = 3 }",
         "{ dist = \"discrete\", values = [1, 2, 3], weights = [1, 2, 1] }",
     ]);
-    let mut pieces = Vec::new();
+    let mut located = super::LocatedPoints::default();
+    let mut block = super::LocatedPoints::default();
+    block.locate(&points);
     for src in shapes {
         let d = dist(src);
         for len in [us.len(), us.len() - 1, 3, 0] {
             let mut out = vec![0.0; len];
-            d.quantile_column(&points, stride, &mut out, &mut pieces);
-            for (i, x) in out.iter().enumerate() {
+            d.quantile_column(&points, stride, &mut out, &mut located);
+            let mut from_block = vec![0.0; len];
+            d.quantile_located(&block, 0, stride, &points, stride, &mut from_block);
+            for (i, (x, y)) in out.iter().zip(&from_block).enumerate() {
                 let want = d.quantile(us[i]);
                 assert_eq!(x.to_bits(), want.to_bits(), "{src} at u = {:e}", us[i]);
+                assert_eq!(y.to_bits(), want.to_bits(), "{src} at u = {:e}", us[i]);
             }
         }
     }

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use ndarray::{s, Array2, ArrayView2};
 
 use super::{Kernel, KernelScratch, ValueColumns};
+use crate::dist::LocatedPoints;
 use crate::model::Model;
 use crate::sampling::copula::CopulaScratch;
 
@@ -37,8 +38,8 @@ pub struct BlockBuffers {
     scenarios: Vec<u32>,
     copula_scratch: CopulaScratch,
     kernel_scratch: KernelScratch,
-    /// Scratch of the column-wise quantile functions.
-    quantile_pieces: Vec<u32>,
+    /// Where each point of the block falls in the quantile functions' pieces.
+    located: LocatedPoints,
 }
 
 impl BlockBuffers {
@@ -122,7 +123,7 @@ impl<'m> Evaluator<'m> {
             scenarios: vec![0; capacity],
             copula_scratch: CopulaScratch::default(),
             kernel_scratch: KernelScratch::default(),
-            quantile_pieces: vec![0; capacity],
+            located: LocatedPoints::default(),
         }
     }
 
@@ -155,11 +156,14 @@ impl<'m> Evaluator<'m> {
         }
         // One parameter at a time over the block: the same quantile function in a tight loop,
         // filling the parameter's column.
+        // The pieces' intervals depend only on u: found once for the whole block, in memory
+        // order (issue 16).
+        buf.located.locate(&flat[..n * dim]);
         let values = buf.values.as_slice_mut().expect("buffers are contiguous");
         for &(param, coord) in &self.uncertain {
             let dist = &model.params[param].dist;
             let column = &mut values[param * stride..][..n];
-            dist.quantile_column(&flat[coord..], dim, column, &mut buf.quantile_pieces);
+            dist.quantile_located(&buf.located, coord, dim, &flat[coord..], dim, column);
         }
         self.kernel.evaluate_block(
             &ValueColumns {
