@@ -5,6 +5,7 @@
 mod common;
 
 mod batch;
+mod competitors;
 mod report;
 mod run;
 mod summary;
