@@ -6,6 +6,7 @@ mod common;
 
 mod batch;
 mod competitors;
+mod folders;
 mod report;
 mod run;
 mod summary;
