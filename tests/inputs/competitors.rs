@@ -353,7 +353,7 @@ fn the_cli_refuses_a_bad_competitor_file_with_exit_code_2() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("negative by 0.76"), "{stderr}");
+    assert!(stderr.contains("negative by 0.3"), "{stderr}");
     assert!(
         stderr.contains(&format!("bad.toml:{}:", line_of(BASE, "competitor_shares"))),
         "{stderr}"
