@@ -5,6 +5,8 @@
 mod common;
 
 mod batch;
+mod competitors;
+mod folders;
 mod report;
 mod run;
 mod summary;
