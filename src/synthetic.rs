@@ -2,8 +2,10 @@
 //! (issue #6). Shaped like the default model: five scenarios, uncertain tariffs and timing,
 //! two finite-η sectors in every eleven, correlated elasticities.
 
-/// Most sectors `bench --sectors` accepts: memory grows by ~1.5 MB a sector (one histogram per
-/// output), and an unbounded count aborted on allocation failure (issue 15, item 6).
+/// Most sectors `bench --sectors` accepts: memory grows by ~0.4 MB a sector (one histogram per
+/// output and worker, each under 4 MiB whatever the data: see `stats::PagedCounts`; 1.2 MB a
+/// sector before issue 16), and an unbounded count aborted on allocation failure (issue 15,
+/// item 6).
 pub const MAX_SECTORS: u64 = 1000;
 
 /// TOML text of a synthetic model with `sectors` sectors.

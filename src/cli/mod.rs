@@ -71,7 +71,7 @@ enum Command {
         /// Model file (TOML); omit to use the embedded default model.
         model: Option<PathBuf>,
         /// Use a synthetic model of this many sectors instead (1 to 1000: memory grows by
-        /// ~1.5 MB a sector, so 1000 sectors take ~1.5 GB).
+        /// ~0.4 MB a sector, so 1000 sectors take ~0.4 GB).
         #[arg(long, conflicts_with = "model", value_parser = clap::value_parser!(u64).range(1..=tariffsim::synthetic::MAX_SECTORS))]
         sectors: Option<u64>,
         /// Number of draws.
