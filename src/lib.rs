@@ -31,6 +31,7 @@ mod error;
 mod facade;
 pub(crate) mod fastmath;
 pub mod kernel;
+pub mod lines;
 pub mod model;
 mod mpi;
 pub mod outputs;

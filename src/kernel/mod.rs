@@ -8,6 +8,7 @@
 
 pub mod armington;
 mod evaluate;
+mod lines;
 pub mod macro_outputs;
 
 pub use evaluate::{BlockBuffers, Evaluator};
@@ -30,10 +31,12 @@ struct RegimePlan {
     slots: Vec<Slot>,
     tariff: Vec<usize>,
     competitor: Vec<usize>,
+    /// The rates of the lines (MODEL.md §14; empty without lines).
+    lines: lines::LineRegime,
 }
 
 impl RegimePlan {
-    fn new(regime: &Regime) -> Self {
+    fn new(model: &Model, regime: &Regime) -> Self {
         let mut slots: Vec<Slot> = Vec::new();
         let mut position = |slot: Slot| match slots.iter().position(|&s| s == slot) {
             Some(i) => i,
@@ -52,6 +55,7 @@ impl RegimePlan {
             slots,
             tariff,
             competitor,
+            lines: lines::LineRegime::new(model, regime),
         }
     }
 }
@@ -135,6 +139,8 @@ struct RegimeScratch {
     eta: Vec<f64>,
     export_value: Vec<f64>,
     solve: SolveScratch,
+    /// Buffers of line-backed sectors (MODEL.md §14).
+    lines: lines::LineScratch,
 }
 
 /// A block's parameter values column by column: value j of draw d is `data[j * stride + d]`.
@@ -177,17 +183,28 @@ pub struct Kernel<'m> {
     path: bool,
     /// Number of values in an output row.
     n_outputs: usize,
+    /// The model's tariff lines (MODEL.md §14), if it has any.
+    line_plan: Option<lines::LinePlan>,
+    /// Most distinct rate slots the lines of one sector read in one regime.
+    max_line_slots: usize,
 }
 
 impl<'m> Kernel<'m> {
     /// Prepares `model` for evaluation.
     pub fn new(model: &'m Model) -> Self {
-        let interim = RegimePlan::new(&model.interim);
+        let interim = RegimePlan::new(model, &model.interim);
         let scenarios: Vec<RegimePlan> = model
             .scenarios
             .iter()
-            .map(|s| RegimePlan::new(&s.regime))
+            .map(|s| RegimePlan::new(model, &s.regime))
             .collect();
+        let max_line_slots = lines::max_line_slots(
+            &scenarios
+                .iter()
+                .chain(std::iter::once(&interim))
+                .map(|p| &p.lines)
+                .collect::<Vec<_>>(),
+        );
         let max_slots = scenarios
             .iter()
             .chain(std::iter::once(&interim))
@@ -233,6 +250,8 @@ impl<'m> Kernel<'m> {
                     .iter()
                     .any(|s| fixed_value(model, s.half_life_months) != Some(0.0)),
             n_outputs: crate::outputs::output_count(model),
+            line_plan: lines::LinePlan::new(model),
+            max_line_slots,
         }
     }
 
@@ -277,6 +296,14 @@ impl<'m> Kernel<'m> {
         let stride = values.stride;
         let path_sectors = if self.path { model.sectors.len() } else { 0 };
         scratch.prepare(n, model.scenarios.len(), self.max_slots, path_sectors);
+        if self.line_plan.is_some() {
+            scratch.regime.lines.prepare(
+                n,
+                self.max_line_slots,
+                model.lines.len(),
+                model.line_outputs,
+            );
+        }
         let KernelScratch { draws, regime } = scratch;
         // MODEL.md §3: the interim regime holds for the first m of H months.
         for (d, &k) in scenarios.iter().enumerate() {
@@ -359,6 +386,9 @@ impl<'m> Kernel<'m> {
                 *total += loss;
             }
         }
+        if model.line_outputs && self.line_plan.is_some() {
+            self.finish_line_losses(n, regime);
+        }
         let m = &model.macro_params;
         let k = &model.market;
         let baseline_surplus = self.total_exports - model.imports_from_importer;
@@ -432,6 +462,21 @@ impl<'m> Kernel<'m> {
             }
         }
         for (s, sector) in self.model.sectors.iter().enumerate() {
+            if let Some(line_plan) = self.line_plan.as_ref().filter(|p| p.backs(s)) {
+                // MODEL.md §14: the sector is the sum of its lines.
+                self.line_sector_values(
+                    line_plan,
+                    &plan.lines,
+                    s,
+                    RegimeDraws { draws, weight },
+                    values,
+                    &mut outputs[(FIRST_SECTOR + s) * stride..][..stride],
+                    weighted_tariff,
+                    scratch,
+                    kept.as_deref_mut().map(|k| &mut k[s * n..][..n]),
+                );
+                continue;
+            }
             let (ln_base_t, ln_base_c) = self.ln_base[s];
             let (t, c) = (plan.tariff[s], plan.competitor[s]);
             let tariff_slot = plan.slots[t];
@@ -632,6 +677,10 @@ impl Kernel<'_> {
         ti.fill(0.0);
         ts.fill(0.0);
         for (s, sector) in model.sectors.iter().enumerate() {
+            if let Some(plan) = self.line_plan.as_ref().filter(|p| p.backs(s)) {
+                self.add_line_tariffs(plan, s, &model.interim, values, 0..n, ti);
+                continue;
+            }
             let interim = values.column(model.interim.tariff[s].index());
             for (total, &tau) in ti.iter_mut().zip(interim) {
                 *total += sector.exports * tau;
@@ -640,6 +689,11 @@ impl Kernel<'_> {
         for (k, scenario) in model.scenarios.iter().enumerate() {
             let group = &by_scenario[group_start[k]..group_start[k + 1]];
             for (s, sector) in model.sectors.iter().enumerate() {
+                if let Some(plan) = self.line_plan.as_ref().filter(|p| p.backs(s)) {
+                    let draws = group.iter().map(|&d| d as usize);
+                    self.add_line_tariffs(plan, s, &scenario.regime, values, draws, ts);
+                    continue;
+                }
                 let tariffs = values.column(scenario.regime.tariff[s].index());
                 for &d in group {
                     ts[d as usize] += sector.exports * tariffs[d as usize];
@@ -674,6 +728,12 @@ fn fixed_value(model: &Model, slot: Slot) -> Option<f64> {
 }
 
 impl KernelScratch {
+    /// With `--line-outputs`, after a block: the export loss of every line of the model
+    /// (`Model::lines` order), line after line, `n` draws each; empty otherwise.
+    pub fn line_losses(&self) -> &[f64] {
+        &self.regime.lines.line_values
+    }
+
     /// Sizes the buffers for a block of `n` draws (allocates only when a block is larger than
     /// any before).
     fn prepare(&mut self, n: usize, scenarios: usize, max_slots: usize, path_sectors: usize) {

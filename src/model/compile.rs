@@ -17,6 +17,9 @@ use super::{
     Sector, Slot, YearMonth, MAX_MONTHS,
 };
 use crate::dist::Distribution;
+
+/// `[lines]` and `hs:` keys (MODEL.md §14).
+mod lines;
 use crate::sampling::copula::{Copula, CopulaError};
 
 /// The embedded default model (the Korea–US 2025 case), compiled into the binary.
@@ -100,9 +103,16 @@ pub fn compile_model(text: &str, file: &str) -> Result<Model, ModelError> {
         constants: Vec::new(),
         correlations: Vec::new(),
         warnings: Vec::new(),
+        line_error: None,
+        line_constants: std::collections::HashMap::new(),
     };
     let model = compiler.compile(raw, text, file);
     if compiler.diagnostics.is_empty() {
+        // The model file is fine; the line file may not be (MODEL.md §14), and its errors
+        // name the line file.
+        if let Some(e) = compiler.line_error.take() {
+            return Err(e);
+        }
         if let Some(model) = model {
             return Ok(model);
         }
@@ -129,6 +139,11 @@ struct Compiler<'a> {
     correlations: Vec<(usize, usize, f64, usize)>,
     /// Values that pass but look like mistakes (a rate of 100 % or more, issue 15 item 9).
     warnings: Vec<String>,
+    /// What is wrong with the line file (MODEL.md §14), reported when the model file is fine.
+    pub(super) line_error: Option<ModelError>,
+    /// Constants of line base tariffs by value: thousands of lines share a handful of rates,
+    /// and each constant is a column of every block's value buffer.
+    pub(super) line_constants: std::collections::HashMap<u64, Slot>,
 }
 
 /// What a regime's table entry resolved to for one sector.
@@ -319,8 +334,16 @@ impl Compiler<'_> {
                 );
             }
             let prefix = format!("sectors.{id}");
-            let exports = self.number(&s.exports, &format!("{prefix}.exports"), POSITIVE);
-            let share = self.number(&s.share, &format!("{prefix}.share"), SHARE);
+            // Without lines both are required; with lines they default to the lines' (§14),
+            // which `assign_lines` checks below.
+            let exports = match &s.exports {
+                Some(v) => self.number(v, &format!("{prefix}.exports"), POSITIVE),
+                None => f64::NAN,
+            };
+            let share = match &s.share {
+                Some(v) => self.number(v, &format!("{prefix}.share"), SHARE),
+                None => f64::NAN,
+            };
             let base_tariff = match &s.base_tariff {
                 Some(v) => self.number(v, &format!("{prefix}.base_tariff"), TARIFF),
                 None => 0.0,
@@ -354,6 +377,12 @@ impl Compiler<'_> {
                 half_life_months,
             });
         }
+        // MODEL.md §14: lines assigned to sectors; sectors' exports become their lines' sums.
+        let line_file = raw
+            .lines
+            .as_ref()
+            .map(|l| l.get_ref().file.get_ref().clone());
+        let lines = self.assign_lines(raw.lines.as_ref(), &raw.sectors, &mut sectors, file);
         let sector_ids: Vec<String> = sectors.iter().map(|s| s.id.clone()).collect();
         // MODEL.md §12: the monthly path needs H to be a whole number of months.
         let uses_path = monthly
@@ -399,19 +428,33 @@ impl Compiler<'_> {
             }
             None => (None, None),
         };
+        let base_line_tariff: Resolved = lines
+            .iter()
+            .map(|l| self.line_constant(l.base_tariff))
+            .collect();
+        let base_line_competitor: Resolved = lines
+            .iter()
+            .map(|l| self.line_constant(l.competitor_base_tariff))
+            .collect();
+        let (tariff, line_tariff) = self.tariff_table(
+            "interim.tariff",
+            interim_tariff_table.as_ref(),
+            &sector_ids,
+            &base_tariff,
+            (&lines, &base_line_tariff),
+        );
+        let (competitor_tariff, line_competitor_tariff) = self.tariff_table(
+            "interim.competitor_tariff",
+            interim_competitor_table.as_ref(),
+            &sector_ids,
+            &base_competitor,
+            (&lines, &base_line_competitor),
+        );
         let interim = Regime {
-            tariff: self.tariff_table(
-                "interim.tariff",
-                interim_tariff_table.as_ref(),
-                &sector_ids,
-                &base_tariff,
-            ),
-            competitor_tariff: self.tariff_table(
-                "interim.competitor_tariff",
-                interim_competitor_table.as_ref(),
-                &sector_ids,
-                &base_competitor,
-            ),
+            tariff,
+            competitor_tariff,
+            line_tariff,
+            line_competitor_tariff,
         };
 
         // Scenarios (MODEL.md §4).
@@ -439,17 +482,19 @@ impl Compiler<'_> {
             let prefix = format!("scenarios.{id}");
             let probability = self.number(&s.probability, &format!("{prefix}.probability"), WEIGHT);
             total_probability += probability;
-            let tariff = self.tariff_table(
+            let (tariff, line_tariff) = self.tariff_table(
                 &format!("{prefix}.tariff"),
                 s.tariff.as_ref(),
                 &sector_ids,
                 &interim.tariff,
+                (&lines, &interim.line_tariff),
             );
-            let competitor_tariff = self.tariff_table(
+            let (competitor_tariff, line_competitor_tariff) = self.tariff_table(
                 &format!("{prefix}.competitor_tariff"),
                 s.competitor_tariff.as_ref(),
                 &sector_ids,
                 &interim.competitor_tariff,
+                (&lines, &interim.line_competitor_tariff),
             );
             let effective_month = match &s.effective_month {
                 Some(v) => self.param(format!("{prefix}.effective_month"), v, month_domain),
@@ -482,6 +527,8 @@ impl Compiler<'_> {
                 regime: Regime {
                     tariff,
                     competitor_tariff,
+                    line_tariff,
+                    line_competitor_tariff,
                 },
             });
         }
@@ -576,6 +623,8 @@ impl Compiler<'_> {
         let fix_regime = |r: &mut Regime| {
             r.tariff.iter_mut().for_each(fix);
             r.competitor_tariff.iter_mut().for_each(fix);
+            r.line_tariff.iter_mut().for_each(fix);
+            r.line_competitor_tariff.iter_mut().for_each(fix);
         };
         fix_regime(&mut interim);
         for s in &mut sectors {
@@ -629,6 +678,9 @@ impl Compiler<'_> {
                 file: file.to_string(),
                 sha256,
             },
+            lines,
+            line_file,
+            line_outputs: false,
         })
     }
 
@@ -706,29 +758,42 @@ impl Compiler<'_> {
         }
     }
 
-    /// Resolves one regime table per sector: own entry, else `default`, else `previous`.
+    /// Resolves one regime table per sector (own entry, else `default`, else `previous`) and
+    /// per line (longest `hs:` prefix, else the line's sector, else `default`, else the line's
+    /// previous value; MODEL.md §14).
     fn tariff_table(
         &mut self,
         prefix: &str,
         table: Option<&TariffTable>,
         sector_ids: &[String],
         previous: &[Slot],
-    ) -> Vec<Slot> {
+        (lines, previous_lines): (&[crate::lines::Line], &[Slot]),
+    ) -> (Vec<Slot>, Vec<Slot>) {
         let mut resolved = previous.to_vec();
+        let mut resolved_lines = previous_lines.to_vec();
         let Some(table) = table else {
-            return resolved;
+            return (resolved, resolved_lines);
         };
         let mut own: IndexMap<&str, Slot> = IndexMap::new();
         let mut default = None;
+        let mut by_code: Vec<(&str, Slot)> = Vec::new();
         for (key, value) in table.get_ref() {
             let k = key.get_ref().as_str();
             let path = format!("{prefix}.{k}");
+            if let Some(code) = k.strip_prefix(crate::lines::HS_KEY_PREFIX) {
+                if !self.check_hs_key(key, code, &path, lines) {
+                    continue;
+                }
+                let slot = self.param(path, value, TARIFF);
+                by_code.push((code, slot));
+                continue;
+            }
             if k != "default" && !sector_ids.iter().any(|s| s == k) {
                 self.error(
                     key.span(),
                     &path,
                     format!(
-                        "unknown sector `{k}`; accepted: default, {}",
+                        "unknown sector `{k}`; accepted: default, {}, or \"hs:<code prefix>\" in a model with lines",
                         sector_ids.join(", ")
                     ),
                 );
@@ -748,7 +813,17 @@ impl Compiler<'_> {
                 resolved[i] = slot;
             }
         }
-        resolved
+        for (l, line) in lines.iter().enumerate() {
+            let by_prefix = crate::lines::longest_prefix(&line.code, by_code.iter().map(|c| c.0))
+                .map(|(i, _)| by_code[i].1);
+            if let Some(slot) = by_prefix
+                .or_else(|| own.get(sector_ids[line.sector].as_str()).copied())
+                .or(default)
+            {
+                resolved_lines[l] = slot;
+            }
+        }
+        (resolved, resolved_lines)
     }
 
     fn correlations(
