@@ -60,11 +60,8 @@ fn bin_of(r: f64) -> usize {
     let k = (crate::fastmath::ln(a * 1e6) * (PER_DECADE / std::f64::consts::LN_10)).floor();
     let k = if k < 0.0 { 0 } else { k as usize };
     if r < 0.0 {
-        if k >= NEGATIVE {
-            0
-        } else {
-            NEGATIVE - k
-        }
+        // Bin 0 holds everything below −10^3.
+        NEGATIVE.saturating_sub(k)
     } else {
         ZERO + 1 + k.min(POSITIVE - 1)
     }

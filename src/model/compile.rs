@@ -105,6 +105,7 @@ pub fn compile_model(text: &str, file: &str) -> Result<Model, ModelError> {
         warnings: Vec::new(),
         line_error: None,
         line_constants: std::collections::HashMap::new(),
+        lines_declared: false,
     };
     let model = compiler.compile(raw, text, file);
     if compiler.diagnostics.is_empty() {
@@ -144,6 +145,8 @@ struct Compiler<'a> {
     /// Constants of line base tariffs by value: thousands of lines share a handful of rates,
     /// and each constant is a column of every block's value buffer.
     pub(super) line_constants: std::collections::HashMap<u64, Slot>,
+    /// Whether the model has a `[lines]` table (even if its file could not be used).
+    pub(super) lines_declared: bool,
 }
 
 /// What a regime's table entry resolved to for one sector.

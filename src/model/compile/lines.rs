@@ -36,6 +36,10 @@ impl Compiler<'_> {
         path: &str,
         lines: &[Line],
     ) -> bool {
+        if lines.is_empty() && self.lines_declared {
+            // The line file failed; its errors say why, one per key would only repeat it.
+            return false;
+        }
         if lines.is_empty() {
             self.error(
                 key.span(),
@@ -71,6 +75,7 @@ impl Compiler<'_> {
         sectors: &mut [Sector],
         model_file: &str,
     ) -> Vec<Line> {
+        self.lines_declared = raw_lines.is_some();
         // `codes` of every sector as (prefix, sector), checked.
         let mut prefixes: Vec<(String, usize)> = Vec::new();
         for (s, raw) in raw_sectors.iter().enumerate() {
