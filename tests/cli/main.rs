@@ -5,6 +5,7 @@
 mod common;
 
 mod batch;
+mod folders;
 mod report;
 mod run;
 mod summary;
