@@ -19,12 +19,11 @@
 //! x of the line's draws (the ⌈q·n⌉-th smallest), the reported value y satisfies
 //! |y − x| ≤ α·|x| when 10^−6 ≤ |x|/X0 ≤ 10^3, and |y − x| ≤ 10^−6·X0 when |x|/X0 < 10^−6.
 //! Below −10^3·X0 (a gain of a thousand times the line's exports) the reported value is the
-//! smallest draw. Every reported value is clamped to the observed [min, max]. The mean is
-//! exact: an exact sum ([`ExactSum`]) of the block sums, rounded once. With the sum, the
-//! observed range and the draw count a line holds at most 4 KiB (the exact sum keeps at most
-//! ~40 partials; typically 1–3).
-
-use crate::stats::ExactSum;
+//! smallest draw. Every reported value is clamped to the observed [min, max]. The mean comes
+//! from a fixed-point sum of r in units of 2^−56 (an `i128`: integer addition does not depend
+//! on order), so each draw is rounded by at most 2^−57·X0 ≈ 7e−18·X0 before it is summed; |r|
+//! is capped at 2^40 for the sum, far beyond any economic value. With the sum, the observed
+//! range and the draw count a line holds 3,528 bytes, whatever the draws.
 
 /// Bins per decade of |r|.
 const PER_DECADE: f64 = 58.0;
@@ -40,6 +39,11 @@ const ZERO: usize = NEGATIVE + 1;
 pub const BINS: usize = NEGATIVE + POSITIVE + 2;
 /// α = (γ − 1)/(γ + 1) = 0.019848, γ = 10^(1/58): the relative accuracy of a reported quantile.
 pub const RELATIVE_ACCURACY: f64 = 0.0199;
+
+/// The fixed point of the sum of r: 2^56.
+const SUM_SCALE: f64 = (1u64 << 56) as f64;
+/// |r| cap for the sum: 2^40·2^56 = 2^96 per draw leaves room for 2^31 draws in an i128.
+const SUM_CAP: f64 = (1u64 << 40) as f64;
 
 /// The quantile levels `lines.csv` reports.
 pub const LINE_QUANTILES: [f64; 3] = [0.05, 0.5, 0.95];
@@ -85,8 +89,8 @@ fn bin_point(i: usize) -> f64 {
 pub struct LineSketches {
     /// Line after line, [`BINS`] counts each.
     counts: Vec<u32>,
-    /// Per line: the exact sum of its losses.
-    sums: Vec<ExactSum>,
+    /// Per line: Σ r in units of 2^−56 (fixed point, so the sum does not depend on order).
+    sums: Vec<i128>,
     /// Per line: smallest and largest relative loss r seen.
     min: Vec<f64>,
     max: Vec<f64>,
@@ -108,7 +112,7 @@ impl LineSketches {
     pub fn new(lines: usize) -> Self {
         LineSketches {
             counts: vec![0; lines * BINS],
-            sums: vec![ExactSum::new(); lines],
+            sums: vec![0; lines],
             min: vec![f64::INFINITY; lines],
             max: vec![f64::NEG_INFINITY; lines],
             draws: vec![0; lines],
@@ -121,17 +125,17 @@ impl LineSketches {
     }
 
     /// Adds the draws of one block for line `l`: `losses` its export loss per draw, `exports`
-    /// its X0. The block's sum is taken in draw order, then added exactly.
+    /// its X0.
     pub fn add(&mut self, l: usize, losses: &[f64], exports: f64) {
         let counts = &mut self.counts[l * BINS..][..BINS];
         let (mut min, mut max) = (self.min[l], self.max[l]);
-        let mut sum = 0.0;
+        let mut sum: i128 = 0;
         for &loss in losses {
-            sum += loss;
             let r = loss / exports;
             if r.is_nan() {
                 continue;
             }
+            sum += (r.clamp(-SUM_CAP, SUM_CAP) * SUM_SCALE).round() as i128;
             min = min.min(r);
             max = max.max(r);
             let c = &mut counts[bin_of(r)];
@@ -139,7 +143,7 @@ impl LineSketches {
         }
         self.min[l] = min;
         self.max[l] = max;
-        self.sums[l].add(sum);
+        self.sums[l] = self.sums[l].saturating_add(sum);
         self.draws[l] += losses.len() as u64;
     }
 
@@ -149,7 +153,7 @@ impl LineSketches {
             *a = a.saturating_add(*b);
         }
         for (a, b) in self.sums.iter_mut().zip(&other.sums) {
-            a.merge(b);
+            *a = a.saturating_add(*b);
         }
         for l in 0..self.lines() {
             self.min[l] = self.min[l].min(other.min[l]);
@@ -182,15 +186,14 @@ impl LineSketches {
     /// Heap bytes held, per line at most 4 KiB (checked by a test).
     pub fn heap_bytes(&self) -> usize {
         self.counts.len() * 4
-            + self.sums.len() * std::mem::size_of::<ExactSum>()
-            + self.sums.iter().map(ExactSum::heap_bytes).sum::<usize>()
+            + self.sums.len() * 16
             + (self.min.len() + self.max.len() + self.draws.len()) * 8
     }
 
     /// Mean and quantiles of line `l`'s export loss; `exports` is its X0.
     pub fn summary(&self, l: usize, exports: f64) -> LineSummary {
         let n = self.draws[l];
-        let mean = self.sums[l].value() / n as f64;
+        let mean = self.sums[l] as f64 / SUM_SCALE / n as f64 * exports;
         let counts = &self.counts[l * BINS..][..BINS];
         let seen: u64 = counts.iter().map(|&c| c as u64).sum();
         let quantiles = LINE_QUANTILES.map(|q| {
@@ -258,13 +261,30 @@ mod tests {
     }
 
     #[test]
-    fn a_line_sketch_fits_in_4_kib() {
-        let mut s = LineSketches::new(1);
-        // Values of wildly different magnitudes make the exact sum keep many partials.
+    fn a_line_sketch_fits_in_4_kib_whatever_it_holds() {
+        let mut s = LineSketches::new(3);
+        let before = s.heap_bytes();
         for k in -300..300 {
-            s.add(0, &[10f64.powi(k), -(10f64.powi(k)) * 0.3], 1.0);
+            s.add(1, &[10f64.powi(k), -(10f64.powi(k)) * 0.3, f64::NAN], 1.0);
         }
-        assert!(s.heap_bytes() <= 4096, "{}", s.heap_bytes());
+        assert_eq!(s.heap_bytes(), before);
+        assert!(before / 3 <= 4096, "{}", before / 3);
+        assert_eq!(before / 3, 3528);
+    }
+
+    #[test]
+    fn the_mean_is_the_mean_to_the_fixed_point() {
+        let values: Vec<f64> = (0..5000)
+            .map(|i| 0.3 * ((i * 31) % 97) as f64 / 97.0 - 0.01)
+            .collect();
+        let mut s = LineSketches::new(1);
+        s.add(0, &values, 7.5);
+        let exact = values.iter().sum::<f64>() / values.len() as f64;
+        assert!(
+            (s.summary(0, 7.5).mean - exact).abs() <= 1e-15 * 7.5,
+            "{}",
+            s.summary(0, 7.5).mean
+        );
     }
 
     #[test]
