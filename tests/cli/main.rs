@@ -5,6 +5,7 @@
 mod common;
 
 mod batch;
+mod competitors;
 mod folders;
 mod report;
 mod run;

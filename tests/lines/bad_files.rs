@@ -132,6 +132,19 @@ fn model_keys_of_lines_are_checked_too() {
         );
     let stderr = rejected(&no_lines, ok_lines);
     assert!(stderr.contains("needs tariff lines"), "{stderr}");
+    // Named competitors (MODEL.md §10) inside a line-backed sector: refused in this version.
+    let with_competitors = MODEL
+        .replace("[lines]", "[[competitors]]\nid = \"japan\"\n\n[lines]")
+        .replace(
+            "codes = [\"8703\"]",
+            "codes = [\"8703\"]\ncompetitor_shares = { japan = 0.2 }",
+        );
+    let stderr = rejected(&with_competitors, ok_lines);
+    assert!(
+        stderr.contains("sectors.autos.competitor_shares")
+            && stderr.contains("not supported in this version"),
+        "{stderr}"
+    );
     // A row with fewer cells than the header.
     let stderr = rejected(
         &MODEL.replace("codes = [\"8703\"]", "codes = [\"9999\"]"),

@@ -231,6 +231,17 @@ impl Compiler<'_> {
                         "a sector backed by tariff lines adjusts at once in this version; accepted: no half_life_months on a sector that takes lines".into(),
                     );
                 }
+                // MODEL.md §10 inside lines (θ_j scaled by (1 − θ_line)/(1 − θ_sector)) is not
+                // in the line solve yet: refused rather than solved as if no competitor were named.
+                let named = raw.competitor_shares.as_ref().map(|t| t.span());
+                let eta = raw.competitor_eta.as_ref().map(|t| t.span());
+                if let Some(span) = named.or(eta) {
+                    self.error(
+                        span,
+                        &format!("{key}.competitor_shares"),
+                        "named competitors (competitor_shares, competitor_eta) on a sector backed by tariff lines are not supported in this version; accepted: a line-backed sector without them (its competitors are the composite of §2), or the sector without lines".into(),
+                    );
+                }
                 let sum = line_exports[s];
                 if let Some(explicit) = &raw.exports {
                     let x = *explicit.get_ref();
