@@ -260,3 +260,73 @@ probability = 1.0
         ));
     }
 }
+
+#[test]
+fn one_line_per_sector_with_the_sectors_data_gives_the_same_bits() {
+    let sectors = |exports: bool| {
+        let x = |v: f64| {
+            if exports {
+                format!("exports = {v}\n")
+            } else {
+                String::new()
+            }
+        };
+        format!(
+            r#"
+[[sectors]]
+id = "a"
+{}share = 0.2
+base_tariff = 0.025
+sigma = {{ dist = "lognormal", median = 4.0, sd_log = 0.4 }}
+epsilon = {{ dist = "uniform", low = 0.5, high = 1.5 }}
+eta = {{ dist = "lognormal", median = 3.0, sd_log = 0.5 }}
+codes = ["87"]
+
+[[sectors]]
+id = "b"
+{}share = 0.05
+sigma = 3.0
+epsilon = {{ dist = "uniform", low = 0.5, high = 1.5 }}
+codes = ["72"]
+
+[interim]
+tariff = {{ default = {{ dist = "uniform", low = 0.1, high = 0.3 }}, b = 0.25 }}
+competitor_tariff = {{ default = 0.1 }}
+
+[[scenarios]]
+id = "deal"
+probability = 0.5
+effective_month = {{ dist = "uniform", low = 2, high = 6 }}
+tariff = {{ default = 0.15 }}
+
+[[scenarios]]
+id = "none"
+probability = 0.5
+"#,
+            x(12.5),
+            x(3.25)
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let with_lines = compile(
+        dir.path(),
+        &format!("[lines]\nfile = \"lines.csv\"\n{}", sectors(false)),
+        "code,exports\n870323,12.5\n720851,3.25\n",
+    );
+    let dir2 = tempfile::tempdir().unwrap();
+    let plain = compile(
+        dir2.path(),
+        &sectors(true)
+            .replace("codes = [\"87\"]\n", "")
+            .replace("codes = [\"72\"]\n", ""),
+        "code,exports\n1,1\n",
+    );
+    assert_eq!(with_lines.dimension, plain.dimension);
+    let (a, _) = evaluate(&with_lines, 3000, 5);
+    let (b, _) = evaluate(&plain, 3000, 5);
+    for (d, (ra, rb)) in a.iter().zip(&b).enumerate() {
+        for (o, (x, y)) in ra.iter().zip(rb).enumerate() {
+            assert_eq!(x.to_bits(), y.to_bits(), "draw {d}, output {o}: {x} vs {y}");
+        }
+    }
+}
