@@ -70,6 +70,12 @@ impl BlockBuffers {
         self.outputs.slice(s![.., ..n]).reversed_axes()
     }
 
+    /// With `--line-outputs`: the export loss of every line for the draws of the last block
+    /// evaluated (line after line, as many draws each as the block had); empty otherwise.
+    pub fn line_losses(&self) -> &[f64] {
+        self.kernel_scratch.line_losses()
+    }
+
     /// The scenario each of the first `n` draws picked.
     pub fn scenarios(&self, n: usize) -> &[u32] {
         &self.scenarios[..n]
