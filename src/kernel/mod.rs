@@ -163,9 +163,7 @@ fn adjusted_annual(
     #[cfg(target_arch = "x86_64")]
     if fastmath::has_avx2() {
         // SAFETY: the CPU supports AVX2 (checked by has_avx2).
-        unsafe {
-            adjusted_annual_avx2(w, n, months, month, partial, v_interim, v_deal, half_life)
-        };
+        unsafe { adjusted_annual_avx2(w, n, months, month, partial, v_interim, v_deal, half_life) };
         return;
     }
     adjusted_path(
