@@ -152,6 +152,65 @@ struct AdjustWork {
     v_month: Vec<f64>,
 }
 
+/// [`adjusted_path`] for a series whose months are not reported (a named competitor): Σ_t V_t
+/// only, compiled for AVX2 when the CPU has it (the same IEEE operations, so the same bits).
+#[allow(clippy::too_many_arguments)]
+fn adjusted_annual(
+    w: &mut AdjustWork,
+    n: usize,
+    months: usize,
+    month: &[f64],
+    partial: &[f64],
+    v_interim: &[f64],
+    v_deal: &[f64],
+    half_life: &[f64],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if fastmath::has_avx2() {
+        // SAFETY: the CPU supports AVX2 (checked by has_avx2).
+        unsafe { adjusted_annual_avx2(w, n, months, month, partial, v_interim, v_deal, half_life) };
+        return;
+    }
+    adjusted_path(
+        w,
+        n,
+        months,
+        month,
+        partial,
+        v_interim,
+        v_deal,
+        half_life,
+        |_, _| {},
+    );
+}
+
+/// [`adjusted_annual`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn adjusted_annual_avx2(
+    w: &mut AdjustWork,
+    n: usize,
+    months: usize,
+    month: &[f64],
+    partial: &[f64],
+    v_interim: &[f64],
+    v_deal: &[f64],
+    half_life: &[f64],
+) {
+    adjusted_path(
+        w,
+        n,
+        months,
+        month,
+        partial,
+        v_interim,
+        v_deal,
+        half_life,
+        |_, _| {},
+    );
+}
+
 /// MODEL.md §12 for one series over the draws 0..n: ln V_t = (1 − λ)·ln V_{t−1} + λ·ln V*_t,
 /// V_0 = 1, λ = 1 − 2^(−1/h); leaves Σ_t V_t in `w.sum` and calls `each_month(t, V_t)`.
 #[allow(clippy::too_many_arguments)]
@@ -167,19 +226,27 @@ fn adjusted_path(
     half_life: &[f64],
     mut each_month: impl FnMut(usize, &[f64]),
 ) {
+    // Every column sliced to n, so that the loops run without bounds checks and vectorise.
+    let (month, partial, half_life) = (&month[..n], &partial[..n], &half_life[..n]);
+    let (v_interim, v_deal) = (&v_interim[..n], &v_deal[..n]);
     // V*_t takes three values: V(interim) in whole interim months, V(scenario) after, and the
     // mix of the month in which the deal takes effect; their logs are taken once.
-    for d in 0..n {
-        // 2^(−1/h) = exp(−ln 2 / h); h = 0 gives exp(−∞) = 0, i.e. λ = 1 (at once).
-        let keep = fastmath::exp(-std::f64::consts::LN_2 / half_life[d]);
-        w.keep[d] = keep;
-        w.lambda[d] = 1.0 - keep;
-        w.ln_interim[d] = fastmath::ln(v_interim[d]);
-        w.ln_deal[d] = fastmath::ln(v_deal[d]);
-        let a = partial[d];
-        w.ln_partial[d] = fastmath::ln(a * v_interim[d] + (1.0 - a) * v_deal[d]);
-        w.ln_v[d] = 0.0;
-        w.sum[d] = 0.0;
+    {
+        let (keep, lambda) = (&mut w.keep[..n], &mut w.lambda[..n]);
+        let (ln_i, ln_s) = (&mut w.ln_interim[..n], &mut w.ln_deal[..n]);
+        let (ln_p, ln_v, sum) = (&mut w.ln_partial[..n], &mut w.ln_v[..n], &mut w.sum[..n]);
+        for d in 0..n {
+            // 2^(−1/h) = exp(−ln 2 / h); h = 0 gives exp(−∞) = 0, i.e. λ = 1 (at once).
+            let k = fastmath::exp(-std::f64::consts::LN_2 / half_life[d]);
+            keep[d] = k;
+            lambda[d] = 1.0 - k;
+            ln_i[d] = fastmath::ln(v_interim[d]);
+            ln_s[d] = fastmath::ln(v_deal[d]);
+            let a = partial[d];
+            ln_p[d] = fastmath::ln(a * v_interim[d] + (1.0 - a) * v_deal[d]);
+            ln_v[d] = 0.0;
+            sum[d] = 0.0;
+        }
     }
     for t in 0..months {
         let start = t as f64;
@@ -1005,7 +1072,7 @@ impl Kernel<'_> {
             // The sector's named competitors follow the same path, with the same half-life.
             for k in 0..sector.competitors.len() {
                 let t = self.track_start[s] + k;
-                adjusted_path(
+                adjusted_annual(
                     &mut path.work,
                     n,
                     months,
@@ -1014,7 +1081,6 @@ impl Kernel<'_> {
                     &path.track_interim[t * n..][..n],
                     &path.track_deal[t * n..][..n],
                     half_life,
-                    |_, _| {},
                 );
                 let annual = &mut track_annual[t * n..][..n];
                 for (v, &total) in annual.iter_mut().zip(&path.work.sum[..n]) {

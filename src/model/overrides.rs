@@ -136,10 +136,12 @@ pub fn apply_overrides(model: &Model, overrides: &[String]) -> Result<Model, Ove
             return Err(unknown_path(given, path, &m));
         };
         let param = &mut m.params[index];
-        let dist = if param.path.ends_with(".eta") && new_spec.as_str() == Some("inf") {
+        // Supply elasticities take "inf": the exporter's `eta` and the competitors'
+        // `competitor_eta` (MODEL.md §10) alike.
+        let is_eta = param.path.ends_with(".eta") || param.path.contains(".competitor_eta");
+        let dist = if is_eta && new_spec.as_str() == Some("inf") {
             Distribution::point(f64::INFINITY)
-        } else if param.path.ends_with(".eta") && new_spec.as_float().is_some_and(f64::is_infinite)
-        {
+        } else if is_eta && new_spec.as_float().is_some_and(f64::is_infinite) {
             return Err(fail(
                 given,
                 "a bare inf is a TOML float; accepted: the string \"inf\" (e.g. --set 'sectors.autos.eta=\"inf\"'), a number > 0 or a distribution on (0, inf)",

@@ -2,7 +2,7 @@
 //! file, line and column, the rule broken and what is accepted; doubtful but valid tables
 //! draw a warning.
 
-use tariffsim::model::{compile_model, ModelError};
+use tariffsim::model::{apply_overrides, compile_model, ModelError};
 
 use crate::common::{path, run_bin};
 
@@ -359,4 +359,24 @@ fn the_cli_refuses_a_bad_competitor_file_with_exit_code_2() {
         "{stderr}"
     );
     assert!(!dir.path().join("out").join("summary.json").exists());
+}
+
+#[test]
+fn competitor_parameters_take_overrides_and_inf() {
+    let model = compile_model(BASE, "base.toml").unwrap();
+    let set = |o: &str| apply_overrides(&model, &[o.to_string()]);
+    let m = set("sectors.autos.competitor_eta.mexico=\"inf\"").expect("inf is accepted");
+    let i = m
+        .param_index("sectors.autos.competitor_eta.mexico")
+        .unwrap();
+    assert_eq!(m.params[i].dist.as_point(), Some(f64::INFINITY));
+    let m = set("interim.competitors.japan.tariff.autos=0.15").unwrap();
+    let i = m
+        .param_index("interim.competitors.japan.tariff.autos")
+        .unwrap();
+    assert_eq!(m.params[i].dist.as_point(), Some(0.15));
+    let e = set("sectors.autos.redirection=1.5").unwrap_err();
+    assert!(e.message.contains("accepted: in [0, 1]"), "{}", e.message);
+    let e = set("sectors.autos.competitor_eta.mexico=-2").unwrap_err();
+    assert!(e.message.contains("accepted: > 0"), "{}", e.message);
 }

@@ -494,50 +494,62 @@ fn multi_source(
 }
 
 /// g(z) = z − ln P(z), g'(z) and ln P for the draws `from..to` at their current z.
+///
+/// Every column is sliced to `from..to` first, so that the loops run over slices of one
+/// length without bounds checks and vectorise.
 #[inline(always)]
 fn residuals(shares: &SourceShares, s: &mut SourceScratch, from: usize, to: usize) {
     let n = s.z.len();
+    let len = to - from;
     let sources = shares.theta.len();
-    for d in from..to {
-        s.hi[d] = f64::NEG_INFINITY;
-        s.sum[d] = 0.0;
-        s.slope[d] = 0.0;
-        s.cd[d] = 0.0;
-        s.cd_slope[d] = 0.0;
-    }
+    let z = &s.z[from..to];
+    let sigma = &s.sigma[from..to];
+    let hi = &mut s.hi[from..to];
+    hi.fill(f64::NEG_INFINITY);
     for i in 0..sources {
         let ln_theta = shares.ln_theta[i];
-        for d in from..to {
-            let y = s.a[i * n + d] + s.b[i * n + d] * s.z[d];
-            let t = ln_theta + (1.0 - s.sigma[d]) * y;
-            s.term[i * n + d] = t;
-            s.hi[d] = if t > s.hi[d] { t } else { s.hi[d] };
+        let a = &s.a[i * n + from..][..len];
+        let b = &s.b[i * n + from..][..len];
+        let term = &mut s.term[i * n + from..][..len];
+        for d in 0..len {
+            let t = ln_theta + (1.0 - sigma[d]) * (a[d] + b[d] * z[d]);
+            term[d] = t;
+            hi[d] = if t > hi[d] { t } else { hi[d] };
         }
     }
+    let (sum, slope) = (&mut s.sum[from..to], &mut s.slope[from..to]);
+    let (cd, cd_slope) = (&mut s.cd[from..to], &mut s.cd_slope[from..to]);
+    sum.fill(0.0);
+    slope.fill(0.0);
+    cd.fill(0.0);
+    cd_slope.fill(0.0);
     for i in 0..sources {
         let theta = shares.theta[i];
-        for d in from..to {
-            let e = fastmath::exp(s.term[i * n + d] - s.hi[d]);
-            let m = s.m[i * n + d];
-            s.sum[d] += e;
-            s.slope[d] += e * m;
-            s.cd[d] += theta * (s.a[i * n + d] + s.b[i * n + d] * s.z[d]);
-            s.cd_slope[d] += theta * m;
+        let a = &s.a[i * n + from..][..len];
+        let b = &s.b[i * n + from..][..len];
+        let m = &s.m[i * n + from..][..len];
+        let term = &s.term[i * n + from..][..len];
+        for d in 0..len {
+            let e = fastmath::exp(term[d] - hi[d]);
+            sum[d] += e;
+            slope[d] += e * m[d];
+            cd[d] += theta * (a[d] + b[d] * z[d]);
+            cd_slope[d] += theta * m[d];
         }
     }
-    for d in from..to {
-        let one_minus_sigma = 1.0 - s.sigma[d];
-        let ces = (s.hi[d] + fastmath::ln(s.sum[d])) / one_minus_sigma;
-        let unit = (s.sigma[d] - 1.0).abs() < UNIT_SIGMA_TOLERANCE;
-        let ln_p = if unit { s.cd[d] } else { ces };
-        let slope = if unit {
-            s.cd_slope[d]
-        } else {
-            s.slope[d] / s.sum[d]
-        };
-        s.g[d] = s.z[d] - ln_p;
-        s.dg[d] = slope;
-        s.eval_ln_p[d] = ln_p;
+    let (g, dg, eval_ln_p) = (
+        &mut s.g[from..to],
+        &mut s.dg[from..to],
+        &mut s.eval_ln_p[from..to],
+    );
+    for d in 0..len {
+        let one_minus_sigma = 1.0 - sigma[d];
+        let ces = (hi[d] + fastmath::ln(sum[d])) / one_minus_sigma;
+        let unit = (sigma[d] - 1.0).abs() < UNIT_SIGMA_TOLERANCE;
+        let ln_p = if unit { cd[d] } else { ces };
+        dg[d] = if unit { cd_slope[d] } else { slope[d] / sum[d] };
+        g[d] = z[d] - ln_p;
+        eval_ln_p[d] = ln_p;
     }
 }
 
