@@ -1472,8 +1472,9 @@ mod tests {
     fn a_scenario_without_draws_and_a_missing_section_degrade_to_notes() {
         let mut s = default_summary();
         let full = render_report(&s).unwrap();
-        // Six charts of every run, two fan charts of the default model's monthly path.
-        assert_eq!(full.charts.len(), 8);
+        // Six charts of every run, two fan charts of the default model's monthly path, and
+        // the competitors chart of its named competitors (issue 13).
+        assert_eq!(full.charts.len(), 9);
         assert!(!full.html.contains("Not available"));
         // A scenario no draw picked has undefined quantiles.
         let id = s.scenarios.keys().next().unwrap().clone();
