@@ -15,7 +15,7 @@
 //! let info = report::RunInfo { draws: 4096, seed: 0, sampler: "mc".into(), threads: 1, elapsed_s: 0.0, stopping: None };
 //! let files = report::render_report(&Summary::new(&model, &info, &outcome.stats))?;
 //! assert!(files.html.starts_with("<!DOCTYPE html>"));
-//! assert_eq!(files.charts.len(), 8); // six of every run, two fan charts of the monthly path
+//! assert_eq!(files.charts.len(), 9); // six of every run, two fan charts of the monthly path, competitors
 //! # Ok(()) }
 //! ```
 
@@ -1490,8 +1490,9 @@ mod tests {
             .any(|(n, svg)| n == "scenarios.svg" && svg.contains("no draws")));
         assert!(!r.charts.iter().any(|(n, _)| n == "tornado.svg"));
         let sensitivity = &r.html[r.html.find("<section id=\"sensitivity\">").unwrap()..];
+        // Section 9: the default model's report has "Month by month" and "Competitors" before it.
         assert!(sensitivity.starts_with(
-            "<section id=\"sensitivity\"><h2>8. Sensitivity</h2><p class=\"note\">Not available"
+            "<section id=\"sensitivity\"><h2>9. Sensitivity</h2><p class=\"note\">Not available"
         ));
     }
 
