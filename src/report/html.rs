@@ -15,7 +15,7 @@
 //! let info = report::RunInfo { draws: 4096, seed: 0, sampler: "mc".into(), threads: 1, elapsed_s: 0.0, stopping: None };
 //! let files = report::render_report(&Summary::new(&model, &info, &outcome.stats))?;
 //! assert!(files.html.starts_with("<!DOCTYPE html>"));
-//! assert_eq!(files.charts.len(), 8); // six of every run, two fan charts of the monthly path
+//! assert_eq!(files.charts.len(), 9); // six of every run, two fan charts of the monthly path, competitors
 //! # Ok(()) }
 //! ```
 
@@ -1472,8 +1472,9 @@ mod tests {
     fn a_scenario_without_draws_and_a_missing_section_degrade_to_notes() {
         let mut s = default_summary();
         let full = render_report(&s).unwrap();
-        // Six charts of every run, two fan charts of the default model's monthly path.
-        assert_eq!(full.charts.len(), 8);
+        // Six charts of every run, two fan charts of the default model's monthly path, and
+        // the competitors chart of its named competitors (issue 13).
+        assert_eq!(full.charts.len(), 9);
         assert!(!full.html.contains("Not available"));
         // A scenario no draw picked has undefined quantiles.
         let id = s.scenarios.keys().next().unwrap().clone();
@@ -1489,8 +1490,9 @@ mod tests {
             .any(|(n, svg)| n == "scenarios.svg" && svg.contains("no draws")));
         assert!(!r.charts.iter().any(|(n, _)| n == "tornado.svg"));
         let sensitivity = &r.html[r.html.find("<section id=\"sensitivity\">").unwrap()..];
+        // Section 9: the default model's report has "Month by month" and "Competitors" before it.
         assert!(sensitivity.starts_with(
-            "<section id=\"sensitivity\"><h2>8. Sensitivity</h2><p class=\"note\">Not available"
+            "<section id=\"sensitivity\"><h2>9. Sensitivity</h2><p class=\"note\">Not available"
         ));
     }
 

@@ -4,11 +4,12 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 // The default model has a monthly path (issue 12): its "months" section with two fan charts.
-const SECTIONS: [&str; 10] = [
+const SECTIONS: [&str; 11] = [
     "headline",
     "export-loss",
     "months",
     "sectors",
+    "competitors",
     "scenarios",
     "deal-costs",
     "market-stress",
@@ -17,11 +18,12 @@ const SECTIONS: [&str; 10] = [
     "assumptions",
 ];
 
-const CHARTS: [&str; 8] = [
+const CHARTS: [&str; 9] = [
     "export_loss_distribution.svg",
     "months_export_change.svg",
     "months_export_loss.svg",
     "sectors.svg",
+    "competitors.svg",
     "scenarios.svg",
     "market_stress.svg",
     "tornado.svg",
@@ -194,7 +196,8 @@ fn issue_4_report_is_well_formed_self_contained_and_has_every_chart() {
         "no page breaks between sections"
     );
 
-    // The ten sections, in order, and the inline charts.
+    // The eleven sections (the default model names competitors: issue 13), in order, and the
+    // inline charts.
     let mut last = 0;
     for id in SECTIONS {
         let at = html
@@ -203,7 +206,10 @@ fn issue_4_report_is_well_formed_self_contained_and_has_every_chart() {
         assert!(at > last, "section {id} out of order");
         last = at;
     }
-    assert_eq!(elements.iter().filter(|e| *e == "section").count(), 10);
+    assert_eq!(
+        elements.iter().filter(|e| *e == "section").count(),
+        SECTIONS.len()
+    );
     assert_eq!(
         elements.iter().filter(|e| *e == "svg").count(),
         CHARTS.len()

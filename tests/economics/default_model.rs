@@ -29,6 +29,10 @@ fn the_default_model_covers_korean_exports_to_the_us() {
     assert!(model.sectors.len() >= 10);
     // MOTIE, Jan 2025: 127.8 USD bn in 2024.
     assert!((model.total_exports() - 127.8).abs() < 1e-9);
+    // MOTIE, 1 Jan 2025: 683.8 USD bn to all markets in 2024 (issue 13, net_export_loss_pct).
+    assert!((model.total_exports_all_markets - 683.8).abs() < 1e-9);
+    // Every named competitor has a share in at least one sector (no validation warning).
+    assert!(model.competitors.len() >= 7);
     assert!(model.scenarios.len() >= 4);
     assert!((model.gdp - 1868.0).abs() < 1e-9);
 }
@@ -132,6 +136,36 @@ fn default_model_headline_results_stay_within_documented_bounds() {
             .mean
     };
     assert!(month(12) > month(6) && month(6) > month(1));
+    // Issue 13: Korea sells part of the US loss elsewhere (redirection 0-60 % by sector), so
+    // the net loss on all markets is below the US loss, and small against total exports.
+    let net = stats.output_summary(net_export_loss_index(&model));
+    assert!(
+        (3.0..=6.0).contains(&net.mean) && net.mean < stats.output_summary(EXPORT_LOSS).mean,
+        "net_export_loss mean {}",
+        net.mean
+    );
+    let net_pct = stats.output_summary(net_export_loss_index(&model) + 1);
+    assert!(
+        (0.4..=0.9).contains(&net_pct.mean),
+        "net_export_loss_pct mean {}",
+        net_pct.mean
+    );
+    // China at 145 % loses the most of the named competitors; Mexico, whose USMCA goods pay
+    // nothing, gains.
+    let competitor = |id: &str| {
+        let k = model.competitors.iter().position(|c| c.id == id).unwrap();
+        stats
+            .output_summary(first_competitor_index(&model) + k)
+            .mean
+    };
+    for id in ["japan", "eu", "mexico", "canada", "taiwan", "vietnam"] {
+        assert!(competitor("china") > competitor(id), "china vs {id}");
+    }
+    assert!(
+        competitor("mexico") < 0.0,
+        "mexico {}",
+        competitor("mexico")
+    );
 }
 
 #[test]
