@@ -5,6 +5,7 @@
 mod common;
 
 mod batch;
+mod files;
 mod report;
 mod run;
 mod summary;
