@@ -15,7 +15,7 @@
 //! let info = report::RunInfo { draws: 4096, seed: 0, sampler: "mc".into(), threads: 1, elapsed_s: 0.0, stopping: None };
 //! let files = report::render_report(&Summary::new(&model, &info, &outcome.stats))?;
 //! assert!(files.html.starts_with("<!DOCTYPE html>"));
-//! assert_eq!(files.charts.len(), 8); // six of every run, two fan charts of the monthly path
+//! assert_eq!(files.charts.len(), 10); // eight of every run, two fan charts of the monthly path
 //! # Ok(()) }
 //! ```
 
@@ -1640,9 +1640,26 @@ mod tests {
     fn a_scenario_without_draws_and_a_missing_section_degrade_to_notes() {
         let mut s = default_summary();
         let full = render_report(&s).unwrap();
-        // Six charts of every run, two fan charts of the default model's monthly path.
-        assert_eq!(full.charts.len(), 8);
+        // Eight charts of every run, two fan charts of the default model's monthly path.
+        assert_eq!(full.charts.len(), 10);
         assert!(!full.html.contains("Not available"));
+        // Issue 15, item 13: the scenario distributions overlaid, the scenario ranked by η,
+        // the correlations and scenarios in the assumptions, every table in a scroll box.
+        for name in ["scenarios_export_loss.svg", "scenarios_surplus_change.svg"] {
+            let svg = &full.charts.iter().find(|c| c.0 == name).unwrap().1;
+            for id in s.scenarios.keys() {
+                assert!(svg.contains(id.as_str()), "{name}: {id}");
+            }
+        }
+        let tornado = &full.charts.iter().find(|c| c.0 == "tornado.svg").unwrap().1;
+        assert!(tornado.contains("η 0.") && !tornado.contains("e-1"));
+        let assumptions = &full.html[full.html.find("<section id=\"assumptions\">").unwrap()..];
+        assert!(assumptions.contains("sectors.auto_parts.sigma") && assumptions.contains("0.6"));
+        assert!(assumptions.contains("Correlations") && assumptions.contains("rationale"));
+        assert_eq!(
+            full.html.matches("<table").count(),
+            full.html.matches("<div class=\"scroll\"><table").count()
+        );
         // A scenario no draw picked has undefined quantiles.
         let id = s.scenarios.keys().next().unwrap().clone();
         s.scenarios[&id].draws = 0;
