@@ -17,11 +17,13 @@ const SECTIONS: [&str; 10] = [
     "assumptions",
 ];
 
-const CHARTS: [&str; 8] = [
+const CHARTS: [&str; 10] = [
     "export_loss_distribution.svg",
     "months_export_change.svg",
     "months_export_loss.svg",
     "sectors.svg",
+    "scenarios_export_loss.svg",
+    "scenarios_surplus_change.svg",
     "scenarios.svg",
     "market_stress.svg",
     "tornado.svg",
