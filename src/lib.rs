@@ -30,6 +30,7 @@ pub mod draws;
 mod error;
 mod facade;
 pub(crate) mod fastmath;
+pub mod folder;
 pub mod kernel;
 pub mod model;
 mod mpi;

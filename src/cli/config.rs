@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use tariffsim::folder::{self, FolderLock};
 use tariffsim::model::{self, Model};
 use tariffsim::report;
 use tariffsim::run::{
@@ -154,6 +155,8 @@ pub(crate) struct RunPlan {
     pub charts: Option<PathBuf>,
     /// The --out folder (of comparison.csv when there are several models).
     pub out: PathBuf,
+    /// The folders the run writes into, locked until the plan is dropped.
+    pub claim: Claim,
 }
 
 impl RunPlan {
@@ -199,35 +202,44 @@ impl RunPlan {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let stop = stop_rule(&loaded.model, &args.target)?;
-            let resume = match &args.checkpoint {
-                Some(dir) if args.resume => Some(report::read_partial(dir)?),
-                _ => None,
-            };
-            // The one validation step of the library, on the run as it will be made.
-            let planned = Planned {
-                draws_file: args.save_draws,
-            };
-            let mut run = Run::new(&loaded.model, &config)
-                .model_text(&loaded.text)
-                .stop(stop.clone())
-                .blocks(range);
-            if args.save_draws {
-                run = run.observe(&planned);
-            }
-            if args.checkpoint.is_some() {
-                run = run.checkpoint(&planned, resume.clone());
-            }
-            match world {
-                Some(_) => run.validate_ranks()?,
-                None => run.validate()?,
-            }
-            runs.push(PlannedRun {
+            let planned = PlannedRun {
                 loaded,
                 out,
                 label,
                 stop,
-                resume,
-            });
+                resume: None,
+            };
+            // The one validation step of the library, on the run as it will be made (the
+            // saved state, if any, is checked below, once its folder is locked).
+            validate_run(&planned, &args, &config, range, world)?;
+            runs.push(planned);
+        }
+        // Every folder this process writes into, locked before anything in it is read or
+        // written: a second run into one of them is refused (issue 15, item 2). Under MPI only
+        // rank 0 writes.
+        let mut dirs: Vec<&Path> = Vec::new();
+        if runs.len() > 1 {
+            dirs.push(&args.out);
+        }
+        dirs.extend(runs.iter().map(|r| r.out.as_path()));
+        dirs.extend(args.checkpoint.as_deref());
+        dirs.extend(args.charts.as_deref());
+        let claim = if world.is_none_or(|w| w.is_root()) {
+            Claim::new(dirs)?
+        } else {
+            Claim::default()
+        };
+        if let Some(dir) = &args.checkpoint {
+            let planned = &mut runs[0];
+            let resumed =
+                saved_checkpoint(dir, &args, &planned.loaded.model, &config).and_then(|resume| {
+                    planned.resume = resume;
+                    validate_run(planned, &args, &config, range, world)
+                });
+            if let Err(e) = resumed {
+                claim.abandon();
+                return Err(e);
+            }
         }
         Ok(RunPlan {
             runs,
@@ -240,6 +252,7 @@ impl RunPlan {
             report: args.report || args.charts.is_some(),
             charts: args.charts,
             out: args.out,
+            claim,
         })
     }
 
@@ -249,20 +262,215 @@ impl RunPlan {
     }
 }
 
-/// Sub-folder name of a model in a multi-model run: the file stem, made unique.
+/// The library's one validation step ([`Run::validate`]) on one model's run as the flags make it.
+fn validate_run(
+    planned: &PlannedRun,
+    args: &RunArgs,
+    config: &RunConfig,
+    range: BlockRange,
+    world: Option<&MpiWorld>,
+) -> Result<(), Failure> {
+    let stand_in = Planned {
+        draws_file: args.save_draws,
+    };
+    let mut run = Run::new(&planned.loaded.model, config)
+        .model_text(&planned.loaded.text)
+        .stop(planned.stop.clone())
+        .blocks(range);
+    if args.save_draws {
+        run = run.observe(&stand_in);
+    }
+    if args.checkpoint.is_some() {
+        run = run.checkpoint(&stand_in, planned.resume.clone());
+    }
+    match world {
+        Some(_) => run.validate_ranks()?,
+        None => run.validate()?,
+    }
+    Ok(())
+}
+
+/// The folders a command writes into, locked ([`folder::lock_all`]) until this is dropped,
+/// with those it had to create.
+#[derive(Default)]
+pub(crate) struct Claim {
+    _locks: Vec<FolderLock>,
+    created: Vec<PathBuf>,
+}
+
+impl Claim {
+    /// Creates and locks `dirs`, and says which stale temporary files of an interrupted run it
+    /// removed from them. Another process writing into one of them: exit 2.
+    pub fn new<'a>(dirs: impl IntoIterator<Item = &'a Path>) -> Result<Self, Failure> {
+        let dirs: Vec<&Path> = dirs.into_iter().collect();
+        let created: Vec<PathBuf> = dirs
+            .iter()
+            .filter(|d| !d.exists())
+            .map(|d| d.to_path_buf())
+            .collect();
+        let locks = match folder::lock_all(dirs) {
+            Ok(locks) => locks,
+            Err(e) => {
+                // The folders locked before the refusal were released: remove those created.
+                Claim {
+                    _locks: Vec::new(),
+                    created,
+                }
+                .abandon();
+                return Err(match e {
+                    e @ folder::FolderError::Busy { .. } => Failure::invalid(e),
+                    e => Failure {
+                        code: 1,
+                        message: format!("error: {e}"),
+                    },
+                });
+            }
+        };
+        for stale in locks.iter().flat_map(|l| &l.removed) {
+            eprintln!("note: removed {stale}, a temporary file left by an interrupted run");
+        }
+        Ok(Claim {
+            _locks: locks,
+            created,
+        })
+    }
+
+    /// Releases the folders after a refusal or a failure, removing those this command created
+    /// and left empty: a refused command leaves nothing behind.
+    pub fn abandon(self) {
+        let created = self.created.clone();
+        drop(self);
+        for d in created.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+}
+
+/// The state to resume from in the checkpoint folder `dir` (whose lock this process holds):
+/// with `--resume`, the saved state, or none when no checkpoint was saved yet (the run starts
+/// from the beginning, and says so); without it, a folder already holding a checkpoint is
+/// refused unless `--overwrite` is given, so that no run's progress is lost by mistake.
+fn saved_checkpoint(
+    dir: &Path,
+    args: &RunArgs,
+    model: &Model,
+    config: &RunConfig,
+) -> Result<Option<PartialResult>, Failure> {
+    let file = dir.join(report::PARTIAL_FILE);
+    let exists = file.try_exists().map_err(|e| Failure {
+        code: 1,
+        message: format!("error: {}: cannot read: {e}", file.display()),
+    })?;
+    if !exists {
+        if args.resume {
+            eprintln!(
+                "note: --resume: {} holds no checkpoint yet (the run was stopped before its first save, or never started): starting from the beginning",
+                dir.display()
+            );
+        }
+        return Ok(None);
+    }
+    if args.resume {
+        return Ok(Some(report::read_partial(dir)?));
+    }
+    let what = match report::read_partial(dir) {
+        Ok(saved) => describe_checkpoint(&saved, model, config),
+        Err(e) => format!("a checkpoint that cannot be read ({e})"),
+    };
+    if args.overwrite {
+        eprintln!("note: --overwrite: replacing {what} in {}", dir.display());
+        return Ok(None);
+    }
+    Err(Failure::invalid(format!(
+        "--checkpoint {}: the folder already holds {what}, which this run would replace; accepted: --resume to continue that run, --overwrite to discard it, or another folder",
+        dir.display()
+    )))
+}
+
+/// A saved checkpoint in words: whose run it is and how far it got.
+fn describe_checkpoint(saved: &PartialResult, model: &Model, config: &RunConfig) -> String {
+    let done: u64 = saved.completed.iter().map(|(a, b)| b - a).sum();
+    let whose = if saved.is_run_of(model, config) {
+        "the checkpoint of this same run".to_string()
+    } else {
+        format!(
+            "the checkpoint of another run ({}, draws {}, seed {}, sampler {})",
+            saved.model_file, saved.draws, saved.seed, saved.sampler
+        )
+    };
+    format!(
+        "{whose}, {done} of {} blocks done",
+        tariffsim::sampling::block_count(saved.draws)
+    )
+}
+
+/// Sub-folder name of a model in a multi-model run: the file stem made safe as one folder
+/// name inside `out` (issue 15, item 3), and unique among the run's folders.
 fn run_folder(out: &Path, path: &Path, taken: &mut Vec<String>) -> PathBuf {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model".into());
-    let mut name = stem.clone();
+        .unwrap_or_default();
+    let safe = safe_folder_name(&stem);
+    let mut name = safe.clone();
     let mut i = 2;
-    while taken.contains(&name) {
-        name = format!("{stem}-{i}");
+    // Case-insensitive: on macOS and Windows `A` and `a` are one folder.
+    while taken
+        .iter()
+        .any(|t| t.to_lowercase() == name.to_lowercase())
+        || RESERVED_NAMES.iter().any(|r| r.eq_ignore_ascii_case(&name))
+    {
+        name = format!("{safe}-{i}");
         i += 1;
     }
     taken.push(name.clone());
+    if name != stem {
+        eprintln!(
+            "note: the results of {} go to {}",
+            path.display(),
+            out.join(&name).display()
+        );
+    }
     out.join(name)
+}
+
+/// Names the `run` command itself writes into `--out` next to the models' folders.
+const RESERVED_NAMES: &[&str] = &["comparison.csv", "report.html"];
+
+/// Longest folder name made from a file name, in bytes (file systems allow 255).
+const MAX_FOLDER_NAME: usize = 100;
+
+/// `stem` as one folder name that stays inside its parent: letters, digits, `-`, `_` and `.`
+/// kept, anything else (separators, control characters, spaces, `:`) replaced by `_`, no
+/// leading `.` (no `.`, `..` or hidden folder), at most [`MAX_FOLDER_NAME`] bytes, and
+/// `model` when nothing is left.
+pub(crate) fn safe_folder_name(stem: &str) -> String {
+    let mut name: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let trimmed = name.trim_start_matches('.');
+    if trimmed.len() != name.len() {
+        name = format!("_{trimmed}");
+    }
+    // Windows drops trailing dots and spaces, which would merge `a.` with `a`.
+    while name.ends_with('.') {
+        name.pop();
+    }
+    while name.len() > MAX_FOLDER_NAME {
+        name.pop();
+    }
+    if name.trim_matches('_').is_empty() {
+        "model".into()
+    } else {
+        name
+    }
 }
 
 /// A `sweep` command, validated: every grid point's model built, the run settings checked.

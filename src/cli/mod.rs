@@ -20,7 +20,7 @@ use tariffsim::report::{self, CheckpointDir, DrawsCsv, RunInfo};
 use tariffsim::run::{self, BlockRange, MpiWorld, Observer, Run, RunConfig, SamplerKind};
 use tariffsim::stats::RunStats;
 
-use config::{load, PlannedRun, RunPlan, SweepPlan};
+use config::{load, Claim, PlannedRun, RunPlan, SweepPlan};
 use render::{print_stdout, progress_bar, Failure, Progress};
 
 /// Monte Carlo engine for the macro impact of trade policy.
@@ -98,11 +98,11 @@ enum Command {
         /// Seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Also compute the monthly outputs of MODEL.md §12 (to measure what they cost).
+        /// Also compute the monthly outputs of docs/time.md (to measure what they cost).
         #[arg(long)]
         monthly: bool,
     },
-    /// Hold a forecast against observed values (MODEL.md §13): PIT, CRPS and coverage in
+    /// Hold a forecast against observed values (docs/time.md): PIT, CRPS and coverage in
     /// backtest.json; observations with an sd also update the forecast (updated/summary.json).
     Backtest(BacktestArgs),
 }
@@ -161,7 +161,7 @@ struct SweepArgs {
     /// Output folder.
     #[arg(long, default_value = "tariffsim-sweep")]
     out: PathBuf,
-    /// Also report the monthly outputs of MODEL.md §12 (months.<t>.*), as `[model] monthly = true` does.
+    /// Also report the monthly outputs of docs/time.md (months.<t>.*), as `[model] monthly = true` does.
     #[arg(long)]
     monthly: bool,
     #[command(flatten)]
@@ -191,9 +191,13 @@ struct RunArgs {
     /// Save completed blocks to DIR as the run goes.
     #[arg(long, value_name = "DIR")]
     checkpoint: Option<PathBuf>,
-    /// Continue the run saved in --checkpoint DIR.
+    /// Continue the run saved in --checkpoint DIR (from the beginning when none was saved yet).
     #[arg(long, requires = "checkpoint")]
     resume: bool,
+    /// Replace the checkpoint another run left in --checkpoint DIR (without it, such a folder
+    /// is refused so that no run's progress is lost by mistake).
+    #[arg(long, requires = "checkpoint", conflicts_with = "resume")]
+    overwrite: bool,
     /// Number of draws.
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000_000))]
     draws: u64,
@@ -226,7 +230,7 @@ struct RunArgs {
     /// Also write each chart of the report as an SVG file to DIR (implies --report).
     #[arg(long, value_name = "DIR")]
     charts: Option<PathBuf>,
-    /// Also report the monthly outputs of MODEL.md §12 (months.<t>.*), as `[model] monthly = true` does.
+    /// Also report the monthly outputs of docs/time.md (months.<t>.*), as `[model] monthly = true` does.
     #[arg(long)]
     monthly: bool,
 }
@@ -293,7 +297,7 @@ struct SensitivityArgs {
     /// Overrides (as for `run --set`).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     set: Vec<String>,
-    /// Base sample size N; the model is evaluated N x (2 + inputs) times. A power of two is best.
+    /// Base sample size N; the model is evaluated N x (2 + G) times, G the number of distinct coordinate sets estimated (parameters, correlated clusters, groups). A power of two is best.
     #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(2..=1_000_000_000))]
     samples: u64,
     /// Seed of the Sobol scrambling and of the bootstrap.
@@ -311,7 +315,7 @@ struct SensitivityArgs {
     /// Output folder.
     #[arg(long, default_value = "tariffsim-sensitivity")]
     out: PathBuf,
-    /// Also report the monthly outputs of MODEL.md §12 (months.<t>.*), as `[model] monthly = true` does.
+    /// Also report the monthly outputs of docs/time.md (months.<t>.*), as `[model] monthly = true` does.
     #[arg(long)]
     monthly: bool,
     /// No table on the terminal.
@@ -325,9 +329,13 @@ pub fn main() -> ExitCode {
     // Under `mpirun -n R` (feature `mpi`) every rank runs its share of the blocks.
     let world = MpiWorld::init();
     let result = match cli.command {
-        Command::Run(args) => {
-            RunPlan::new(args, world.as_ref()).and_then(|plan| run_cmd(&plan, world.as_ref()))
-        }
+        Command::Run(args) => RunPlan::new(args, world.as_ref()).and_then(|plan| {
+            let result = run_cmd(&plan, world.as_ref());
+            if result.is_err() {
+                plan.claim.abandon();
+            }
+            result
+        }),
         Command::Report {
             dir,
             charts,
@@ -620,6 +628,20 @@ fn merge(parts: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Failure> {
         .collect::<Result<_, _>>()?;
     let merged = run::partial::merge(read, true)?;
     let model = merged.model()?;
+    let claim = Claim::new([out])?;
+    let result = merge_write(&merged, &model, out, quiet);
+    if result.is_err() {
+        claim.abandon();
+    }
+    result
+}
+
+fn merge_write(
+    merged: &run::PartialResult,
+    model: &Model,
+    out: &Path,
+    quiet: bool,
+) -> Result<(), Failure> {
     let info = RunInfo {
         draws: merged.draws,
         seed: merged.seed,
@@ -628,17 +650,26 @@ fn merge(parts: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Failure> {
         elapsed_s: merged.elapsed_s,
         stopping: None,
     };
-    let costs = DealCosts::for_run(&model, &info.sampler, info.seed, info.draws, info.threads)?;
-    report::write_results(&model, &info, &merged.stats, costs, out)?;
+    let costs = DealCosts::for_run(model, &info.sampler, info.seed, info.draws, info.threads)?;
+    report::write_results(model, &info, &merged.stats, costs, out)?;
     if !quiet {
-        print_stdout(&render::headline(&model, &merged.stats, &info, out));
-        print_stdout(&render::month_table_text(&model, &merged.stats));
+        print_stdout(&render::headline(model, &merged.stats, &info, out));
+        print_stdout(&render::month_table_text(model, &merged.stats));
     }
     Ok(())
 }
 
 fn sweep(args: &SweepArgs) -> Result<(), Failure> {
     let plan = SweepPlan::new(args)?;
+    let claim = Claim::new([args.out.as_path()])?;
+    let result = sweep_run(args, &plan);
+    if result.is_err() {
+        claim.abandon();
+    }
+    result
+}
+
+fn sweep_run(args: &SweepArgs, plan: &SweepPlan) -> Result<(), Failure> {
     for w in plan.sweep.warnings() {
         if !plan.model.warnings.contains(&w) {
             eprintln!("warning: {w}");
@@ -687,6 +718,25 @@ fn report_cmd(
     charts: Option<&Path>,
     sensitivity: Option<&Path>,
 ) -> Result<(), Failure> {
+    // Locked like a run's folder (a run may be writing into it); a folder that does not exist
+    // is not created, and the report's own check names the missing summary.json.
+    let claim = if dir.is_dir() {
+        Claim::new(std::iter::once(dir).chain(charts))?
+    } else {
+        Claim::default()
+    };
+    let result = report_write(dir, charts, sensitivity);
+    if result.is_err() {
+        claim.abandon();
+    }
+    result
+}
+
+fn report_write(
+    dir: &Path,
+    charts: Option<&Path>,
+    sensitivity: Option<&Path>,
+) -> Result<(), Failure> {
     match report::write_report_with(dir, charts, sensitivity) {
         Ok(path) => {
             print_stdout(&format!("wrote {}\n", path.display()));
@@ -698,7 +748,18 @@ fn report_cmd(
 }
 
 /// `tariffsim compare A B`: a missing or malformed run folder is bad input (exit code 2).
+/// The output folder is locked like every folder a command writes into; after a refusal a
+/// folder this command created is removed again.
 fn compare_cmd(a: &Path, b: &Path, out: &Path) -> Result<(), Failure> {
+    let claim = Claim::new([out])?;
+    let result = compare_write(a, b, out);
+    if result.is_err() {
+        claim.abandon();
+    }
+    result
+}
+
+fn compare_write(a: &Path, b: &Path, out: &Path) -> Result<(), Failure> {
     match report::write_compare(a, b, out) {
         Ok(paths) => {
             for p in paths {
@@ -713,8 +774,7 @@ fn compare_cmd(a: &Path, b: &Path, out: &Path) -> Result<(), Failure> {
 
 fn sensitivity(args: SensitivityArgs) -> Result<(), Failure> {
     use tariffsim::sensitivity::{
-        model_sensitivity, parse_group, ModelSensitivityError, ModelSensitivityOptions,
-        SobolOptions,
+        parse_group, ModelSensitivityError, ModelSensitivityOptions, SobolOptions,
     };
     let set = config::with_monthly(&args.set, args.monthly);
     let model = load(args.model.as_deref(), &set, None)?.model;
@@ -739,6 +799,26 @@ fn sensitivity(args: SensitivityArgs) -> Result<(), Failure> {
             ..SobolOptions::default()
         },
     };
+    let claim = Claim::new([args.out.as_path()])?;
+    let result = sensitivity_run(&args, &model, &options);
+    if result.is_err() {
+        claim.abandon();
+    }
+    result
+}
+
+fn sensitivity_run(
+    args: &SensitivityArgs,
+    model: &Model,
+    options: &tariffsim::sensitivity::ModelSensitivityOptions,
+) -> Result<(), Failure> {
+    use tariffsim::sensitivity::{model_sensitivity, ModelSensitivityError};
+    let invalid = |e: ModelSensitivityError| match e {
+        ModelSensitivityError::Group { given, message } => {
+            Failure::invalid(format!("--group {given}: {message}"))
+        }
+        e => Failure::invalid(e),
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads as usize)
         .build()
@@ -748,7 +828,7 @@ fn sensitivity(args: SensitivityArgs) -> Result<(), Failure> {
         })?;
     let started = std::time::Instant::now();
     let result = pool
-        .install(|| model_sensitivity(&model, &options))
+        .install(|| model_sensitivity(model, options))
         .map_err(invalid)?;
     report::ensure_dir(&args.out)?;
     let text = serde_json::to_string_pretty(&result.json).unwrap_or_default();
@@ -756,7 +836,7 @@ fn sensitivity(args: SensitivityArgs) -> Result<(), Failure> {
     report::write_atomic(&args.out.join("sensitivity.csv"), &result.to_csv()?)?;
     if !args.quiet {
         print_stdout(&render::sensitivity_text(
-            &model,
+            model,
             &result,
             started.elapsed().as_secs_f64(),
             &args.out,
@@ -783,11 +863,29 @@ fn backtest(args: BacktestArgs) -> Result<(), Failure> {
         sampler: args.sampling.sampler.0,
         antithetic: args.sampling.antithetic,
     };
+    let claim = Claim::new([args.out.as_path()])?;
+    let result = backtest_run(&args, &model, &config, &observations);
+    if result.is_err() {
+        claim.abandon();
+    }
+    result
+}
+
+fn backtest_run(
+    args: &BacktestArgs,
+    model: &Model,
+    config: &RunConfig,
+    observations: &[tariffsim::backtest::Observation],
+) -> Result<(), Failure> {
+    // The updated forecast's folder is written under the lock of --out.
+    for stale in tariffsim::folder::remove_stale(&args.out.join("updated")).unwrap_or_default() {
+        eprintln!("note: removed {stale}, a temporary file left by an interrupted run");
+    }
     let bar = progress_bar(config.draws, args.quiet, "draws");
     let progress = bar.clone().map(Progress);
     let observers: Vec<&dyn Observer> = progress.iter().map(|p| p as &dyn Observer).collect();
     let result =
-        tariffsim::backtest::run_backtest_documents(&model, &config, &observations, &observers)
+        tariffsim::backtest::run_backtest_documents(model, config, observations, &observers)
             .map_err(|e| match e {
                 tariffsim::backtest::BacktestError::Underflow(m) => {
                     Failure::invalid(format!("{}: {m}", args.observed.display()))
@@ -800,7 +898,7 @@ fn backtest(args: BacktestArgs) -> Result<(), Failure> {
     let (bt, info, updated) = (&result.backtest, &result.info, &result.updated_json);
     let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
     report::ensure_dir(&args.out)?;
-    report::write_results(&model, info, &bt.run.stats, None, &args.out)?;
+    report::write_results(model, info, &bt.run.stats, None, &args.out)?;
     report::write_atomic(
         &args.out.join("backtest.json"),
         pretty(&result.backtest_json).as_bytes(),
@@ -820,7 +918,7 @@ fn backtest(args: BacktestArgs) -> Result<(), Failure> {
         eprintln!("warning: {w}");
     }
     if !args.quiet {
-        print_stdout(&render::backtest_text(&model, bt));
+        print_stdout(&render::backtest_text(model, bt));
         print_stdout(&format!("results in {}\n", args.out.display()));
     }
     Ok(())

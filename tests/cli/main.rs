@@ -5,7 +5,9 @@
 mod common;
 
 mod batch;
+mod competitors;
 mod files;
+mod folders;
 mod report;
 mod run;
 mod summary;

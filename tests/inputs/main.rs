@@ -4,5 +4,6 @@
 mod common;
 
 mod bad_models;
+mod competitors;
 mod fuzz_models;
 mod partial_files;
