@@ -319,7 +319,7 @@ fn compare_page(a: (&str, &Summary), b: (&str, &Summary), c: &Comparison) -> Mar
                                             @if let Some(r) = row(o, stat) {
                                                 tr {
                                                     td.t { code { (o) } span.desc { (r.unit) } }
-                                                    td.t { (heading) }
+                                                    td.t { (statistic_heading(o, stat, heading)) }
                                                     td { (format_number(r.a)) }
                                                     td { (format_number(r.b)) }
                                                     td { (format_number(r.difference)) }
@@ -380,6 +380,17 @@ fn compare_page(a: (&str, &Summary), b: (&str, &Summary), c: &Comparison) -> Mar
                 footer { p.note { "Made by tariffsim " (env!("CARGO_PKG_VERSION")) " from the two summary.json files. Quantile keys: " (QUANTILE_KEYS.join(", ")) "." } }
             }
         }
+    }
+}
+
+/// The heading of a statistic in the differences table: the upper quantiles are the VaR only
+/// of outputs where larger is worse (export loss, depreciation, drawdown, stress); for the
+/// surplus change and the GDP impact (negative = worse) they are plain quantiles.
+fn statistic_heading<'a>(output: &str, statistic: &'a str, heading: &'a str) -> &'a str {
+    if matches!(output, "surplus_change" | "gdp_impact_pct") {
+        statistic
+    } else {
+        heading
     }
 }
 
