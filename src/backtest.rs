@@ -744,6 +744,7 @@ impl Backtest {
             outputs.insert(
                 name.clone(),
                 json!({
+                    "unit": crate::outputs::unit(name, &model.units),
                     "mean": json_number(s.mean), "sd": json_number(s.sd),
                     "se_mean": json_number(s.se_mean), "min": json_number(s.min),
                     "max": json_number(s.max), "quantiles": quantiles, "es": es,

@@ -68,16 +68,21 @@ impl Draws {
             .values()
             .chain(self.outputs.values())
             .collect();
+        use crate::report::csv_text;
         let mut header: Vec<&str> = vec!["draw", "scenario"];
         header.extend(self.parameters.keys().map(String::as_str));
         header.extend(self.outputs.keys().map(String::as_str));
+        let header: Vec<_> = header.into_iter().map(csv_text).collect();
         writeln!(out, "{}", header.join(","))?;
+        // Ids and paths are letters, digits, `_`, `-` and `.` (model/compile.rs), so no cell
+        // needs CSV quoting; an id may start with `-`, hence csv_text.
+        let ids: Vec<_> = self.scenario_ids.iter().map(|id| csv_text(id)).collect();
         let mut row = Vec::new();
         for (d, &k) in self.scenario.iter().enumerate() {
             row.clear();
             row.extend_from_slice(d.to_string().as_bytes());
             row.push(b',');
-            row.extend_from_slice(self.scenario_ids[k as usize].as_bytes());
+            row.extend_from_slice(ids[k as usize].as_bytes());
             for column in &columns {
                 row.push(b',');
                 crate::report::format_float(&mut row, column[d]);

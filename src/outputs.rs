@@ -141,6 +141,12 @@ pub fn output_names(model: &Model) -> Vec<String> {
         .collect()
 }
 
+/// The unit of an output (`units` is the model's money unit): what `quantiles.csv`,
+/// `summary.json` and the tidy files write beside each output (issue 15, item 12).
+pub fn unit(name: &str, units: &str) -> String {
+    describe(name, units).0
+}
+
 /// Unit and one-line meaning of an output, for tables and reports.
 pub fn describe(name: &str, units: &str) -> (String, &'static str) {
     let units = if units.is_empty() { "units" } else { units };

@@ -55,6 +55,10 @@ pub struct Summary {
     pub sample: SampleDraws,
     /// Every parameter of the model with its distribution.
     pub parameters: Vec<ParameterInfo>,
+    /// The model's correlations (`[[correlations]]`, Gaussian copula on normal scores), for
+    /// the report's assumptions; empty in summaries written before they were recorded.
+    #[serde(default)]
+    pub correlations: Vec<CorrelationInfo>,
     /// The market-stress thresholds of the model.
     pub market: MarketInfo,
     /// What the deal costs per scenario (issue 17), from common random numbers; computed by
@@ -159,12 +163,44 @@ impl From<&crate::run::StoppingReport> for TargetSe {
     }
 }
 
+/// One correlation of the model: the two parameter paths, ρ and the line that sets it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CorrelationInfo {
+    /// The two parameter paths.
+    pub between: [String; 2],
+    /// Correlation of their normal scores.
+    #[serde(with = "serde_finite")]
+    pub rho: f64,
+    /// Line of the model file that sets it (0 when set otherwise).
+    pub line: usize,
+}
+
+/// The correlation ratio η of an output with a categorical input (the scenario): the square
+/// root of the share of the output's variance that lies between the categories,
+/// η² = Σ_k f_k (m_k − m)² / sd², from each category's share f_k and conditional mean m_k.
+/// It is in [0, 1], has no sign and does not depend on the order of the categories, unlike a
+/// correlation with the category's index (issue 15, item 13). NaN when undefined.
+pub fn correlation_ratio(groups: impl IntoIterator<Item = (f64, f64)>, mean: f64, sd: f64) -> f64 {
+    let between: f64 = groups
+        .into_iter()
+        .filter(|(f, m)| *f > 0.0 && m.is_finite())
+        .map(|(f, m)| f * (m - mean) * (m - mean))
+        .sum();
+    if sd.is_nan() || sd <= 0.0 || !between.is_finite() {
+        return f64::NAN;
+    }
+    (between / (sd * sd)).sqrt().min(1.0)
+}
+
 /// One scenario of the deal: its probability, how often it was drawn, and the conditional
 /// mean and sd of every output.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioSummary {
     /// Display name.
     pub name: String,
+    /// Why the scenario is plausible (`rationale` in the model file); empty when not given.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub rationale: String,
     /// Probability in the model file.
     #[serde(with = "serde_finite")]
     pub probability: f64,
@@ -272,7 +308,11 @@ impl Summary {
         let outputs = names
             .iter()
             .enumerate()
-            .map(|(o, name)| (name.clone(), stats.output_summary(o)))
+            .map(|(o, name)| {
+                let mut summary = stats.output_summary(o);
+                summary.unit = Some(crate::outputs::unit(name, &model.units));
+                (name.clone(), summary)
+            })
             .collect();
         let draws = stats.draws().max(1) as f64;
         let scenarios = model
@@ -288,6 +328,7 @@ impl Summary {
                     .collect();
                 let summary = ScenarioSummary {
                     name: sc.name.clone(),
+                    rationale: sc.rationale.clone(),
                     probability: sc.probability,
                     frequency: count as f64 / draws,
                     draws: count,
@@ -417,6 +458,15 @@ impl Summary {
                     kind: p.dist.kind().to_string(),
                     mean: p.dist.mean(),
                     line: p.line,
+                })
+                .collect(),
+            correlations: model
+                .correlations
+                .iter()
+                .map(|&(i, j, rho, line)| CorrelationInfo {
+                    between: [model.params[i].path.clone(), model.params[j].path.clone()],
+                    rho,
+                    line,
                 })
                 .collect(),
             market: MarketInfo {
@@ -601,6 +651,26 @@ pub struct DealCosts {
 mod tests {
     use super::*;
     use ndarray::Array2;
+
+    /// Issue 15, item 13: the scenario's measure in the tornado must not depend on the order
+    /// of the scenarios, and must be 1 when the scenario explains all the variance.
+    #[test]
+    fn correlation_ratio_is_unsigned_and_order_free() {
+        // Two scenarios of equal share with means 0 and 2 and no spread within: y = 0 or 2,
+        // mean 1, sd 1 (population), η = 1.
+        let eta = correlation_ratio([(0.5, 0.0), (0.5, 2.0)], 1.0, 1.0);
+        assert!((eta - 1.0).abs() < 1e-12);
+        let groups = [(0.2, 3.0), (0.5, 1.0), (0.3, -2.0)];
+        let mean: f64 = groups.iter().map(|(f, m)| f * m).sum();
+        let forward = correlation_ratio(groups, mean, 4.0);
+        let mut reversed = groups;
+        reversed.reverse();
+        assert_eq!(forward, correlation_ratio(reversed, mean, 4.0));
+        assert!(forward > 0.0 && forward < 1.0);
+        // Equal conditional means: the scenario explains nothing.
+        assert_eq!(correlation_ratio([(0.4, 1.0), (0.6, 1.0)], 1.0, 2.0), 0.0);
+        assert!(correlation_ratio([(1.0, 1.0)], 1.0, 0.0).is_nan());
+    }
 
     /// Statistics of one block of `n` draws whose every output is `x`.
     fn stats_of(model: &Model, x: f64, n: usize) -> RunStats {

@@ -266,6 +266,37 @@ pub fn sweep_csv(axes: &[SweepAxis], points: &[SweepPoint]) -> Result<Vec<u8>, S
     Ok(csv.finish()?)
 }
 
+/// `sweep_long.csv`, the long (tidy) form of `sweep.csv` that pandas, R and Stata read without
+/// reshaping: one row per grid point × headline output × statistic, with the varied values,
+/// the output's unit (`units` is the model's money unit) and the statistic's name (issue 15,
+/// item 12).
+pub fn sweep_long_csv(
+    units: &str,
+    axes: &[SweepAxis],
+    points: &[SweepPoint],
+) -> Result<Vec<u8>, SweepError> {
+    let mut header = vec!["point".to_string()];
+    header.extend(axes.iter().map(|a| a.path.clone()));
+    header.extend(["output", "unit", "statistic", "value"].map(String::from));
+    let mut csv = CsvRows::new(&header)?;
+    let output_units: Vec<String> = HEADLINE
+        .iter()
+        .map(|name| crate::outputs::unit(name, units))
+        .collect();
+    for (i, p) in points.iter().enumerate() {
+        let index = i.to_string();
+        for ((name, unit), stats) in HEADLINE.iter().zip(&output_units).zip(&p.headline) {
+            for (stat, &value) in STAT_NAMES.iter().zip(stats) {
+                let texts = std::iter::once(index.as_str())
+                    .chain(p.values.iter().map(String::as_str))
+                    .chain([*name, unit.as_str(), *stat]);
+                csv.row_or_empty(texts, [value])?;
+            }
+        }
+    }
+    Ok(csv.finish()?)
+}
+
 /// `sweep.json`: the same content, structured.
 pub fn sweep_json(
     model: &Model,
@@ -319,8 +350,14 @@ const SWEEP_CHART_OUTPUTS: [(Option<usize>, &str); 4] = [
 ];
 
 /// SVG charts of the headline outputs against each varied parameter: the mean with a 5–95 %
-/// band, one line per combination of the other parameters' values.
-pub fn sweep_charts(axes: &[SweepAxis], points: &[SweepPoint]) -> Vec<(String, String)> {
+/// band, one line per combination of the other parameters' values. `units` is the model's
+/// money unit, named on the y axis; the legend sits below the plot, never over the data.
+pub fn sweep_charts(
+    units: &str,
+    axes: &[SweepAxis],
+    points: &[SweepPoint],
+) -> Vec<(String, String)> {
+    use crate::report::charts::axis_tick;
     use plotters::prelude::*;
     let mut charts = Vec::new();
     // Okabe–Ito palette, distinguishable with colour-blindness; markers differ too.
@@ -384,31 +421,62 @@ pub fn sweep_charts(axes: &[SweepAxis], points: &[SweepPoint]) -> Vec<(String, S
             }
             let pad_x = ((x1 - x0) * 0.05).max(1e-9);
             let pad_y = ((y1 - y0) * 0.08).max(1e-9);
+            let (x0, x1, y0, y1) = (x0 - pad_x, x1 + pad_x, y0 - pad_y, y1 + pad_y);
+            // Legend entries below the plot, flowing into rows of the chart's width.
+            let names: Vec<String> = series
+                .iter()
+                .map(|(key, _)| {
+                    if key.is_empty() {
+                        "mean".to_string()
+                    } else {
+                        format!("mean at {key}")
+                    }
+                })
+                .collect();
+            let (width, plot_h) = (720i32, 440u32);
+            let mut slots = Vec::with_capacity(names.len());
+            let (mut lx, mut row) = (12i32, 0i32);
+            for name in &names {
+                let w = 40 + (name.chars().count() as f64 * 7.2) as i32 + 18;
+                if lx + w > width - 12 && lx > 12 {
+                    lx = 12;
+                    row += 1;
+                }
+                slots.push((lx, 14 + 22 * row));
+                lx += w;
+            }
+            let legend_h = 30 + 22 * row as u32;
+            let unit = output.map(|o| crate::outputs::unit(HEADLINE[o], units));
             let mut svg = String::new();
             {
-                let root = SVGBackend::with_string(&mut svg, (720, 440)).into_drawing_area();
+                let root = SVGBackend::with_string(&mut svg, (width as u32, plot_h + legend_h))
+                    .into_drawing_area();
                 let _ = root.fill(&WHITE);
+                let (plot, legend) = root.split_vertically(plot_h);
                 let caption = format!("{label} against {}", axis.path);
-                let chart = ChartBuilder::on(&root)
+                let chart = ChartBuilder::on(&plot)
                     .caption(caption, ("sans-serif", 18))
                     .margin(12)
                     .x_label_area_size(44)
                     .y_label_area_size(70)
-                    .build_cartesian_2d((x0 - pad_x)..(x1 + pad_x), (y0 - pad_y)..(y1 + pad_y));
+                    .build_cartesian_2d(x0..x1, y0..y1);
                 let Ok(mut chart) = chart else { continue };
+                let (x_tick, y_tick) = (axis_tick(x0, x1), axis_tick(y0, y1));
                 let _ = chart
                     .configure_mesh()
+                    .x_label_formatter(&x_tick)
+                    .y_label_formatter(&y_tick)
                     .x_desc(if numeric.is_some() {
                         axis.path.clone()
                     } else {
                         format!("{} (value number)", axis.path)
                     })
-                    .y_desc(match output {
-                        Some(_) => format!("{label}: mean, 5-95 % band"),
+                    .y_desc(match &unit {
+                        Some(u) => format!("{label} ({u}): mean, 5-95 % band"),
                         None => "probability of a stress event".into(),
                     })
                     .draw();
-                for (i, (key, pts)) in series.iter_mut().enumerate() {
+                for (i, (_, pts)) in series.iter_mut().enumerate() {
                     pts.sort_by(|p, q| p.0.total_cmp(&q.0));
                     let colour = palette[i % palette.len()];
                     if output.is_some() {
@@ -424,27 +492,28 @@ pub fn sweep_charts(axes: &[SweepAxis], points: &[SweepPoint]) -> Vec<(String, S
                         pts.iter()
                             .map(|p| Circle::new((p.0, p.1), 3 + (i % 3) as i32, colour.filled())),
                     );
-                    let drawn = chart.draw_series(LineSeries::new(
+                    let _ = chart.draw_series(LineSeries::new(
                         pts.iter().map(|p| (p.0, p.1)),
                         colour.stroke_width(2),
                     ));
-                    if let Ok(d) = drawn {
-                        let name = if key.is_empty() {
-                            "mean".to_string()
-                        } else {
-                            key.clone()
-                        };
-                        d.label(name).legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
-                        });
-                    }
                 }
-                let _ = chart
-                    .configure_series_labels()
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .position(SeriesLabelPosition::UpperLeft)
-                    .draw();
+                for (i, (name, &(x, y))) in names.iter().zip(&slots).enumerate() {
+                    let colour = palette[i % palette.len()];
+                    let _ = legend.draw(&PathElement::new(
+                        vec![(x, y), (x + 30, y)],
+                        colour.stroke_width(2),
+                    ));
+                    let _ = legend.draw(&Circle::new(
+                        (x + 15, y),
+                        3 + (i % 3) as i32,
+                        colour.filled(),
+                    ));
+                    let _ = legend.draw(&Text::new(
+                        name.clone(),
+                        (x + 38, y - 7),
+                        ("sans-serif", 14).into_font(),
+                    ));
+                }
                 let _ = root.present();
             }
             charts.push((format!("sweep_{}_{label}.svg", sanitize(&axis.path)), svg));

@@ -39,9 +39,10 @@ _QUANTILE_LEVELS = [
     ("p95", "0.95"),
     ("p99", "0.99"),
 ]
-#: The columns of ``Result.quantiles`` (those of quantiles.csv, without ``output``).
+#: The columns of ``Result.quantiles`` (those of quantiles.csv, without ``output``): the
+#: output's unit, then its statistics.
 QUANTILE_COLUMNS: List[str] = (
-    ["mean", "sd", "se_mean", "min"] + [c for c, _ in _QUANTILE_LEVELS] + ["max", "es95", "es99"]
+    ["unit", "mean", "sd", "se_mean", "min"] + [c for c, _ in _QUANTILE_LEVELS] + ["max", "es95", "es99"]
 )
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -104,13 +105,14 @@ class Result:
         for name, s in self.summary["outputs"].items():
             names.append(name)
             rows.append(
-                [_number(s[k]) for k in ("mean", "sd", "se_mean", "min")]
+                [s.get("unit")]
+                + [_number(s[k]) for k in ("mean", "sd", "se_mean", "min")]
                 + [_number(s["quantiles"][level]) for _, level in _QUANTILE_LEVELS]
                 + [_number(s["max"]), _number(s["es"]["0.95"]), _number(s["es"]["0.99"])]
             )
-        frame = pd.DataFrame(
-            rows, index=pd.Index(names, name="output"), columns=QUANTILE_COLUMNS, dtype="float64"
-        )
+        frame = pd.DataFrame(rows, index=pd.Index(names, name="output"), columns=QUANTILE_COLUMNS)
+        numeric = QUANTILE_COLUMNS[1:]
+        frame[numeric] = frame[numeric].astype("float64")
         return frame
 
     def _draws(self) -> Optional[pd.DataFrame]:

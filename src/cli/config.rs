@@ -148,6 +148,8 @@ pub(crate) struct RunPlan {
     pub range: BlockRange,
     pub checkpoint: Option<PathBuf>,
     pub save_draws: bool,
+    /// Stata-safe column names in draws.csv (`--stata-names`).
+    pub stata_names: bool,
     pub quiet: bool,
     pub report: bool,
     pub charts: Option<PathBuf>,
@@ -249,6 +251,7 @@ impl RunPlan {
             range,
             checkpoint: args.checkpoint,
             save_draws: args.save_draws,
+            stata_names: args.stata_names,
             quiet: args.quiet,
             report: args.report || args.charts.is_some(),
             charts: args.charts,

@@ -43,6 +43,21 @@ enum Command {
         /// Also write each chart as an SVG file to this folder.
         #[arg(long, value_name = "DIR")]
         charts: Option<PathBuf>,
+        /// Show the Sobol indices of a sensitivity analysis of the same model (the --out
+        /// folder of `tariffsim sensitivity`) in the report's Sensitivity section.
+        #[arg(long, value_name = "DIR")]
+        sensitivity: Option<PathBuf>,
+    },
+    /// What changes between two runs: compare.csv (every statistic of A and B, the
+    /// difference and its Monte Carlo error) and compare.html.
+    Compare {
+        /// The --out folder of run A (it holds summary.json).
+        a: PathBuf,
+        /// The --out folder of run B.
+        b: PathBuf,
+        /// Output folder for compare.csv and compare.html.
+        #[arg(long, default_value = "tariffsim-compare")]
+        out: PathBuf,
     },
     /// Check model files and report every problem with its line and column.
     Validate {
@@ -214,6 +229,10 @@ struct RunArgs {
     /// Also write every draw to draws.csv (large: one row per draw).
     #[arg(long)]
     save_draws: bool,
+    /// With --save-draws: column names Stata reads (at most 32 characters, no dots, unique),
+    /// and draws_columns.csv mapping each to its full name.
+    #[arg(long, requires = "save_draws")]
+    stata_names: bool,
     #[command(flatten)]
     sampling: SamplingArgs,
     #[command(flatten)]
@@ -337,7 +356,12 @@ pub fn main() -> ExitCode {
             }
             result
         }),
-        Command::Report { dir, charts } => report_cmd(&dir, charts.as_deref()),
+        Command::Report {
+            dir,
+            charts,
+            sensitivity,
+        } => report_cmd(&dir, charts.as_deref(), sensitivity.as_deref()),
+        Command::Compare { a, b, out } => compare_cmd(&a, &b, &out),
         Command::Validate { models } => validate(&models),
         Command::Merge { parts, out, quiet } => merge(&parts, &out, quiet),
         Command::Sweep(args) => sweep(&args),
@@ -471,7 +495,17 @@ fn run_one(
     );
     let progress = bar.clone().map(Progress);
     let draws_csv = if plan.save_draws {
-        Some(DrawsCsv::create(&out.join("draws.csv"), model, 0)?)
+        let columns = if plan.stata_names {
+            report::DrawsColumns::Stata
+        } else {
+            report::DrawsColumns::Full
+        };
+        Some(DrawsCsv::create_with(
+            &out.join("draws.csv"),
+            model,
+            0,
+            columns,
+        )?)
     } else {
         None
     };
@@ -689,10 +723,14 @@ fn sweep_run(args: &SweepArgs, plan: &SweepPlan) -> Result<(), Failure> {
         &args.out.join("sweep.csv"),
         &tariffsim::sweep::sweep_csv(axes, &points)?,
     )?;
+    report::write_atomic(
+        &args.out.join("sweep_long.csv"),
+        &tariffsim::sweep::sweep_long_csv(&plan.model.units, axes, &points)?,
+    )?;
     let json = tariffsim::sweep::sweep_json(&plan.model, &plan.config, axes, &points);
     let text = serde_json::to_string_pretty(&json).unwrap_or_default();
     report::write_atomic(&args.out.join("sweep.json"), text.as_bytes())?;
-    for (name, svg) in tariffsim::sweep::sweep_charts(axes, &points) {
+    for (name, svg) in tariffsim::sweep::sweep_charts(&plan.model.units, axes, &points) {
         report::write_atomic(&args.out.join(name), svg.as_bytes())?;
     }
     if !args.quiet {
@@ -708,7 +746,11 @@ fn sweep_run(args: &SweepArgs, plan: &SweepPlan) -> Result<(), Failure> {
 }
 
 /// `tariffsim report DIR`: a missing or malformed summary.json is bad input (exit code 2).
-fn report_cmd(dir: &Path, charts: Option<&Path>) -> Result<(), Failure> {
+fn report_cmd(
+    dir: &Path,
+    charts: Option<&Path>,
+    sensitivity: Option<&Path>,
+) -> Result<(), Failure> {
     // Locked like a run's folder (a run may be writing into it); a folder that does not exist
     // is not created, and the report's own check names the missing summary.json.
     let claim = if dir.is_dir() {
@@ -716,17 +758,46 @@ fn report_cmd(dir: &Path, charts: Option<&Path>) -> Result<(), Failure> {
     } else {
         Claim::default()
     };
-    let result = report_write(dir, charts);
+    let result = report_write(dir, charts, sensitivity);
     if result.is_err() {
         claim.abandon();
     }
     result
 }
 
-fn report_write(dir: &Path, charts: Option<&Path>) -> Result<(), Failure> {
-    match report::write_report(dir, charts) {
+fn report_write(
+    dir: &Path,
+    charts: Option<&Path>,
+    sensitivity: Option<&Path>,
+) -> Result<(), Failure> {
+    match report::write_report_with(dir, charts, sensitivity) {
         Ok(path) => {
             print_stdout(&format!("wrote {}\n", path.display()));
+            Ok(())
+        }
+        Err(e @ report::ReportError::Malformed { .. }) => Err(Failure::invalid(e)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `tariffsim compare A B`: a missing or malformed run folder is bad input (exit code 2).
+/// The output folder is locked like every folder a command writes into; after a refusal a
+/// folder this command created is removed again.
+fn compare_cmd(a: &Path, b: &Path, out: &Path) -> Result<(), Failure> {
+    let claim = Claim::new([out])?;
+    let result = compare_write(a, b, out);
+    if result.is_err() {
+        claim.abandon();
+    }
+    result
+}
+
+fn compare_write(a: &Path, b: &Path, out: &Path) -> Result<(), Failure> {
+    match report::write_compare(a, b, out) {
+        Ok(paths) => {
+            for p in paths {
+                print_stdout(&format!("wrote {}\n", p.display()));
+            }
             Ok(())
         }
         Err(e @ report::ReportError::Malformed { .. }) => Err(Failure::invalid(e)),
@@ -795,6 +866,7 @@ fn sensitivity_run(
     report::ensure_dir(&args.out)?;
     let text = serde_json::to_string_pretty(&result.json).unwrap_or_default();
     report::write_atomic(&args.out.join("sensitivity.json"), text.as_bytes())?;
+    report::write_atomic(&args.out.join("sensitivity.csv"), &result.to_csv()?)?;
     if !args.quiet {
         print_stdout(&render::sensitivity_text(
             model,

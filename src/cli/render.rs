@@ -276,10 +276,30 @@ pub(crate) fn tornado_text(model: &Model, stats: &RunStats) -> String {
         .iter()
         .position(|&o| o == outputs::EXPORT_LOSS)
         .unwrap_or(0);
+    // The scenario is a category: its correlation ratio η (no sign, independent of the file
+    // order of the scenarios), not a correlation with its index (issue 15, item 13).
+    let all = stats.output_summary(outputs::EXPORT_LOSS);
+    let draws = stats.draws().max(1) as f64;
+    let eta = tariffsim::summary::correlation_ratio(
+        stats.scenario_counts().iter().enumerate().map(|(k, &c)| {
+            (
+                c as f64 / draws,
+                stats.scenario_moments(k, outputs::EXPORT_LOSS).mean,
+            )
+        }),
+        all.mean,
+        all.sd,
+    );
     let mut rows: Vec<(String, f64)> = names
         .into_iter()
         .enumerate()
-        .map(|(j, n)| (n, stats.tornado_correlation(t, j)))
+        .map(|(j, n)| {
+            if j == 0 {
+                ("scenario (η)".to_string(), eta)
+            } else {
+                (n, stats.tornado_correlation(t, j))
+            }
+        })
         .filter(|(_, r)| r.is_finite())
         .collect();
     rows.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
@@ -289,10 +309,15 @@ pub(crate) fn tornado_text(model: &Model, stats: &RunStats) -> String {
     }
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     let mut text =
-        String::from("tornado of export_loss (correlation with each input's percentile):\n");
+        String::from("tornado of export_loss (correlation with each input's percentile; η: correlation ratio of the scenario):\n");
     for (name, r) in rows {
         let bar = "#".repeat((r.abs() * 30.0).round() as usize);
-        let _ = writeln!(text, "  {name:<width$} {r:+.3} {bar}");
+        let value = if name == "scenario (η)" {
+            format!("{r:.3} ")
+        } else {
+            format!("{r:+.3}")
+        };
+        let _ = writeln!(text, "  {name:<width$} {value} {bar}");
     }
     text
 }

@@ -322,7 +322,11 @@ pub fn import(
         };
         total += exports;
         // Shortest text that parses back to the same f64.
-        out.write_record([code.as_str(), &format!("{exports:?}"), &sector, desc])
+        // The description is free text from the download: spreadsheet-safe, as every text
+        // cell the tool writes (issue 15, item 4). Code and sector are read back and matched,
+        // and are checked when the file is read (a code is letters and digits).
+        let desc = crate::report::csv_text(desc);
+        out.write_record([code.as_str(), &format!("{exports:?}"), &sector, &desc])
             .map_err(write_err)?;
     }
     if !unassigned.is_empty() {

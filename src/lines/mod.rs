@@ -31,9 +31,11 @@ pub fn lines_csv(model: &crate::model::Model, sketches: &LineSketches) -> std::i
         .map_err(io)?;
     for (l, line) in model.lines.iter().enumerate() {
         let s = sketches.summary(l, line.exports);
+        // Codes are letters and digits; a sector id may start with `-`: spreadsheet-safe
+        // text cells as in every CSV the tool writes (issue 15, item 4).
         out.write_record([
-            line.code.clone(),
-            model.sectors[line.sector].id.clone(),
+            crate::report::csv_text(&line.code).into_owned(),
+            crate::report::csv_text(&model.sectors[line.sector].id).into_owned(),
             s.mean.to_string(),
             s.quantiles[0].to_string(),
             s.quantiles[1].to_string(),

@@ -127,6 +127,20 @@ pub(crate) fn tick(v: f64) -> String {
     }
 }
 
+/// Tick labels for an axis from `lo` to `hi`: [`tick`], with a value within a billionth of
+/// the axis span of zero shown as `0`. The tick positions come from binary arithmetic, so the
+/// zero of a symmetric axis arrives as -5.6e-17 (issue 15, item 13).
+pub(crate) fn axis_tick(lo: f64, hi: f64) -> impl Fn(&f64) -> String {
+    let noise = 1e-9 * (hi - lo).abs();
+    move |v: &f64| {
+        if v.abs() <= noise {
+            "0".into()
+        } else {
+            tick(*v)
+        }
+    }
+}
+
 /// `[lo, hi]` widened by `pad` of its width on each side; a point becomes a unit interval.
 fn padded(lo: f64, hi: f64, pad: f64) -> (f64, f64) {
     let w = hi - lo;
@@ -282,66 +296,97 @@ pub(crate) fn density_bins(levels: &[f64], q: &[f64], bins: usize) -> Vec<(f64, 
 }
 
 /// Puts marker labels in rows above a plot. A label sits at the top of its marker's line,
-/// to the right of it (to the left near the right edge, `right_edge`), and the line runs
-/// from the plot up to it, so a label must neither overlap another label in its row nor be
-/// crossed by the line of a label in a higher row. Searches for the fewest rows (markers
-/// are few); returns, per label, its row and whether it is drawn left of its line.
+/// to the right of it or to the left (when it does not fit before `right_edge`, or when that
+/// avoids a crossing), and the line runs from the plot up to it, so a label must neither
+/// overlap another label in its row nor be crossed by the line of a label in a higher row.
+/// Searches for the fewest rows (markers are few); returns, per label, its row and whether
+/// it is drawn left of its line.
 fn label_rows(xs: &[f64], widths: &[f64], right_edge: f64) -> Vec<(usize, bool)> {
     let n = xs.len();
-    let left: Vec<bool> = (0..n)
-        .map(|i| xs[i] + 4.0 + widths[i] > right_edge)
+    let fits_right = |i: usize| xs[i] + 4.0 + widths[i] <= right_edge;
+    // The sides a label may take, the preferred first.
+    let sides: Vec<Vec<bool>> = (0..n)
+        .map(|i| {
+            let mut s = Vec::with_capacity(2);
+            if fits_right(i) {
+                s.push(false);
+            }
+            if xs[i] - 4.0 - widths[i] >= 0.0 {
+                s.push(true);
+            }
+            if s.is_empty() {
+                s.push(!fits_right(i));
+            }
+            s
+        })
         .collect();
     // The span a label covers, leaving out its own line.
-    let span = |i: usize| {
-        if left[i] {
+    let span = |i: usize, left: bool| {
+        if left {
             (xs[i] - 4.0 - widths[i], xs[i] - 1.0)
         } else {
             (xs[i] + 1.0, xs[i] + 4.0 + widths[i])
         }
     };
-    let compatible = |i: usize, ri: usize, j: usize, rj: usize| {
-        let ((a0, a1), (b0, b1)) = (span(i), span(j));
+    let compatible = |i: usize, (ri, li): (usize, bool), j: usize, (rj, lj): (usize, bool)| {
+        let ((a0, a1), (b0, b1)) = (span(i, li), span(j, lj));
         if ri == rj {
             let (l0, l1) = (xs[i].min(a0), xs[i].max(a1));
             let (m0, m1) = (xs[j].min(b0), xs[j].max(b1));
             l1 + 6.0 <= m0 || m1 + 6.0 <= l0
+        } else if (xs[i] - xs[j]).abs() <= 3.0 {
+            // Lines that (nearly) coincide, e.g. a mean and a median a pixel apart: each
+            // label starts 4 px beside its line, so the other line runs next to it, not
+            // through it. Without this no layout existed and every label got its own row
+            // with lines crossing labels (issue 15, item 13).
+            true
         } else if rj > ri {
             !(a0 - 2.0..=a1 + 2.0).contains(&xs[j])
         } else {
             !(b0 - 2.0..=b1 + 2.0).contains(&xs[i])
         }
     };
+    type Ok<'a> = &'a dyn Fn(usize, (usize, bool), usize, (usize, bool)) -> bool;
     fn search(
         k: usize,
-        rows: &mut Vec<usize>,
+        placed: &mut Vec<(usize, bool)>,
         max_rows: usize,
-        ok: &dyn Fn(usize, usize, usize, usize) -> bool,
-        n: usize,
+        sides: &[Vec<bool>],
+        ok: Ok<'_>,
     ) -> bool {
-        if k == n {
+        if k == sides.len() {
             return true;
         }
         for r in 0..max_rows {
-            if (0..k).all(|j| ok(k, r, j, rows[j])) {
-                rows.push(r);
-                if search(k + 1, rows, max_rows, ok, n) {
-                    return true;
+            for &left in &sides[k] {
+                if (0..k).all(|j| ok(k, (r, left), j, placed[j])) {
+                    placed.push((r, left));
+                    if search(k + 1, placed, max_rows, sides, ok) {
+                        return true;
+                    }
+                    placed.pop();
                 }
-                rows.pop();
             }
         }
         false
     }
     if n <= 10 {
         for max_rows in 1..=n {
-            let mut rows = Vec::with_capacity(n);
-            if search(0, &mut rows, max_rows, &compatible, n) {
-                return rows.into_iter().zip(left).collect();
+            let mut placed = Vec::with_capacity(n);
+            if search(0, &mut placed, max_rows, &sides, &compatible) {
+                return placed;
             }
         }
     }
-    // Many markers or no clean layout: one row each.
-    (0..n).zip(left).collect()
+    // Many markers or no clean layout: one row each, the rightmost line lowest, so a line
+    // only rises past labels to its left (labels that do not fit go left of their line).
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| xs[b].total_cmp(&xs[a]));
+    let mut rows = vec![(0, false); n];
+    for (row, &i) in order.iter().enumerate() {
+        rows[i] = (row, !fits_right(i));
+    }
+    rows
 }
 
 /// Export loss: a histogram of the density over the central 99.8 % (top) and the CDF
@@ -402,8 +447,8 @@ pub(crate) fn distribution(
             .light_line_style(WHITE)
             .x_labels(12)
             .y_labels(6)
-            .x_label_formatter(&|v| tick(*v))
-            .y_label_formatter(&|v| tick(*v))
+            .x_label_formatter(&axis_tick(x0, x1))
+            .y_label_formatter(&axis_tick(0.0, dmax))
             .label_style(text_style(13))
             .axis_desc_style(text_style(14))
             .x_desc(x_desc)
@@ -451,8 +496,8 @@ pub(crate) fn distribution(
             .light_line_style(WHITE)
             .x_labels(12)
             .y_labels(11)
-            .x_label_formatter(&|v| tick(*v))
-            .y_label_formatter(&|v| tick(*v))
+            .x_label_formatter(&axis_tick(x0, x1))
+            .y_label_formatter(&axis_tick(0.0, 1.0))
             .label_style(text_style(13))
             .axis_desc_style(text_style(14))
             .x_desc(x_desc)
@@ -514,7 +559,7 @@ fn category_axes(
         .bold_line_style(BLACK.mix(0.12))
         .light_line_style(WHITE)
         .x_labels(x_labels)
-        .x_label_formatter(&|v| tick(*v))
+        .x_label_formatter(&axis_tick(x0, x1))
         .label_style(text_style(13))
         .axis_desc_style(text_style(14))
         .x_desc(x_desc)
@@ -917,8 +962,8 @@ pub(crate) fn market_stress(
             .light_line_style(WHITE)
             .x_labels(10)
             .y_labels(10)
-            .x_label_formatter(&|v| tick(*v))
-            .y_label_formatter(&|v| tick(*v))
+            .x_label_formatter(&axis_tick(x0, x1))
+            .y_label_formatter(&axis_tick(y0, y1))
             .label_style(text_style(13))
             .axis_desc_style(text_style(14))
             .x_desc("FX depreciation (%, positive = currency weakens)")
@@ -990,13 +1035,25 @@ pub(crate) fn market_stress(
     Ok(svg)
 }
 
+/// One bar of a tornado chart.
+#[derive(Debug, Clone)]
+pub(crate) struct TornadoRow {
+    pub(crate) label: String,
+    /// A correlation in [-1, 1], or for an unsigned measure (the correlation ratio of a
+    /// categorical input) a value in [0, 1].
+    pub(crate) value: f64,
+    /// Whether `value` has no direction: drawn hatched grey, labelled η.
+    pub(crate) unsigned: bool,
+}
+
 /// Tornado chart: signed correlation bars of the top inputs, largest |correlation| on top.
 /// Positive bars are filled dark, negative bars are hatched-free white with a dark outline,
 /// so the sign reads without colour.
-pub(crate) fn tornado(title_text: &str, x_desc: &str, rows: &[(String, f64)]) -> R<String> {
+pub(crate) fn tornado(title_text: &str, x_desc: &str, rows: &[TornadoRow]) -> R<String> {
     let n = rows.len();
-    let labels: Vec<String> = rows.iter().rev().map(|r| r.0.clone()).collect();
-    let values: Vec<f64> = rows.iter().rev().map(|r| r.1).collect();
+    let labels: Vec<String> = rows.iter().rev().map(|r| r.label.clone()).collect();
+    let values: Vec<f64> = rows.iter().rev().map(|r| r.value).collect();
+    let unsigned: Vec<bool> = rows.iter().rev().map(|r| r.unsigned).collect();
     let m = values.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let m = if m > 0.0 { (m * 1.25).min(1.0) } else { 1.0 };
     let y_area = label_area_for(labels.iter().map(|s| s.as_str()));
@@ -1017,7 +1074,9 @@ pub(crate) fn tornado(title_text: &str, x_desc: &str, rows: &[(String, f64)]) ->
         let ink = ShapeStyle::from(&BLACK).stroke_width(1);
         for (i, &v) in values.iter().enumerate() {
             let y = i as f64;
-            let fill = if v >= 0.0 {
+            let fill = if unsigned[i] {
+                GREY.mix(0.45).filled()
+            } else if v >= 0.0 {
                 VERMILLION.filled()
             } else {
                 WHITE.filled()
@@ -1034,7 +1093,11 @@ pub(crate) fn tornado(title_text: &str, x_desc: &str, rows: &[(String, f64)]) ->
             chart.draw_series(std::iter::once(
                 EmptyElement::at((v, y))
                     + Text::new(
-                        signed(v),
+                        if unsigned[i] {
+                            format!("η {v:.2}")
+                        } else {
+                            signed(v)
+                        },
                         (dx, 0),
                         text_style(12).pos(Pos::new(h, VPos::Center)),
                     ),
@@ -1045,27 +1108,31 @@ pub(crate) fn tornado(title_text: &str, x_desc: &str, rows: &[(String, f64)]) ->
             vec![(0.0, -0.6), (0.0, n as f64 - 0.4)],
             Line::new(BLACK, 1, None),
         )?;
-        let (x, y) = (MARGIN as i32 + y_area as i32, 14);
-        legend.draw(
-            &(EmptyElement::at((x, y))
-                + Rectangle::new([(0, -7), (26, 7)], VERMILLION.filled())
-                + Rectangle::new([(0, -7), (26, 7)], ink)
-                + Text::new(
-                    "higher input → higher output",
-                    (32, 0),
-                    text_style(13).pos(Pos::new(HPos::Left, VPos::Center)),
-                )),
-        )?;
-        let x = x + 260;
-        legend.draw(
-            &(EmptyElement::at((x, y))
-                + Rectangle::new([(0, -7), (26, 7)], ink)
-                + Text::new(
-                    "higher input → lower output",
-                    (32, 0),
-                    text_style(13).pos(Pos::new(HPos::Left, VPos::Center)),
-                )),
-        )?;
+        // Legend entries side by side from the left edge, each as wide as its text.
+        let mut entries: Vec<(&str, ShapeStyle)> = vec![
+            ("higher input → higher output", VERMILLION.filled()),
+            ("higher input → lower output", WHITE.filled()),
+        ];
+        if unsigned.iter().any(|&u| u) {
+            entries.push((
+                "category: correlation ratio η, no sign",
+                GREY.mix(0.45).filled(),
+            ));
+        }
+        let (mut x, y) = (MARGIN as i32, 14);
+        for (label, fill) in entries {
+            legend.draw(
+                &(EmptyElement::at((x, y))
+                    + Rectangle::new([(0, -7), (26, 7)], fill)
+                    + Rectangle::new([(0, -7), (26, 7)], ink)
+                    + Text::new(
+                        label,
+                        (32, 0),
+                        text_style(13).pos(Pos::new(HPos::Left, VPos::Center)),
+                    )),
+            )?;
+            x += 32 + (label.chars().count() as f64 * CHAR_PX) as i32 + 24;
+        }
         root.present()?;
     }
     Ok(svg)
@@ -1120,7 +1187,7 @@ pub(crate) fn convergence(
             .x_labels(0)
             .x_label_formatter(&|_| String::new())
             .y_labels(8)
-            .y_label_formatter(&|v| tick(*v))
+            .y_label_formatter(&axis_tick(y0, y1))
             .label_style(text_style(13))
             .axis_desc_style(text_style(14))
             .x_desc("draws (log scale)")
@@ -1220,6 +1287,49 @@ fn count_tick(v: f64) -> String {
     format!("{}{s}", tick(v / d))
 }
 
+/// What the axes of a [`line_frame`] show.
+struct Mesh<'m> {
+    x_desc: &'m str,
+    y_desc: &'m str,
+    x_labels: usize,
+    y_labels: usize,
+    /// Labels of categorical x positions (months); `None`: numbers, with a vertical grid.
+    x_label: Option<&'m dyn Fn(&f64) -> String>,
+}
+
+/// The frame of the line charts (the fan chart and the CDF charts share it): margins, a
+/// light grid, tick labels that read as numbers (no `-5.6e-17` for zero), axis descriptions.
+fn line_frame<'a, 'b>(
+    plot: &'a Area<'b>,
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+    mesh: &Mesh<'_>,
+) -> R<ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>> {
+    let mut chart = ChartBuilder::on(plot)
+        .margin(MARGIN)
+        .margin_right(30)
+        .x_label_area_size(44)
+        .y_label_area_size(80)
+        .build_cartesian_2d(x0..x1, y0..y1)?;
+    let x_tick = axis_tick(x0, x1);
+    let y_tick = axis_tick(y0, y1);
+    let mut m = chart.configure_mesh();
+    m.bold_line_style(BLACK.mix(0.12))
+        .light_line_style(WHITE)
+        .x_labels(mesh.x_labels)
+        .y_labels(mesh.y_labels)
+        .y_label_formatter(&y_tick)
+        .label_style(text_style(13))
+        .axis_desc_style(text_style(14))
+        .x_desc(mesh.x_desc)
+        .y_desc(mesh.y_desc);
+    match mesh.x_label {
+        Some(f) => m.disable_x_mesh().x_label_formatter(f).draw()?,
+        None => m.x_label_formatter(&x_tick).draw()?,
+    }
+    Ok(chart)
+}
+
 /// One month of a fan chart: the 5, 25, 50, 75 and 95 % quantiles.
 pub(crate) struct FanMonth {
     pub(crate) label: String,
@@ -1262,33 +1372,26 @@ pub(crate) fn fan(
         let body = title(&root, title_text)?;
         let (legend, plot) = body.split_vertically(legend_h);
         let labels: Vec<String> = months.iter().map(|m| m.label.clone()).collect();
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(MARGIN)
-            .margin_right(30)
-            .x_label_area_size(44)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0.5..(n as f64 + 0.5), y0..y1)?;
-        chart
-            .configure_mesh()
-            .bold_line_style(BLACK.mix(0.12))
-            .light_line_style(WHITE)
-            .disable_x_mesh()
-            .x_labels(n.min(24))
-            .x_label_formatter(&|x| {
-                let t = x.round();
-                if (x - t).abs() < 1e-6 && t >= 1.0 && t as usize <= labels.len() {
-                    labels[t as usize - 1].clone()
-                } else {
-                    String::new()
-                }
-            })
-            .y_labels(8)
-            .y_label_formatter(&|v| tick(*v))
-            .label_style(text_style(13))
-            .axis_desc_style(text_style(14))
-            .x_desc("month")
-            .y_desc(y_desc)
-            .draw()?;
+        let month_label = |x: &f64| {
+            let t = x.round();
+            if (x - t).abs() < 1e-6 && t >= 1.0 && t as usize <= labels.len() {
+                labels[t as usize - 1].clone()
+            } else {
+                String::new()
+            }
+        };
+        let mut chart = line_frame(
+            &plot,
+            (0.5, n as f64 + 0.5),
+            (y0, y1),
+            &Mesh {
+                x_desc: "month",
+                y_desc,
+                x_labels: n.min(24),
+                y_labels: 8,
+                x_label: Some(&month_label),
+            },
+        )?;
         let x = |i: usize| (i + 1) as f64;
         let band = |lo: usize, hi: usize| -> Vec<(f64, f64)> {
             (0..n)
@@ -1347,19 +1450,51 @@ pub(crate) fn fan(
     Ok(svg)
 }
 
-/// Prior and updated distributions of one output as two cumulative distribution functions
-/// (quantile level against value) on one chart (MODEL.md §13).
-pub(crate) fn prior_updated(
+/// One distribution on a chart of several: its legend label, its quantiles at the levels of
+/// the chart, and how its line is drawn.
+pub(crate) struct Curve<'a> {
+    pub(crate) label: &'a str,
+    pub(crate) q: &'a [f64],
+    pub(crate) line: Line,
+}
+
+/// Line styles of overlaid distributions: they differ by dash pattern and width as well as
+/// colour, so they read in grey-scale print.
+pub(crate) const CURVE_LINES: [Line; 6] = [
+    Line::new(BLUE, 3, None),
+    Line::new(ORANGE, 3, Some((10, 5))),
+    Line::new(BLACK, 2, Some((3, 4))),
+    Line::new(VERMILLION, 2, Some((14, 4))),
+    Line::new(OKABE_ITO[2], 3, Some((6, 3))),
+    Line::new(OKABE_ITO[5], 2, None),
+];
+
+/// Several distributions of one output as cumulative distribution functions (quantile level
+/// against value) on one chart: prior against updated (MODEL.md §13), run A against run B
+/// (`compare`), one scenario against another. The legend sits in a band above the plot and
+/// wraps onto more lines when the labels do not fit on one, so it never covers data.
+pub(crate) fn cdfs(
     title_text: &str,
     x_desc: &str,
     levels: &[f64],
-    prior: &[f64],
-    updated: &[f64],
+    curves: &[Curve<'_>],
 ) -> R<String> {
-    let (xlo, xhi) = finite_range(prior.iter().chain(updated).copied())
+    let (xlo, xhi) = finite_range(curves.iter().flat_map(|c| c.q.iter().copied()))
         .ok_or_else(|| ChartError("no finite quantiles".into()))?;
     let (x0, x1) = padded(xlo, xhi, 0.03);
-    let legend_h = 30u32;
+    // Legend entries flow left to right and wrap.
+    let mut at = Vec::with_capacity(curves.len());
+    let (mut lx, mut row) = (MARGIN as i32 + 80, 0i32);
+    for c in curves {
+        let w = 46 + (c.label.chars().count() as f64 * CHAR_PX) as i32 + 24;
+        if lx + w > (WIDTH - MARGIN) as i32 && lx > MARGIN as i32 + 80 {
+            lx = MARGIN as i32 + 80;
+            row += 1;
+        }
+        at.push((lx, 14 + 22 * row));
+        lx += w;
+    }
+    let legend_h = 30 + 22 * row as u32;
     let height = TITLE_H + legend_h + 360;
     let mut svg = String::new();
     {
@@ -1367,47 +1502,60 @@ pub(crate) fn prior_updated(
         root.fill(&WHITE)?;
         let body = title(&root, title_text)?;
         let (legend, plot) = body.split_vertically(legend_h);
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(MARGIN)
-            .margin_right(30)
-            .x_label_area_size(44)
-            .y_label_area_size(80)
-            .build_cartesian_2d(x0..x1, 0.0..1.0)?;
-        chart
-            .configure_mesh()
-            .bold_line_style(BLACK.mix(0.12))
-            .light_line_style(WHITE)
-            .x_labels(8)
-            .x_label_formatter(&|v| tick(*v))
-            .y_labels(6)
-            .y_label_formatter(&|v| tick(*v))
-            .label_style(text_style(13))
-            .axis_desc_style(text_style(14))
-            .x_desc(x_desc)
-            .y_desc("probability of a value at most x")
-            .draw()?;
-        let prior_line = Line::new(GREY, 2, Some((8, 5)));
-        let updated_line = Line::new(BLUE, 3, None);
-        let path = |q: &[f64]| -> Vec<(f64, f64)> {
-            q.iter()
-                .zip(levels)
-                .filter(|(x, _)| x.is_finite())
-                .map(|(&x, &p)| (x, p))
-                .collect()
-        };
-        draw_path(&mut chart, path(prior), prior_line)?;
-        draw_path(&mut chart, path(updated), updated_line)?;
-        let lx = MARGIN as i32 + 80;
-        legend_line(&legend, (lx, 14), prior_line, "prior (9-April forecast)")?;
-        legend_line(
-            &legend,
-            (lx + 260, 14),
-            updated_line,
-            "updated on the observations",
+        let mut chart = line_frame(
+            &plot,
+            (x0, x1),
+            (0.0, 1.0),
+            &Mesh {
+                x_desc,
+                y_desc: "probability of a value at most x",
+                x_labels: 8,
+                y_labels: 6,
+                x_label: None,
+            },
         )?;
+        for c in curves {
+            let path: Vec<(f64, f64)> =
+                c.q.iter()
+                    .zip(levels)
+                    .filter(|(x, _)| x.is_finite())
+                    .map(|(&x, &p)| (x, p))
+                    .collect();
+            draw_path(&mut chart, path, c.line)?;
+        }
+        for (c, &xy) in curves.iter().zip(&at) {
+            legend_line(&legend, xy, c.line, c.label)?;
+        }
         root.present()?;
     }
     Ok(svg)
+}
+
+/// Prior and updated distributions of one output (MODEL.md §13).
+pub(crate) fn prior_updated(
+    title_text: &str,
+    x_desc: &str,
+    levels: &[f64],
+    prior: &[f64],
+    updated: &[f64],
+) -> R<String> {
+    cdfs(
+        title_text,
+        x_desc,
+        levels,
+        &[
+            Curve {
+                label: "prior (9-April forecast)",
+                q: prior,
+                line: Line::new(GREY, 2, Some((8, 5))),
+            },
+            Curve {
+                label: "updated on the observations",
+                q: updated,
+                line: Line::new(BLUE, 3, None),
+            },
+        ],
+    )
 }
 
 #[cfg(test)]
@@ -1440,12 +1588,90 @@ mod tests {
     #[test]
     fn labels_that_would_overlap_go_to_other_rows() {
         let rows = label_rows(&[100.0, 110.0, 400.0], &[60.0, 60.0, 60.0], 900.0);
-        // The left label must sit above the right one, or the right line would cross it.
-        assert_eq!(rows[0].0, 1);
-        assert_eq!(rows[1].0, 0);
+        // In one row the first label must go left of its line; in two, it must sit above
+        // the second, or the second line would cross it.
+        if rows[0].0 == rows[1].0 {
+            assert!(rows[0].1 && !rows[1].1, "{rows:?}");
+        } else {
+            assert!(rows[0].0 > rows[1].0, "{rows:?}");
+        }
         assert_eq!(rows[2].0, 0);
         let near_edge = label_rows(&[880.0], &[60.0], 900.0);
         assert!(near_edge[0].1);
+    }
+
+    /// Issue 15, item 13: a mean and a median one pixel apart left no layout, so every
+    /// label got its own row and the ES 99 line crossed the ES 95 label.
+    #[test]
+    fn no_marker_line_crosses_another_label() {
+        // The export-loss markers of the default model: mean, median, VaR95, VaR99, ES95, ES99.
+        let xs = [600.0, 601.2, 772.4, 846.8, 818.7, 885.9];
+        // The same with the axis trimmed to the central 99 %: ES 95 and VaR 99 labels
+        // each cover the other's line, so one of them must go to the other side.
+        let trimmed = [547.5, 549.1, 775.6, 873.6, 836.4, 925.0];
+        let widths: Vec<f64> = [9.0, 11.0, 10.0, 11.0, 10.0, 10.0]
+            .iter()
+            .map(|c| c * CHAR_PX)
+            .collect();
+        let many: Vec<f64> = (0..12).map(|i| 100.0 + 20.0 * i as f64).collect();
+        for (xs, right) in [
+            (xs.to_vec(), 948.0),
+            (trimmed.to_vec(), 948.0),
+            (many, 948.0),
+        ] {
+            let widths: Vec<f64> = (0..xs.len()).map(|i| widths[i % widths.len()]).collect();
+            let rows = label_rows(&xs, &widths, right);
+            let n_rows = rows.iter().map(|r| r.0).max().unwrap() + 1;
+            if xs.len() == 6 {
+                assert!(n_rows < 6, "{rows:?}");
+                for i in 0..6 {
+                    let end = if rows[i].1 {
+                        xs[i]
+                    } else {
+                        xs[i] + 4.0 + widths[i]
+                    };
+                    assert!(end <= right, "label {i} runs off the chart: {rows:?}");
+                }
+            }
+            for i in 0..xs.len() {
+                let (ri, left) = rows[i];
+                let (a, b) = if left {
+                    (xs[i] - 4.0 - widths[i], xs[i] - 4.0)
+                } else {
+                    (xs[i] + 4.0, xs[i] + 4.0 + widths[i])
+                };
+                for j in 0..xs.len() {
+                    // A line of a label in a higher row rises through this label's row.
+                    if rows[j].0 > ri && (xs[i] - xs[j]).abs() > 3.0 {
+                        assert!(
+                            !(a..=b).contains(&xs[j]),
+                            "line {j} crosses label {i}: {rows:?}"
+                        );
+                    }
+                    if j != i && rows[j].0 == ri {
+                        let (c, d) = if rows[j].1 {
+                            (xs[j] - 4.0 - widths[j], xs[j])
+                        } else {
+                            (xs[j], xs[j] + 4.0 + widths[j])
+                        };
+                        assert!(
+                            b.max(xs[i]) < c || d < a.min(xs[i]),
+                            "labels {i} and {j} overlap"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ticks_near_zero_read_zero() {
+        let t = axis_tick(-0.6, 0.6);
+        assert_eq!(t(&-5.551115123125783e-17), "0");
+        assert_eq!(t(&0.2), "0.2");
+        // A genuinely tiny axis keeps its values.
+        let t = axis_tick(0.0, 1e-6);
+        assert_eq!(t(&5e-7), "5.0e-7");
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //! let info = report::RunInfo { draws: 4096, seed: 0, sampler: "mc".into(), threads: 1, elapsed_s: 0.0, stopping: None };
 //! let files = report::render_report(&Summary::new(&model, &info, &outcome.stats))?;
 //! assert!(files.html.starts_with("<!DOCTYPE html>"));
-//! assert_eq!(files.charts.len(), 9); // six of every run, two fan charts of the monthly path, competitors
+//! assert_eq!(files.charts.len(), 11); // eight of every run, two fan charts of the monthly path, competitors
 //! # Ok(()) }
 //! ```
 
@@ -38,6 +38,8 @@ pub struct ReportFiles {
 
 /// How many tornado rows the report shows.
 const TORNADO_ROWS: usize = 15;
+/// The quantile levels between which the export-loss histogram is drawn.
+const CHART_LEVELS: (f64, f64) = (0.005, 0.995);
 /// How many sample points the market-stress scatter shows.
 const SCATTER_POINTS: usize = 2000;
 /// Positions in [`OutputSummary::quantiles`] (levels 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9,
@@ -77,12 +79,33 @@ fn plain(x: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-/// A number in the metadata table: as summary.json has it, "—" when missing.
-fn exact(x: f64) -> String {
-    if x.is_finite() {
-        x.to_string()
+/// A wall time for people: seconds to 3 significant digits (`0.0421 s`, `12.3 s`), minutes
+/// and hours above (`4 min 05 s`, `2 h 03 min`); summary.json keeps the exact value.
+fn elapsed(seconds: f64) -> String {
+    if !seconds.is_finite() || seconds < 0.0 {
+        return "—".into();
+    }
+    if seconds < 60.0 {
+        let digits = if seconds >= 10.0 {
+            1
+        } else if seconds >= 1.0 {
+            2
+        } else if seconds > 0.0 {
+            ((2.0 - seconds.log10().floor()) as usize).min(6)
+        } else {
+            0
+        };
+        return format!("{seconds:.digits$} s");
+    }
+    let whole = seconds.round() as u64;
+    if whole < 3600 {
+        format!("{} min {:02} s", whole / 60, whole % 60)
     } else {
-        "—".into()
+        format!(
+            "{} h {:02} min",
+            whole / 3600,
+            (whole % 3600 + 30) / 60 % 60
+        )
     }
 }
 
@@ -207,14 +230,16 @@ pub fn render_report_with(
         }));
     }
     Ok(ReportFiles {
-        html: page(&ctx, &sections).into_string(),
+        html: scrollable_tables(&page(&ctx, &sections).into_string()),
         charts,
     })
 }
 
-/// Reads `dir/summary.json`, writes `dir/report.html`, and with `charts_dir` each chart as
-/// an SVG file there. Returns the path of `report.html`.
-pub fn write_report(dir: &Path, charts_dir: Option<&Path>) -> Result<PathBuf, ReportError> {
+/// Reads a run folder: `dir/summary.json` as a [`Summary`], and what a backtest adds
+/// (`update` and `prior` of an updated summary, the scores of `backtest.json` beside it) as
+/// the `extra` of [`render_report_with`]. A missing, unreadable or malformed summary is
+/// [`ReportError::Malformed`] naming the file.
+pub fn read_run(dir: &Path) -> Result<(Summary, serde_json::Value), ReportError> {
     let path = dir.join("summary.json");
     let malformed = |message: String| ReportError::Malformed {
         path: path.clone(),
@@ -246,8 +271,70 @@ pub fn write_report(dir: &Path, charts_dir: Option<&Path>) -> Result<PathBuf, Re
             "not the layout of a tariffsim summary.json ({e}); rerun the model"
         ))
     })?;
+    Ok((summary, extra))
+}
+
+/// Reads `dir/summary.json`, writes `dir/report.html`, and with `charts_dir` each chart as
+/// an SVG file there. Returns the path of `report.html`.
+pub fn write_report(dir: &Path, charts_dir: Option<&Path>) -> Result<PathBuf, ReportError> {
+    write_report_with(dir, charts_dir, None)
+}
+
+/// Reads a `sensitivity.json` (`path` is the folder `tariffsim sensitivity --out` wrote, or
+/// the file) for the report of the run whose model file has the SHA-256 `sha256`: refused
+/// when it is not a sensitivity analysis or was made on another model file.
+pub fn read_sensitivity(path: &Path, sha256: &str) -> Result<serde_json::Value, ReportError> {
+    let file = if path.is_dir() {
+        path.join("sensitivity.json")
+    } else {
+        path.to_path_buf()
+    };
+    let malformed = |message: String| ReportError::Malformed {
+        path: file.clone(),
+        message,
+    };
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        malformed(format!(
+            "cannot be read ({e}); give the --out folder of `tariffsim sensitivity`"
+        ))
+    })?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| malformed(format!("not valid JSON: {e}")))?;
+    if json.pointer("/outputs/export_loss").is_none() {
+        return Err(malformed(
+            "not a tariffsim sensitivity.json (no `outputs/export_loss`)".into(),
+        ));
+    }
+    let theirs = json
+        .pointer("/model/sha256")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("");
+    if theirs != sha256 {
+        return Err(malformed(format!(
+            "made on another model file (SHA-256 {theirs}) than the run ({sha256}); accepted: \
+             a sensitivity analysis of the run's model"
+        )));
+    }
+    Ok(json)
+}
+
+/// [`write_report`] with the Sobol indices of a sensitivity analysis of the same model
+/// (`tariffsim report DIR --sensitivity SENS_DIR`) in the Sensitivity section.
+pub fn write_report_with(
+    dir: &Path,
+    charts_dir: Option<&Path>,
+    sensitivity: Option<&Path>,
+) -> Result<PathBuf, ReportError> {
+    let path = dir.join("summary.json");
+    let (summary, mut extra) = read_run(dir)?;
+    if let Some(sens) = sensitivity {
+        extra["sensitivity"] = read_sensitivity(sens, &summary.model.sha256)?;
+    }
     let files = render_report_with(&summary, &extra).map_err(|e| match e {
-        ReportError::Malformed { message, .. } => malformed(message),
+        ReportError::Malformed { message, .. } => ReportError::Malformed {
+            path: path.clone(),
+            message,
+        },
         other => other,
     })?;
     let out = dir.join("report.html");
@@ -261,10 +348,17 @@ pub fn write_report(dir: &Path, charts_dir: Option<&Path>) -> Result<PathBuf, Re
     Ok(out)
 }
 
+/// Every table of a page inside a box that scrolls sideways, so a wide table never widens
+/// the page on a phone (the page has no nested tables).
+pub(super) fn scrollable_tables(html: &str) -> String {
+    html.replace("<table", "<div class=\"scroll\"><table")
+        .replace("</table>", "</table></div>")
+}
+
 /// An SVG for inline use in HTML5: without the XML namespace (not needed inline) and with an
 /// accessible name. The SVG comes from plotters, which escapes the text it draws; the label
 /// is escaped here.
-fn inline_svg(svg: &str, label: &str) -> Markup {
+pub(super) fn inline_svg(svg: &str, label: &str) -> Markup {
     let svg = svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1);
     let label = html! { (label) }.into_string().replace('"', "&quot;");
     PreEscaped(svg.replacen(
@@ -277,7 +371,7 @@ fn inline_svg(svg: &str, label: &str) -> Markup {
 fn figure(svg: &str, label: &str, caption: &str) -> Markup {
     html! {
         figure {
-            (inline_svg(svg, label))
+            div.chart { (inline_svg(svg, label)) }
             figcaption { (caption) }
         }
     }
@@ -287,7 +381,7 @@ fn chart_err(e: charts::ChartError) -> String {
     format!("chart: {}", e.0)
 }
 
-const CSS: &str = r#"
+pub(super) const CSS: &str = r#"
 :root { color-scheme: light; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
        max-width: 1000px; margin: 0 auto; padding: 1.5rem; color: #111; background: #fff; line-height: 1.45; }
@@ -298,12 +392,18 @@ h3 { font-size: 1rem; margin: 1.2rem 0 .4rem; }
 section { margin: 2.5rem 0; }
 figure { margin: 1rem 0; }
 figure svg { display: block; width: 100%; height: auto; }
+/* Wide content scrolls inside its own box, never the page (issue 15, item 13). */
+.scroll, .chart { overflow-x: auto; -webkit-overflow-scrolling: touch; max-width: 100%; }
 figcaption, .note { font-size: .9rem; color: #333; }
 table { border-collapse: collapse; font-size: .88rem; width: 100%; margin: .5rem 0; }
 th, td { border-bottom: 1px solid #bbb; padding: .22rem .45rem; text-align: right; vertical-align: top; }
 th { border-bottom: 2px solid #111; background: #f3f3f3; }
 th.t, td.t { text-align: left; }
 td { font-variant-numeric: tabular-nums; }
+td.bar { min-width: 6rem; }
+td.wide { text-align: left; min-width: 14rem; }
+td.ci { white-space: nowrap; }
+td.bar span { display: inline-block; height: .8rem; background: #0072b2; vertical-align: middle; }
 .desc { display: block; color: #444; font-size: .8rem; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; font-size: .85em;
        overflow-wrap: anywhere; }
@@ -315,6 +415,21 @@ dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1re
 dl.meta dt { font-weight: 600; }
 dl.meta dd { margin: 0; overflow-wrap: anywhere; }
 nav ol { columns: 2; font-size: .95rem; }
+@media (max-width: 700px) {
+  body { padding: .75rem; }
+  nav ol { columns: 1; }
+  dl.meta { grid-template-columns: 1fr; }
+  dl.meta dd { margin-bottom: .3rem; }
+  .card { min-width: 0; flex: 1 1 9rem; }
+  /* Charts are drawn 960 px wide; on a phone they keep 800 px (text at 11 px or more) and
+     scroll sideways inside their box rather than shrink to unreadable 5 px text. */
+  .chart svg { min-width: 800px; }
+  th, td { padding: .2rem .3rem; }
+  /* A table keeps its natural width and scrolls in its box instead of squeezing names
+     into one letter a line. */
+  .scroll table { width: max-content; min-width: 100%; }
+  td.t { max-width: 16rem; }
+}
 a { color: #0057a0; }
 @page { size: A4; margin: 14mm; }
 @media print {
@@ -323,6 +438,8 @@ a { color: #0057a0; }
   section { break-before: page; margin: 0; }
   section#headline { break-before: auto; }
   figure, .cards, tr, dl.meta { break-inside: avoid; }
+  .scroll, .chart { overflow: visible; }
+  .chart svg { min-width: 0; }
   h2, h3 { break-after: avoid; }
   thead { display: table-header-group; }
   th { background: none; }
@@ -416,7 +533,7 @@ fn headline(ctx: &Ctx<'_>) -> Result<Section, String> {
         ("tariffsim version", s.run.version.clone()),
         ("block size", s.run.block_size.to_string()),
         ("quantile method", s.run.quantile_method.clone()),
-        ("elapsed (s)", exact(s.run.elapsed_s)),
+        ("elapsed", elapsed(s.run.elapsed_s)),
     ];
     let file_arg = if s.model.file.ends_with("(embedded)") {
         String::new()
@@ -532,16 +649,22 @@ fn export_loss(ctx: &Ctx<'_>, out: &mut Vec<(String, String)>) -> Result<Section
             line,
         })
         .collect();
+    // The histogram and the axis cover the central 99 % (and the markers): the 0.1 % tails
+    // stretched the axis far beyond any visible bar (issue 15, item 13).
+    let (i0, i1) = (
+        level_index(ctx.levels, CHART_LEVELS.0).unwrap_or(0),
+        level_index(ctx.levels, CHART_LEVELS.1).unwrap_or(ctx.levels.len() - 1),
+    );
     let svg = charts::distribution(
         &ctx.title("Export loss: distribution over all draws"),
         &ctx.axis("export_loss"),
         &format!("probability density (per {units})"),
-        ctx.levels,
-        q,
+        &ctx.levels[i0..=i1],
+        &q[i0..=i1],
         &markers,
     )
     .map_err(chart_err)?;
-    let (first, last) = (ctx.levels[0], ctx.levels[ctx.levels.len() - 1]);
+    let (first, last) = (ctx.levels[i0], ctx.levels[i1]);
     let body = html! {
         (figure(
             &svg,
@@ -680,7 +803,55 @@ fn scenarios(ctx: &Ctx<'_>, out: &mut Vec<(String, String)>) -> Result<Section, 
     )
     .map_err(chart_err)?;
     let units = ctx.unit_of("export_loss");
+    // The distributions per scenario, overlaid (issue 15, item 13): one CDF chart per output
+    // the summary keeps per scenario.
+    let mut overlays = Vec::new();
+    for o in ["export_loss", "surplus_change"] {
+        let labels: Vec<String> = sc
+            .iter()
+            .map(|(id, v)| format!("{id} ({:.0} %)", 100.0 * v.probability))
+            .collect();
+        let curves: Vec<charts::Curve<'_>> = sc
+            .iter()
+            .zip(&labels)
+            .enumerate()
+            .filter_map(|(k, ((id, v), label))| {
+                let q = ctx.s.distributions.scenarios.get(id)?.get(o)?;
+                (v.draws > 0 && q.len() == ctx.levels.len()).then(|| charts::Curve {
+                    label,
+                    q,
+                    line: charts::CURVE_LINES[k % charts::CURVE_LINES.len()],
+                })
+            })
+            .collect();
+        if curves.is_empty() {
+            continue;
+        }
+        let svg = charts::cdfs(
+            &ctx.title(&format!(
+                "{}: distribution in each deal scenario",
+                ctx.axis(o)
+            )),
+            &ctx.axis(o),
+            ctx.levels,
+            &curves,
+        )
+        .map_err(chart_err)?;
+        out.push((format!("scenarios_{o}.svg"), svg.clone()));
+        overlays.push((o, svg));
+    }
     let body = html! {
+        @for (o, svg) in &overlays {
+            (figure(
+                svg,
+                &format!("Distribution of {o} in each deal scenario"),
+                &format!(
+                    "Cumulative distribution of {o} conditional on each deal scenario (probability \
+                     in brackets): the share of draws of that scenario at or below x. A curve further \
+                     right means larger values; each scenario has its own dash pattern."
+                ),
+            ))
+        }
         (figure(
             &svg,
             "Box plots of export loss and surplus change by scenario",
@@ -912,53 +1083,177 @@ fn market_stress(ctx: &Ctx<'_>, out: &mut Vec<(String, String)>) -> Result<Secti
     })
 }
 
-/// Section 6: the tornado chart of rank correlations with export loss.
+/// The correlation ratio η of export loss with the scenario (a categorical input: the
+/// correlation with its index in file order would depend on that order and have a
+/// meaningless sign), from the scenarios' frequencies and conditional means.
+fn scenario_eta(ctx: &Ctx<'_>, output: &str) -> f64 {
+    let Ok(o) = ctx.output(output) else {
+        return f64::NAN;
+    };
+    crate::summary::correlation_ratio(
+        ctx.s.scenarios.values().map(|v| {
+            (
+                v.frequency,
+                v.outputs.get(output).map_or(f64::NAN, |m| m.mean),
+            )
+        }),
+        o.mean,
+        o.sd,
+    )
+}
+
+/// Section 6: the tornado chart of correlations with export loss (the scenario by its
+/// correlation ratio), and the Sobol indices when a sensitivity analysis is given.
 fn sensitivity(ctx: &Ctx<'_>, out: &mut Vec<(String, String)>) -> Result<Section, String> {
     let list = ctx
         .s
         .tornado
         .get("export_loss")
         .ok_or("no `tornado/export_loss`")?;
-    let mut rows: Vec<(String, f64)> = list
+    let mut rows: Vec<charts::TornadoRow> = list
         .iter()
-        .filter(|r| r.correlation.is_finite())
-        .map(|r| {
-            let label = if r.parameter == "scenario" {
-                "scenario (which deal)".to_string()
+        .filter_map(|r| {
+            let (label, value, unsigned) = if r.parameter == "scenario" {
+                (
+                    "scenario (which deal)".to_string(),
+                    scenario_eta(ctx, "export_loss"),
+                    true,
+                )
             } else {
-                r.parameter.clone()
+                (r.parameter.clone(), r.correlation, false)
             };
-            (label, r.correlation)
+            value.is_finite().then_some(charts::TornadoRow {
+                label,
+                value,
+                unsigned,
+            })
         })
         .collect();
     if rows.is_empty() {
         return Err("no tornado rows for export_loss".into());
     }
-    rows.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+    rows.sort_by(|a, b| b.value.abs().total_cmp(&a.value.abs()));
     let total = rows.len();
     rows.truncate(TORNADO_ROWS);
     let svg = charts::tornado(
         &ctx.title("What moves export loss: correlation of each input with it"),
-        "correlation of the input's percentile with export loss",
+        "correlation of the input's percentile with export loss (η for the scenario)",
         &rows,
     )
     .map_err(chart_err)?;
-    let body = figure(
-        &svg,
-        "Tornado chart of input correlations with export loss",
-        &format!(
-            "The {} inputs (of {total}) whose percentile in a draw is most correlated \
-             with export loss (Pearson correlation of the input's uniform score with the output). \
-             A long bar means the input moves export loss a lot; its sign gives the direction. \
-             \"scenario (which deal)\" is the draw that picks the deal scenario, in file order.",
-            rows.len()
-        ),
-    );
+    let sobol = ctx.extra.get("sensitivity").map(sobol_table);
+    let body = html! {
+        (figure(
+            &svg,
+            "Tornado chart of input correlations with export loss",
+            &format!(
+                "The {} inputs (of {total}) most related to export loss. For a number: the Pearson \
+                 correlation of the input's percentile in a draw with export loss; a long bar means \
+                 the input moves export loss a lot, its sign the direction. For the scenario, a \
+                 category: the correlation ratio η (the square root of the share of the variance of \
+                 export loss that lies between scenarios), which has no direction and does not \
+                 depend on the order of the scenarios in the file (grey bar).",
+                rows.len()
+            ),
+        ))
+        @match sobol {
+            Some(Ok(table)) => { (table) }
+            Some(Err(e)) => { p.note { "Sobol indices not shown: " (e) } }
+            None => {
+                p.note {
+                    "Correlations miss interactions and non-linear effects. Sobol indices measure \
+                     each input's share of the variance: run " code { "tariffsim sensitivity --out DIR" }
+                    " and add them here with " code { "tariffsim report RUN_DIR --sensitivity DIR" } "."
+                }
+            }
+        }
+    };
     out.push(("tornado.svg".into(), svg));
     Ok(Section {
         id: "sensitivity",
         title: "Sensitivity",
         body,
+    })
+}
+
+/// How many inputs the Sobol table shows.
+const SOBOL_ROWS: usize = 15;
+
+/// The Sobol indices of export loss from a `sensitivity.json` (by decreasing total index),
+/// with their intervals and a bar for each.
+fn sobol_table(json: &serde_json::Value) -> Result<Markup, String> {
+    use serde_json::Value;
+    let el = json
+        .pointer("/outputs/export_loss")
+        .ok_or("sensitivity.json has no `outputs/export_loss`")?;
+    let num = |v: Option<&Value>| v.and_then(Value::as_f64).unwrap_or(f64::NAN);
+    let mut rows: Vec<(String, &'static str, [f64; 6])> = Vec::new();
+    for (kind, key) in [("parameter", "parameters"), ("group", "groups")] {
+        for (name, e) in el.get(key).and_then(Value::as_object).into_iter().flatten() {
+            // A group of one parameter (e.g. `scenario`) repeats the parameter's row.
+            if kind == "group" && rows.iter().any(|r| r.0 == *name) {
+                continue;
+            }
+            let ci = |k: &str, i: usize| num(e.get(k).and_then(|c| c.get(i)));
+            rows.push((
+                name.clone(),
+                kind,
+                [
+                    num(e.get("first_order")),
+                    ci("first_order_ci", 0),
+                    ci("first_order_ci", 1),
+                    num(e.get("total")),
+                    ci("total_ci", 0),
+                    ci("total_ci", 1),
+                ],
+            ));
+        }
+    }
+    if rows.is_empty() {
+        return Err("sensitivity.json has no indices for export_loss".into());
+    }
+    let key = |x: f64| if x.is_finite() { x } else { f64::NEG_INFINITY };
+    rows.sort_by(|a, b| key(b.2[3]).total_cmp(&key(a.2[3])));
+    let total = rows.len();
+    rows.truncate(SOBOL_ROWS);
+    let pct = |x: f64| (100.0 * x.clamp(0.0, 1.0)).round();
+    let ci = |lo: f64, hi: f64| {
+        if lo.is_finite() && hi.is_finite() {
+            format!("[{}, {}]", format_number(lo), format_number(hi))
+        } else {
+            "—".into()
+        }
+    };
+    Ok(html! {
+        h3 { "Sobol indices of export loss" }
+        p {
+            "From " code { "sensitivity.json" } " (" (json.get("samples").and_then(Value::as_u64).unwrap_or(0))
+            " base samples, seed " (json.get("seed").and_then(Value::as_u64).unwrap_or(0)) "). The "
+            b { "total" } " index is the share of the variance of export loss that involves the input \
+            (alone or with others): an input with a small total index could be fixed without changing \
+            the result. The " b { "first-order" } " index is the share it explains alone. The "
+            (rows.len()) " inputs and groups (of " (total) ") with the largest total index, with 95 % \
+            bootstrap intervals."
+        }
+        table.sobol {
+            thead { tr {
+                th.t { "input" } th.t { "kind" } th { "first order" } th { "interval" }
+                th { "total" } th { "interval" } th.t { "total (bar)" }
+            } }
+            tbody {
+                @for (name, kind, v) in &rows {
+                    tr {
+                        td.t { code { (name) } }
+                        td.t { (kind) }
+                        td { (format_number(v[0])) }
+                        td.ci { (ci(v[1], v[2])) }
+                        td { (format_number(v[3])) }
+                        td.ci { (ci(v[4], v[5])) }
+                        td.t.bar { span style={ "width:" (pct(v[3])) "%" } {} }
+                    }
+                }
+            }
+        }
     })
 }
 
@@ -999,7 +1294,50 @@ fn convergence(ctx: &Ctx<'_>, out: &mut Vec<(String, String)>) -> Result<Section
 
 /// Section 8: every parameter of the model with its distribution.
 fn assumptions(ctx: &Ctx<'_>, _out: &mut Vec<(String, String)>) -> Result<Section, String> {
+    let s = ctx.s;
+    let path_of = |i: usize, c: &crate::summary::CorrelationInfo| c.between[i].clone();
     let body = html! {
+        h3 { "Deal scenarios" }
+        table {
+            thead { tr { th.t { "scenario" } th { "probability" } th.t { "rationale" } } }
+            tbody {
+                @for (id, v) in &s.scenarios {
+                    tr {
+                        td.t { code { (id) } @if v.name != *id { span.desc { (v.name) } } }
+                        td { (format_number(v.probability)) }
+                        td.t.wide {
+                            @if v.rationale.is_empty() { "—" } @else { (v.rationale) }
+                        }
+                    }
+                }
+            }
+        }
+        @if s.scenarios.values().all(|v| v.rationale.is_empty()) {
+            p.note { "The model file gives no " code { "rationale" } " for its scenarios; see its comments and documentation." }
+        }
+        h3 { "Correlations" }
+        @if s.correlations.is_empty() {
+            p.note { "The model has no correlations (every uncertain parameter is drawn independently), or summary.json predates their record." }
+        } @else {
+            p.note {
+                "Pairs of parameters drawn together through a Gaussian copula: ρ is the correlation \
+                 of their normal scores (MODEL.md §7)."
+            }
+            table {
+                thead { tr { th.t { "parameter" } th.t { "with" } th { "ρ" } th { "line" } } }
+                tbody {
+                    @for c in &s.correlations {
+                        tr {
+                            td.t { code { (path_of(0, c)) } }
+                            td.t { code { (path_of(1, c)) } }
+                            td { (plain(c.rho)) }
+                            td { @if c.line > 0 { (c.line) } @else { "—" } }
+                        }
+                    }
+                }
+            }
+        }
+        h3 { "Parameters" }
         p.note {
             "Every parameter of the model file, with the distribution it is drawn from (a point \
              value is certain) and the line of the model file that sets it."
@@ -1437,6 +1775,18 @@ mod tests {
         assert!(!svg[..svg.find('>').unwrap()].contains("\"y\""), "{svg}");
     }
 
+    /// Issue 15, item 12: the report showed the elapsed time as 3.2174559329999998.
+    #[test]
+    fn elapsed_time_is_rounded() {
+        assert_eq!(elapsed(3.2174559329999998), "3.22 s");
+        assert_eq!(elapsed(0.042138), "0.0421 s");
+        assert_eq!(elapsed(12.345), "12.3 s");
+        assert_eq!(elapsed(245.4), "4 min 05 s");
+        assert_eq!(elapsed(7385.0), "2 h 03 min");
+        assert_eq!(elapsed(0.0), "0 s");
+        assert_eq!(elapsed(f64::NAN), "—");
+    }
+
     #[test]
     fn numbers_have_about_four_digits() {
         assert_eq!(format_number(22.8018), "22.80");
@@ -1472,10 +1822,27 @@ mod tests {
     fn a_scenario_without_draws_and_a_missing_section_degrade_to_notes() {
         let mut s = default_summary();
         let full = render_report(&s).unwrap();
-        // Six charts of every run, two fan charts of the default model's monthly path, and
+        // Eight charts of every run, two fan charts of the default model's monthly path, and
         // the competitors chart of its named competitors (issue 13).
-        assert_eq!(full.charts.len(), 9);
+        assert_eq!(full.charts.len(), 11);
         assert!(!full.html.contains("Not available"));
+        // Issue 15, item 13: the scenario distributions overlaid, the scenario ranked by η,
+        // the correlations and scenarios in the assumptions, every table in a scroll box.
+        for name in ["scenarios_export_loss.svg", "scenarios_surplus_change.svg"] {
+            let svg = &full.charts.iter().find(|c| c.0 == name).unwrap().1;
+            for id in s.scenarios.keys() {
+                assert!(svg.contains(id.as_str()), "{name}: {id}");
+            }
+        }
+        let tornado = &full.charts.iter().find(|c| c.0 == "tornado.svg").unwrap().1;
+        assert!(tornado.contains("η 0.") && !tornado.contains("e-1"));
+        let assumptions = &full.html[full.html.find("<section id=\"assumptions\">").unwrap()..];
+        assert!(assumptions.contains("sectors.auto_parts.sigma") && assumptions.contains("0.6"));
+        assert!(assumptions.contains("Correlations") && assumptions.contains("rationale"));
+        assert_eq!(
+            full.html.matches("<table").count(),
+            full.html.matches("<div class=\"scroll\"><table").count()
+        );
         // A scenario no draw picked has undefined quantiles.
         let id = s.scenarios.keys().next().unwrap().clone();
         s.scenarios[&id].draws = 0;

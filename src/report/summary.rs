@@ -29,11 +29,12 @@ pub fn write_summary(dir: &std::path::Path, summary: &Summary) -> Result<(), sup
     super::write_atomic(&dir.join("quantiles.csv"), &quantiles_csv(summary)?)
 }
 
-/// `quantiles.csv`: one row per output with its moments, quantiles and expected shortfalls.
+/// `quantiles.csv`: one row per output with its unit, moments, quantiles and expected
+/// shortfalls.
 pub fn quantiles_csv(summary: &Summary) -> Result<Vec<u8>, super::ReportError> {
     let mut csv = super::CsvRows::new([
-        "output", "mean", "sd", "se_mean", "min", "p1", "p5", "p10", "p25", "p50", "p75", "p90",
-        "p95", "p99", "max", "es95", "es99",
+        "output", "unit", "mean", "sd", "se_mean", "min", "p1", "p5", "p10", "p25", "p50", "p75",
+        "p90", "p95", "p99", "max", "es95", "es99",
     ])?;
     for (name, s) in &summary.outputs {
         let values = [s.mean, s.sd, s.se_mean, s.min]
@@ -41,7 +42,12 @@ pub fn quantiles_csv(summary: &Summary) -> Result<Vec<u8>, super::ReportError> {
             .chain(s.quantiles)
             .chain([s.max])
             .chain(s.es);
-        csv.row([name], values)?;
+        // A summary read from a file older than units has none: name the unit from the model.
+        let unit = s
+            .unit
+            .clone()
+            .unwrap_or_else(|| crate::outputs::unit(name, &summary.model.units));
+        csv.row([name.as_str(), unit.as_str()], values)?;
     }
     csv.finish()
 }

@@ -341,6 +341,34 @@ pub struct ModelSensitivity {
     pub evaluations: usize,
 }
 
+impl ModelSensitivity {
+    /// `sensitivity.csv`, the long (tidy) form of `sensitivity.json`: one row per output ×
+    /// input × index (`first_order`, `total`) with its estimate and bootstrap interval; `kind`
+    /// says whether the input is a `parameter` or a `group` (named groups and correlated
+    /// clusters). Undefined values are empty cells (issue 15, item 12).
+    pub fn to_csv(&self) -> Result<Vec<u8>, crate::report::ReportError> {
+        let mut csv = crate::report::CsvRows::new([
+            "output", "input", "kind", "index", "estimate", "ci_low", "ci_high",
+        ])?;
+        let number = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+        let empty = Map::new();
+        for (output, o) in self.json["outputs"].as_object().unwrap_or(&empty) {
+            for (kind, key) in [("parameter", "parameters"), ("group", "groups")] {
+                for (input, e) in o[key].as_object().unwrap_or(&empty) {
+                    for index in ["first_order", "total"] {
+                        let ci = &e[format!("{index}_ci")];
+                        csv.row_or_empty(
+                            [output.as_str(), input.as_str(), kind, index],
+                            [number(&e[index]), number(&ci[0]), number(&ci[1])],
+                        )?;
+                    }
+                }
+            }
+        }
+        csv.finish()
+    }
+}
+
 fn estimate_json(e: &IndexEstimate, note: Option<&String>) -> Value {
     let mut v = json!({
         "first_order": num(e.first_order),

@@ -56,6 +56,10 @@ pub const ES_KEYS: [&str; 2] = ["0.95", "0.99"];
 /// (MODEL.md §9). Undefined statistics are NaN here and `null` in JSON.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OutputSummary {
+    /// The output's unit (`crate::outputs::unit`), set where the model is known (a run's
+    /// `Summary`); absent in summaries written before it existed (issue 15, item 12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
     /// Sample mean.
     #[serde(with = "serde_finite")]
     pub mean: f64,
@@ -486,6 +490,7 @@ impl RunStats {
         }
         let es = [found[9].1, found[10].1];
         OutputSummary {
+            unit: None,
             mean,
             sd,
             se_mean: sd / n.sqrt(),

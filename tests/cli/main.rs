@@ -6,6 +6,7 @@ mod common;
 
 mod batch;
 mod competitors;
+mod files;
 mod folders;
 mod report;
 mod run;

@@ -18,12 +18,14 @@ const SECTIONS: [&str; 11] = [
     "assumptions",
 ];
 
-const CHARTS: [&str; 9] = [
+const CHARTS: [&str; 11] = [
     "export_loss_distribution.svg",
     "months_export_change.svg",
     "months_export_loss.svg",
     "sectors.svg",
     "competitors.svg",
+    "scenarios_export_loss.svg",
+    "scenarios_surplus_change.svg",
     "scenarios.svg",
     "market_stress.svg",
     "tornado.svg",

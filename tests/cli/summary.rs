@@ -41,10 +41,12 @@ fn summary_json_of_the_cli_reads_back_and_encodes_to_the_same_bytes() {
     assert_eq!(summary.run.draws, 3000);
     assert!(summary.outputs["export_loss"].quantile_se.is_some());
     assert!(summary.outputs["purchases"].quantile_se.is_none());
-    // quantiles.csv is written from the same Summary: its export_loss row has the mean.
+    // quantiles.csv is written from the same Summary: its export_loss row has the unit and
+    // the mean.
     let csv = std::fs::read_to_string(dir.path().join("quantiles.csv")).unwrap();
     let row = csv.lines().find(|l| l.starts_with("export_loss,")).unwrap();
-    let mean: f64 = row.split(',').nth(1).unwrap().parse().unwrap();
+    assert_eq!(row.split(',').nth(1), Some("USD bn"));
+    let mean: f64 = row.split(',').nth(2).unwrap().parse().unwrap();
     assert_eq!(mean, summary.outputs["export_loss"].mean);
 }
 
