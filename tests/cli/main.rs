@@ -5,6 +5,7 @@
 mod common;
 
 mod batch;
+mod exit_codes;
 mod folders;
 mod report;
 mod run;

@@ -6,3 +6,4 @@ mod common;
 mod bad_models;
 mod fuzz_models;
 mod partial_files;
+mod summary_files;
