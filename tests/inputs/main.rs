@@ -7,3 +7,4 @@ mod bad_models;
 mod fuzz_models;
 mod partial_files;
 mod summary_files;
+mod toml_layer;
