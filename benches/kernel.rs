@@ -5,7 +5,9 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tariffsim::kernel::armington::{
-    export_value, export_values, Elasticities, SectorColumns, SectorShares, SolveScratch,
+    composite_ln_c, export_value, export_values, fixed_price_values, multi_source_values,
+    Elasticities, FoldScratch, SectorColumns, SectorShares, SolveScratch, SourceColumns,
+    SourceScratch, SourceShares,
 };
 
 fn sector_solve(c: &mut Criterion) {
@@ -82,5 +84,98 @@ fn sector_solve(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, sector_solve);
+/// MODEL.md §10 over a block of 1024 draws: a sector with k named competitors, all at η = ∞
+/// (the composite fold, §2's solve, each competitor's V in closed form) or all with a finite η
+/// (the Newton solve in z = ln P), against the same sector without named competitors.
+fn named_competitors(c: &mut Criterion) {
+    let block = 1024;
+    let f = |i: usize| (i % 256) as f64 / 256.0;
+    let ln_t: Vec<f64> = (0..block).map(|i| (1.10 + 0.3 * f(i)).ln()).collect();
+    let ln_c: Vec<f64> = (0..block)
+        .map(|i| (1.0 + 0.2 * (1.0 - f(i))).ln())
+        .collect();
+    let sigma: Vec<f64> = (0..block).map(|i| 1.5 + 6.0 * f(i)).collect();
+    let epsilon: Vec<f64> = (0..block).map(|i| 0.3 + 2.0 * (1.0 - f(i))).collect();
+    let eta_finite: Vec<f64> = (0..block).map(|i| 0.5 + 8.0 * f(i)).collect();
+    let eta_inf = vec![f64::INFINITY; block];
+    let mut group = c.benchmark_group("named_competitors_block1024");
+    group.throughput(Throughput::Elements(block as u64));
+    for k in [0usize, 1, 3, 6] {
+        let named_shares = vec![0.5 / k.max(1) as f64; k];
+        let sources = SourceShares::new(0.16, &named_shares, 0.34);
+        // Competitor j's tariff change: spread, so that the fold is not trivially C.
+        let named_ln_t: Vec<f64> = (0..k * block)
+            .map(|i| (1.0 + 0.05 * (i / block) as f64 + 0.1 * f(i % block)).ln())
+            .collect();
+        for (exporter, eta) in [("exporter_inf", &eta_inf), ("exporter_finite", &eta_finite)] {
+            let mut out = vec![0.0; block];
+            let mut named_out = vec![0.0; k * block];
+            let mut ln_c_eff = vec![0.0; block];
+            let mut fold = FoldScratch::default();
+            let mut solve = SolveScratch::default();
+            let shares = SectorShares::new(0.16);
+            group.bench_function(format!("{k}_fixed_price/{exporter}"), |b| {
+                b.iter(|| {
+                    let ln_c_used: &[f64] = if k == 0 {
+                        &ln_c
+                    } else {
+                        composite_ln_c(
+                            &sources,
+                            &ln_c,
+                            &named_ln_t,
+                            &sigma,
+                            &mut ln_c_eff,
+                            &mut fold,
+                        );
+                        &ln_c_eff
+                    };
+                    let columns = SectorColumns {
+                        ln_t: &ln_t,
+                        ln_c: ln_c_used,
+                        sigma: &sigma,
+                        epsilon: &epsilon,
+                        eta,
+                    };
+                    export_values(black_box(&columns), &shares, &mut out, &mut solve);
+                    for j in 0..k {
+                        fixed_price_values(
+                            &named_ln_t[j * block..(j + 1) * block],
+                            solve.ln_price_index(),
+                            &sigma,
+                            &epsilon,
+                            &mut named_out[j * block..(j + 1) * block],
+                        );
+                    }
+                    out[block - 1]
+                })
+            });
+            let named_eta: Vec<f64> = (0..k * block).map(|i| eta_finite[i % block]).collect();
+            let mut scratch = SourceScratch::default();
+            group.bench_function(format!("{k}_finite_eta/{exporter}"), |b| {
+                b.iter(|| {
+                    multi_source_values(
+                        black_box(&SourceColumns {
+                            ln_t: &ln_t,
+                            ln_c: &ln_c,
+                            named_ln_t: &named_ln_t,
+                            sigma: &sigma,
+                            epsilon: &epsilon,
+                            eta,
+                            eta_rest: &eta_inf,
+                            named_eta: &named_eta,
+                        }),
+                        &sources,
+                        &mut out,
+                        &mut named_out,
+                        &mut scratch,
+                    );
+                    out[block - 1]
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, sector_solve, named_competitors);
 criterion_main!(benches);

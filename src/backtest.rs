@@ -253,7 +253,7 @@ pub fn parse_observations(
                         line,
                         col(c_output),
                         format!(
-                            "unknown output `{output}`{hint}; accepted: an output of the model (MODEL.md §5, §11, §12); nearest: {}",
+                            "unknown output `{output}`{hint}; accepted: an output of the model (the README, What the outputs mean; docs/time.md); nearest: {}",
                             nearest(output, &names).join(", ")
                         ),
                     );

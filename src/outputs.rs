@@ -1,4 +1,4 @@
-//! Output names of MODEL.md §5 and §15, defined once for the kernel, the statistics and the
+//! Output names of MODEL.md §5, §10–§12 and §15, defined once for the kernel, the statistics and the
 //! reports.
 
 use crate::model::Model;
@@ -61,6 +61,12 @@ pub const FIRST_SECTOR: usize = HEADLINE.len();
 /// together (MODEL.md §11); it follows the sector outputs.
 pub const EXPORT_CHANGE_PCT: &str = "export_change_pct";
 
+/// The fall of the exporter's exports to all markets, Σ_s (1 − r_s)·L_s (MODEL.md §11); it
+/// follows `export_change_pct`, and `net_export_loss_pct` follows it.
+pub const NET_EXPORT_LOSS: &str = "net_export_loss";
+/// 100·net_export_loss / `baseline.total_exports` (MODEL.md §11).
+pub const NET_EXPORT_LOSS_PCT: &str = "net_export_loss_pct";
+
 /// The outputs of each month t (MODEL.md §12), in row order within the month.
 pub const MONTH_OUTPUTS: [&str; 3] = ["export_loss", "export_change_pct", "effective_tariff"];
 /// Offset of `months.<t>.export_loss` within a month's outputs.
@@ -75,9 +81,20 @@ pub fn export_change_index(model: &Model) -> usize {
     FIRST_SECTOR + model.sectors.len()
 }
 
+/// Position of `net_export_loss` in an output row of `model` (`net_export_loss_pct` is next).
+pub fn net_export_loss_index(model: &Model) -> usize {
+    export_change_index(model) + 1
+}
+
+/// Position of the first `competitors.<id>.export_loss` (MODEL.md §10), in the order of
+/// `[[competitors]]`.
+pub fn first_competitor_index(model: &Model) -> usize {
+    net_export_loss_index(model) + 2
+}
+
 /// Position of the first monthly output (`months.1.export_loss`) in an output row of `model`.
 pub fn first_month_index(model: &Model) -> usize {
-    export_change_index(model) + 1
+    first_competitor_index(model) + model.competitors.len()
 }
 
 /// Position of month `t`'s (1-based) output `k` ([`MONTH_OUTPUTS`] order); `None` when the
@@ -103,6 +120,11 @@ pub fn sector_output(id: &str) -> String {
     format!("sectors.{id}.export_loss")
 }
 
+/// The name of a named competitor's export-loss output (MODEL.md §10; negative = it gains).
+pub fn competitor_output(id: &str) -> String {
+    format!("competitors.{id}.export_loss")
+}
+
 /// Every output name of a model, in output-row order.
 pub fn output_names(model: &Model) -> Vec<String> {
     HEADLINE
@@ -110,6 +132,8 @@ pub fn output_names(model: &Model) -> Vec<String> {
         .map(|s| s.to_string())
         .chain(model.sectors.iter().map(|s| sector_output(&s.id)))
         .chain(std::iter::once(EXPORT_CHANGE_PCT.to_string()))
+        .chain([NET_EXPORT_LOSS.to_string(), NET_EXPORT_LOSS_PCT.to_string()])
+        .chain(model.competitors.iter().map(|c| competitor_output(&c.id)))
         .chain(
             (1..=if model.monthly { model.months() } else { 0 })
                 .flat_map(|t| (0..MONTH_OUTPUTS.len()).map(move |k| month_output(t, k))),
@@ -163,9 +187,18 @@ pub fn describe(name: &str, units: &str) -> (String, &'static str) {
             "the package's cost: purchases + investment + defence",
         ),
         "fiscal_cost_pct" => ("% of GDP".into(), "defence cost-sharing as % of GDP"),
+        "net_export_loss" => (
+            units.to_string(),
+            "fall in exports to all markets, after redirection (positive = loss)",
+        ),
+        "net_export_loss_pct" => ("%".into(), "net export loss as % of exports to all markets"),
         "export_change_pct" => (
             "%".into(),
             "change of exports to the importer on the baseline year, policy and growth together",
+        ),
+        _ if name.starts_with("competitors.") => (
+            units.to_string(),
+            "a competitor's loss of exports to the importer (negative = it gains)",
         ),
         _ => match name.rsplit('.').next() {
             Some(_) if !name.starts_with("months.") => {

@@ -266,3 +266,26 @@ def test_backtest_bad_observations_raise_value_error(tmp_path):
     far = pd.DataFrame({"output": ["export_loss"], "value": [1e9], "sd": [1e-6]})
     with pytest.raises(ValueError, match="underflows"):
         m.backtest(far, draws=1000)
+
+
+def test_a_competitor_model_equals_the_cli_bit_for_bit(cli, tmp_path):
+    """Named competitors and redirection (MODEL.md §10, §11) through the package: the same
+    summary and draws as the CLI, with the competitor and net outputs among the columns."""
+    path = ROOT / "tests" / "fixtures" / "competitors.toml"
+    done = run_cli(cli, tmp_path / "cli", str(path), "--draws", "3000", "--seed", "6", "--save-draws")
+    assert done.returncode == 0, done.stderr
+    cli_summary = json.loads((tmp_path / "cli" / "summary.json").read_text())
+    m = tariffsim.Model.from_path(path)
+    for name in ("net_export_loss", "net_export_loss_pct", "competitors.japan.export_loss",
+                 "competitors.mexico.export_loss", "competitors.china.export_loss"):
+        assert name in m.outputs, name
+    r = m.run(draws=3000, seed=6, save_draws=True)
+    assert _without_elapsed(r.summary) == _without_elapsed(cli_summary)
+    csv = pd.read_csv(tmp_path / "cli" / "draws.csv", **EXACT)
+    np.testing.assert_array_equal(
+        r.draws["competitors.mexico.export_loss"].to_numpy(),
+        csv["competitors.mexico.export_loss"].to_numpy(),
+    )
+    # Redirection: on average the net loss is below the loss in the importer's market.
+    out = r.summary["outputs"]
+    assert 0 < out["net_export_loss"]["mean"] < out["export_loss"]["mean"]

@@ -85,11 +85,11 @@ enum Command {
         /// Seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Also compute the monthly outputs of MODEL.md §12 (to measure what they cost).
+        /// Also compute the monthly outputs of docs/time.md (to measure what they cost).
         #[arg(long)]
         monthly: bool,
     },
-    /// Hold a forecast against observed values (MODEL.md §13): PIT, CRPS and coverage in
+    /// Hold a forecast against observed values (docs/time.md): PIT, CRPS and coverage in
     /// backtest.json; observations with an sd also update the forecast (updated/summary.json).
     Backtest(BacktestArgs),
 }
@@ -148,7 +148,7 @@ struct SweepArgs {
     /// Output folder.
     #[arg(long, default_value = "tariffsim-sweep")]
     out: PathBuf,
-    /// Also report the monthly outputs of MODEL.md §12 (months.<t>.*), as `[model] monthly = true` does.
+    /// Also report the monthly outputs of docs/time.md (months.<t>.*), as `[model] monthly = true` does.
     #[arg(long)]
     monthly: bool,
     #[command(flatten)]
@@ -213,7 +213,7 @@ struct RunArgs {
     /// Also write each chart of the report as an SVG file to DIR (implies --report).
     #[arg(long, value_name = "DIR")]
     charts: Option<PathBuf>,
-    /// Also report the monthly outputs of MODEL.md §12 (months.<t>.*), as `[model] monthly = true` does.
+    /// Also report the monthly outputs of docs/time.md (months.<t>.*), as `[model] monthly = true` does.
     #[arg(long)]
     monthly: bool,
 }
@@ -280,7 +280,7 @@ struct SensitivityArgs {
     /// Overrides (as for `run --set`).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     set: Vec<String>,
-    /// Base sample size N; the model is evaluated N x (2 + inputs) times. A power of two is best.
+    /// Base sample size N; the model is evaluated N x (2 + G) times, G the number of distinct coordinate sets estimated (parameters, correlated clusters, groups). A power of two is best.
     #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(2..=1_000_000_000))]
     samples: u64,
     /// Seed of the Sobol scrambling and of the bootstrap.
@@ -299,7 +299,7 @@ struct SensitivityArgs {
     /// Output folder.
     #[arg(long, default_value = "tariffsim-sensitivity")]
     out: PathBuf,
-    /// Also report the monthly outputs of MODEL.md §12 (months.<t>.*), as `[model] monthly = true` does.
+    /// Also report the monthly outputs of docs/time.md (months.<t>.*), as `[model] monthly = true` does.
     #[arg(long)]
     monthly: bool,
     /// No table on the terminal.

@@ -382,7 +382,7 @@ pub(crate) fn month_table_text(model: &Model, stats: &RunStats) -> String {
             tariff,
         ]);
     }
-    format!("month by month (MODEL.md §12):\n{table}\n")
+    format!("month by month (docs/time.md):\n{table}\n")
 }
 
 /// The terminal summary of a backtest: scores per observation, coverage, and the update.
@@ -410,7 +410,7 @@ pub(crate) fn backtest_text(model: &Model, bt: &Backtest) -> String {
         ]);
     }
     let (c50, c90) = bt.coverage();
-    let _ = writeln!(text, "backtest (MODEL.md §13):\n{table}");
+    let _ = writeln!(text, "backtest (docs/time.md):\n{table}");
     let _ = writeln!(
         text,
         "inside the central 50 % band: {:.0} %, inside the 90 % band: {:.0} %; mean CRPS {:.4}",

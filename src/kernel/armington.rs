@@ -13,6 +13,12 @@
 
 use crate::fastmath::{self, has_avx2};
 
+mod sources;
+pub use sources::{
+    composite_ln_c, fixed_price_values, multi_source_values, FoldScratch, SourceColumns,
+    SourceScratch, SourceShares,
+};
+
 /// |σ − 1| below this uses the Cobb–Douglas limit of the CES index (MODEL.md §2).
 pub const UNIT_SIGMA_TOLERANCE: f64 = 1e-9;
 
@@ -238,7 +244,15 @@ fn newton_start(
 #[inline(always)]
 fn newton_step(p: &NewtonProblem, shares: &SectorShares, s: NewtonState) -> NewtonState {
     let (fx, dx, ln_p) = residual(s.x, p, shares);
-    let converged = fx.abs() <= p.stop;
+    advance(s, fx, dx, ln_p, p.stop)
+}
+
+/// The update of a safeguarded Newton state from the residual `fx`, its slope `dx` and ln P at
+/// the iterate; shared by the exporter's solve in x (MODEL.md §2) and the multi-source solve
+/// in z (§10), so both keep the same bracket, stopping rule and phases.
+#[inline(always)]
+fn advance(s: NewtonState, fx: f64, dx: f64, ln_p: f64, stop: f64) -> NewtonState {
+    let converged = fx.abs() <= stop;
     let lo = if fx > 0.0 { s.lo } else { s.x };
     let hi = if fx > 0.0 { s.x } else { s.hi };
     let newton = s.x - fx / dx;
@@ -333,9 +347,18 @@ pub struct SolveScratch {
     hi: Vec<f64>,
     ln_p: Vec<f64>,
     phase: Vec<f64>,
+    /// ln P of every draw of the last [`export_values`] call (MODEL.md §10 needs it for the
+    /// competitors' quantities).
+    ln_index: Vec<f64>,
 }
 
 impl SolveScratch {
+    /// ln P, the change of the sector's import price index, of every draw of the last
+    /// [`export_values`] call.
+    pub fn ln_price_index(&self) -> &[f64] {
+        &self.ln_index
+    }
+
     fn resize(&mut self, n: usize) {
         for column in [
             &mut self.sigma,
@@ -389,7 +412,7 @@ impl SolveScratch {
 /// [`export_value`] for every draw of a block, into `out` (same length as the columns).
 ///
 /// Bit-identical to calling [`export_value`] per draw, but faster: the closed form (η = ∞)
-/// and the first [`BLOCK_STEPS`] Newton steps (finite η) run for all draws in branch-free loops
+/// and the first `BLOCK_STEPS` Newton steps (finite η) run for all draws in branch-free loops
 /// that the compiler vectorises — with AVX2 when the CPU has it, which gives the same bits
 /// because the same IEEE operations run — and only the draws not solved by then finish alone.
 pub fn export_values(
@@ -401,15 +424,16 @@ pub fn export_values(
     let c = columns;
     let n = out.len();
     let avx2 = has_avx2();
+    scratch.ln_index.resize(n, 0.0);
     if c.eta[..n].iter().any(|e| e.is_infinite()) {
         if avx2 {
             // SAFETY: the CPU supports AVX2 (checked by has_avx2).
             #[cfg(target_arch = "x86_64")]
             unsafe {
-                closed_form_values_avx2(c, shares, out)
+                closed_form_values_avx2(c, shares, out, &mut scratch.ln_index)
             };
         } else {
-            closed_form_values(c, shares, out);
+            closed_form_values(c, shares, out, &mut scratch.ln_index);
         }
     }
     if c.eta[..n].iter().any(|e| e.is_finite()) {
@@ -440,34 +464,52 @@ pub fn export_values(
         } else {
             newton_values(c, scratch, out);
         }
+        for i in 0..n {
+            if c.eta[i].is_finite() {
+                scratch.ln_index[i] = scratch.ln_p[i];
+            }
+        }
     }
     for (i, v) in out.iter_mut().enumerate() {
         if c.ln_t[i] == 0.0 && c.ln_c[i] == 0.0 {
             // No change in either tariff: nothing moves (exactly, not to rounding).
             *v = 1.0;
+            scratch.ln_index[i] = 0.0;
         }
     }
 }
 
 /// The η = ∞ closed form (p = 1) for every draw.
 #[inline(always)]
-fn closed_form_values(c: &SectorColumns<'_>, shares: &SectorShares, out: &mut [f64]) {
+fn closed_form_values(
+    c: &SectorColumns<'_>,
+    shares: &SectorShares,
+    out: &mut [f64],
+    ln_index: &mut [f64],
+) {
     let n = out.len();
     let (ln_t, ln_c, sigma, epsilon) = (&c.ln_t[..n], &c.ln_c[..n], &c.sigma[..n], &c.epsilon[..n]);
+    let ln_index = &mut ln_index[..n];
     for i in 0..n {
         let (ln_p, _) = ln_price_index(0.0, ln_t[i], ln_c[i], shares, sigma[i]);
         out[i] = export_value_at(0.0, ln_t[i], ln_p, sigma[i], epsilon[i]);
+        ln_index[i] = ln_p;
     }
 }
 
 /// [`closed_form_values`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn closed_form_values_avx2(c: &SectorColumns<'_>, shares: &SectorShares, out: &mut [f64]) {
-    closed_form_values(c, shares, out)
+unsafe fn closed_form_values_avx2(
+    c: &SectorColumns<'_>,
+    shares: &SectorShares,
+    out: &mut [f64],
+    ln_index: &mut [f64],
+) {
+    closed_form_values(c, shares, out, ln_index)
 }
 
-/// Newton's start and [`BLOCK_STEPS`] steps for every draw (draws with η = ∞ compute values
+/// Newton's start and `BLOCK_STEPS` steps for every draw (draws with η = ∞ compute values
 /// that are not used: cheaper than a branch in a vectorised loop).
 #[inline(always)]
 fn newton_block_steps(c: &SectorColumns<'_>, shares: &SectorShares, scratch: &mut SolveScratch) {
@@ -607,10 +649,11 @@ mod tests {
         };
         let n = ln_t.len();
         let (mut generic, mut avx2) = (vec![0.0; n], vec![0.0; n]);
-        closed_form_values(&c, &shares, &mut generic);
+        let mut ln_index = vec![0.0; n];
+        closed_form_values(&c, &shares, &mut generic, &mut ln_index);
         #[cfg(target_arch = "x86_64")]
         unsafe {
-            closed_form_values_avx2(&c, &shares, &mut avx2)
+            closed_form_values_avx2(&c, &shares, &mut avx2, &mut ln_index)
         };
         assert_eq!(generic, avx2);
         let (mut a, mut b) = (SolveScratch::default(), SolveScratch::default());

@@ -8,6 +8,9 @@ use crate::outputs::*;
 pub struct MacroInputs {
     /// Σ_s L_sector (units).
     pub export_loss: f64,
+    /// Σ_s (1 − r_s)·L_sector, the loss in all markets (MODEL.md §11); the macro outputs
+    /// follow it.
+    pub net_export_loss: f64,
     /// Σ_s X0_s.
     pub total_exports: f64,
     /// Scenario purchases times (1 − m/H).
@@ -75,7 +78,8 @@ pub fn gdp_crowd_out_pct(
 /// Writes the headline outputs (in [`HEADLINE`] order) into `out[..HEADLINE.len()]`.
 #[inline]
 pub fn macro_outputs(i: &MacroInputs, out: &mut [f64]) {
-    let loss_pct_gdp = 100.0 * i.export_loss / i.gdp;
+    // MODEL.md §11: GDP, the currency and stocks respond to exports to all markets.
+    let loss_pct_gdp = 100.0 * i.net_export_loss / i.gdp;
     let surplus_change = -i.export_loss - i.purchases;
     let mut fx = i.fx_beta * loss_pct_gdp + i.fx_noise;
     let mut gdp_impact = -loss_pct_gdp * i.value_added_share * i.gdp_multiplier;

@@ -14,10 +14,14 @@ pub use evaluate::{BlockBuffers, Evaluator};
 
 use crate::model::{Model, Regime, Slot};
 use crate::outputs::{
-    export_change_index, first_month_index, EXPORT_LOSS, FIRST_SECTOR, MONTH_EFFECTIVE_TARIFF,
-    MONTH_EXPORT_CHANGE_PCT, MONTH_EXPORT_LOSS, MONTH_OUTPUTS,
+    export_change_index, first_competitor_index, first_month_index, net_export_loss_index,
+    EXPORT_LOSS, FIRST_SECTOR, MONTH_EFFECTIVE_TARIFF, MONTH_EXPORT_CHANGE_PCT, MONTH_EXPORT_LOSS,
+    MONTH_OUTPUTS,
 };
-use armington::{export_values, SectorColumns, SectorShares, SolveScratch};
+use armington::{
+    composite_ln_c, export_values, fixed_price_values, multi_source_values, FoldScratch,
+    SectorColumns, SectorShares, SolveScratch, SourceColumns, SourceScratch, SourceShares,
+};
 use macro_outputs::{macro_outputs, MacroInputs};
 
 use crate::fastmath;
@@ -30,10 +34,13 @@ struct RegimePlan {
     slots: Vec<Slot>,
     tariff: Vec<usize>,
     competitor: Vec<usize>,
+    /// Per sector, the positions of its named competitors' tariffs (MODEL.md §10), in the
+    /// order of the sector's `competitors`.
+    named: Vec<Vec<usize>>,
 }
 
 impl RegimePlan {
-    fn new(regime: &Regime) -> Self {
+    fn new(regime: &Regime, sectors: &[crate::model::Sector]) -> Self {
         let mut slots: Vec<Slot> = Vec::new();
         let mut position = |slot: Slot| match slots.iter().position(|&s| s == slot) {
             Some(i) => i,
@@ -48,10 +55,22 @@ impl RegimePlan {
             .iter()
             .map(|&s| position(s))
             .collect();
+        let named = sectors
+            .iter()
+            .enumerate()
+            .map(|(s, sector)| {
+                sector
+                    .competitors
+                    .iter()
+                    .map(|c| position(regime.competitors[c.competitor][s]))
+                    .collect()
+            })
+            .collect();
         RegimePlan {
             slots,
             tariff,
             competitor,
+            named,
         }
     }
 }
@@ -81,6 +100,9 @@ struct DrawScratch {
     deal_weight: Vec<f64>,
     /// Σ over regimes and sectors of X0·weight·τ per draw.
     weighted_tariff: Vec<f64>,
+    /// Σ over regimes of weight·V of every named competitor of every sector (MODEL.md §10),
+    /// track after track (tracks × n); V_annual once the regimes are summed.
+    track_annual: Vec<f64>,
     /// Columns of the monthly path (MODEL.md §12), sized only when the model uses it.
     path: PathScratch,
 }
@@ -96,22 +118,87 @@ struct PathScratch {
     v_interim: Vec<f64>,
     /// V of every sector under the draw's scenario, sector after sector (S × n).
     v_deal: Vec<f64>,
-    /// ln V(interim), ln V(scenario) and ln V* of the partial month, of one sector.
-    ln_interim: Vec<f64>,
-    ln_deal: Vec<f64>,
-    ln_partial: Vec<f64>,
-    /// 1 − λ = 2^(−1/h) and λ of one sector.
-    keep: Vec<f64>,
-    lambda: Vec<f64>,
-    /// ln V_t of one sector, month after month.
-    ln_v: Vec<f64>,
-    /// Σ_t V_t of one sector.
-    sum: Vec<f64>,
-    /// V_t of one sector in the current month.
-    v_month: Vec<f64>,
+    /// V of every named competitor of every sector (MODEL.md §10) under the interim regime
+    /// and under the draw's scenario, track after track (tracks × n).
+    track_interim: Vec<f64>,
+    track_deal: Vec<f64>,
+    /// The recursion's columns for one series.
+    work: AdjustWork,
     /// Σ_s X0·τ under the interim regime and under the draw's scenario.
     tariff_interim: Vec<f64>,
     tariff_deal: Vec<f64>,
+}
+
+/// Columns of §12's recursion for one series (a sector, or a named competitor in a sector).
+#[derive(Debug, Clone, Default)]
+struct AdjustWork {
+    /// ln V(interim), ln V(scenario) and ln V* of the partial month.
+    ln_interim: Vec<f64>,
+    ln_deal: Vec<f64>,
+    ln_partial: Vec<f64>,
+    /// 1 − λ = 2^(−1/h) and λ.
+    keep: Vec<f64>,
+    lambda: Vec<f64>,
+    /// ln V_t, month after month.
+    ln_v: Vec<f64>,
+    /// Σ_t V_t.
+    sum: Vec<f64>,
+    /// V_t in the current month.
+    v_month: Vec<f64>,
+}
+
+/// MODEL.md §12 for one series over the draws 0..n: ln V_t = (1 − λ)·ln V_{t−1} + λ·ln V*_t,
+/// V_0 = 1, λ = 1 − 2^(−1/h); leaves Σ_t V_t in `w.sum` and calls `each_month(t, V_t)`.
+#[allow(clippy::too_many_arguments)]
+fn adjusted_path(
+    w: &mut AdjustWork,
+    n: usize,
+    months: usize,
+    month: &[f64],
+    partial: &[f64],
+    v_interim: &[f64],
+    v_deal: &[f64],
+    half_life: &[f64],
+    mut each_month: impl FnMut(usize, &[f64]),
+) {
+    // V*_t takes three values: V(interim) in whole interim months, V(scenario) after, and the
+    // mix of the month in which the deal takes effect; their logs are taken once.
+    for d in 0..n {
+        // 2^(−1/h) = exp(−ln 2 / h); h = 0 gives exp(−∞) = 0, i.e. λ = 1 (at once).
+        let keep = fastmath::exp(-std::f64::consts::LN_2 / half_life[d]);
+        w.keep[d] = keep;
+        w.lambda[d] = 1.0 - keep;
+        w.ln_interim[d] = fastmath::ln(v_interim[d]);
+        w.ln_deal[d] = fastmath::ln(v_deal[d]);
+        let a = partial[d];
+        w.ln_partial[d] = fastmath::ln(a * v_interim[d] + (1.0 - a) * v_deal[d]);
+        w.ln_v[d] = 0.0;
+        w.sum[d] = 0.0;
+    }
+    for t in 0..months {
+        let start = t as f64;
+        let (ln_i, ln_s, ln_p) = (&w.ln_interim[..n], &w.ln_deal[..n], &w.ln_partial[..n]);
+        let (keep, lambda) = (&w.keep[..n], &w.lambda[..n]);
+        let (ln_v, sum) = (&mut w.ln_v[..n], &mut w.sum[..n]);
+        for d in 0..n {
+            let a = (month[d] - start).clamp(0.0, 1.0);
+            let target = if a >= 1.0 {
+                ln_i[d]
+            } else if a <= 0.0 {
+                ln_s[d]
+            } else {
+                ln_p[d]
+            };
+            ln_v[d] = keep[d] * ln_v[d] + lambda[d] * target;
+        }
+        // V_t once per month, for the year's sum and the month's outputs.
+        let v_month = &mut w.v_month[..n];
+        for ((v, total), &l) in v_month.iter_mut().zip(sum.iter_mut()).zip(ln_v.iter()) {
+            *v = fastmath::exp(l);
+            *total += *v;
+        }
+        each_month(t, v_month);
+    }
 }
 
 /// The draws of a block that a regime is evaluated for, and the regime's weight per draw
@@ -135,6 +222,15 @@ struct RegimeScratch {
     eta: Vec<f64>,
     export_value: Vec<f64>,
     solve: SolveScratch,
+    /// MODEL.md §10: named competitors' ln T_j and η_j, competitor after competitor; η of
+    /// `rest`; the composite's ln C; the competitors' V.
+    named_ln_t: Vec<f64>,
+    named_eta: Vec<f64>,
+    eta_rest: Vec<f64>,
+    ln_c_eff: Vec<f64>,
+    named_values: Vec<f64>,
+    fold: FoldScratch,
+    sources: SourceScratch,
 }
 
 /// A block's parameter values column by column: value j of draw d is `data[j * stride + d]`.
@@ -152,6 +248,17 @@ impl ValueColumns<'_> {
     fn column(&self, j: usize) -> &[f64] {
         &self.data[j * self.stride..(j + 1) * self.stride]
     }
+}
+
+/// How a sector's sources are solved (MODEL.md §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SourcesKind {
+    /// No named competitor and `rest` at η = ∞: §2 as it always was.
+    Plain,
+    /// Named competitors, all of them and `rest` at η = ∞: folded into one composite, then §2.
+    Composite,
+    /// Some competitor or `rest` with a finite η: the Newton solve in z = ln P.
+    General,
 }
 
 /// A model prepared for fast evaluation: per-sector constants hoisted out of the draw loop.
@@ -177,17 +284,50 @@ pub struct Kernel<'m> {
     path: bool,
     /// Number of values in an output row.
     n_outputs: usize,
+    /// Per sector: how its sources are solved, their shares, and ln(1 + τ0_j) of its named
+    /// competitors.
+    kinds: Vec<SourcesKind>,
+    source_shares: Vec<SourceShares>,
+    named_ln_base: Vec<Vec<f64>>,
+    /// Per sector, the first of its tracks (one per named competitor of the sector), and the
+    /// number of tracks.
+    track_start: Vec<usize>,
+    tracks: usize,
+    /// Most named competitors of any sector.
+    max_named: usize,
+    /// Whether any sector has a redirection share that is not a constant 0 (MODEL.md §11).
+    redirects: bool,
 }
 
 impl<'m> Kernel<'m> {
     /// Prepares `model` for evaluation.
     pub fn new(model: &'m Model) -> Self {
-        let interim = RegimePlan::new(&model.interim);
+        let interim = RegimePlan::new(&model.interim, &model.sectors);
         let scenarios: Vec<RegimePlan> = model
             .scenarios
             .iter()
-            .map(|s| RegimePlan::new(&s.regime))
+            .map(|s| RegimePlan::new(&s.regime, &model.sectors))
             .collect();
+        let infinite = |slot: Slot| fixed_value(model, slot) == Some(f64::INFINITY);
+        let kinds = model
+            .sectors
+            .iter()
+            .map(|s| {
+                let all_infinite =
+                    infinite(s.rest_eta) && s.competitors.iter().all(|c| infinite(c.eta));
+                match (s.competitors.is_empty(), all_infinite) {
+                    (true, true) => SourcesKind::Plain,
+                    (false, true) => SourcesKind::Composite,
+                    (_, false) => SourcesKind::General,
+                }
+            })
+            .collect();
+        let mut track_start = Vec::with_capacity(model.sectors.len());
+        let mut tracks = 0;
+        for s in &model.sectors {
+            track_start.push(tracks);
+            tracks += s.competitors.len();
+        }
         let max_slots = scenarios
             .iter()
             .chain(std::iter::once(&interim))
@@ -233,6 +373,37 @@ impl<'m> Kernel<'m> {
                     .iter()
                     .any(|s| fixed_value(model, s.half_life_months) != Some(0.0)),
             n_outputs: crate::outputs::output_count(model),
+            kinds,
+            source_shares: model
+                .sectors
+                .iter()
+                .map(|s| {
+                    let named: Vec<f64> = s.competitors.iter().map(|c| c.share).collect();
+                    SourceShares::new(s.share, &named, s.rest_share)
+                })
+                .collect(),
+            named_ln_base: model
+                .sectors
+                .iter()
+                .map(|s| {
+                    s.competitors
+                        .iter()
+                        .map(|c| fastmath::ln_1p(c.base_tariff))
+                        .collect()
+                })
+                .collect(),
+            track_start,
+            tracks,
+            max_named: model
+                .sectors
+                .iter()
+                .map(|s| s.competitors.len())
+                .max()
+                .unwrap_or(0),
+            redirects: model
+                .sectors
+                .iter()
+                .any(|s| fixed_value(model, s.redirection) != Some(0.0)),
         }
     }
 
@@ -276,7 +447,14 @@ impl<'m> Kernel<'m> {
         let n = scenarios.len();
         let stride = values.stride;
         let path_sectors = if self.path { model.sectors.len() } else { 0 };
-        scratch.prepare(n, model.scenarios.len(), self.max_slots, path_sectors);
+        scratch.prepare(
+            n,
+            model.scenarios.len(),
+            self.max_slots,
+            path_sectors,
+            self.tracks,
+            self.max_named,
+        );
         let KernelScratch { draws, regime } = scratch;
         // MODEL.md §3: the interim regime holds for the first m of H months.
         for (d, &k) in scenarios.iter().enumerate() {
@@ -306,8 +484,10 @@ impl<'m> Kernel<'m> {
                     values,
                     outputs,
                     &mut draws.weighted_tariff,
+                    &mut draws.track_annual,
                     regime,
-                    self.path.then_some(&mut draws.path.v_deal[..]),
+                    self.path
+                        .then_some((&mut draws.path.v_deal[..], &mut draws.path.track_deal[..])),
                 );
             }
         }
@@ -320,8 +500,12 @@ impl<'m> Kernel<'m> {
             values,
             outputs,
             &mut draws.weighted_tariff,
+            &mut draws.track_annual,
             regime,
-            self.path.then_some(&mut draws.path.v_interim[..]),
+            self.path.then_some((
+                &mut draws.path.v_interim[..],
+                &mut draws.path.track_interim[..],
+            )),
         );
         if self.path {
             self.monthly_path(
@@ -331,8 +515,23 @@ impl<'m> Kernel<'m> {
                 &draws.by_scenario,
                 &draws.group_start,
                 &mut draws.path,
+                &mut draws.track_annual,
                 outputs,
             );
+        }
+        // MODEL.md §10: competitors.<j>.export_loss = Σ_s X0_{j,s}·(1 − V_annual,{j,s}).
+        let first_competitor = first_competitor_index(model);
+        for c in 0..model.competitors.len() {
+            outputs[(first_competitor + c) * stride..][..n].fill(0.0);
+        }
+        for (s, sector) in model.sectors.iter().enumerate() {
+            for (k, sc) in sector.competitors.iter().enumerate() {
+                let annual = &draws.track_annual[(self.track_start[s] + k) * n..][..n];
+                let column = &mut outputs[(first_competitor + sc.competitor) * stride..][..n];
+                for (loss, &v) in column.iter_mut().zip(annual) {
+                    *loss += sc.exports * (1.0 - v);
+                }
+            }
         }
         // MODEL.md §11: export_change_pct = 100·(Σ_s X0_s·(1 + g_s)·V_annual,s / Σ_s X0_s − 1),
         // summed from V before the sector columns turn into losses.
@@ -359,6 +558,29 @@ impl<'m> Kernel<'m> {
                 *total += loss;
             }
         }
+        // MODEL.md §11: net_export_loss = Σ_s (1 − r_s)·L_s, the fall of exports to all
+        // markets. Without redirection it is export_loss, copied (not recomputed) so that
+        // the macro outputs keep their bits.
+        let net_index = net_export_loss_index(model);
+        if self.redirects {
+            outputs[net_index * stride..][..n].fill(0.0);
+            for (s, sector) in model.sectors.iter().enumerate() {
+                let r = &values.column(sector.redirection.index())[..n];
+                let (column, net) = column_pair(outputs, stride, FIRST_SECTOR + s, net_index);
+                for ((&loss, total), &r) in column[..n].iter().zip(&mut net[..n]).zip(r) {
+                    *total += (1.0 - r) * loss;
+                }
+            }
+        } else {
+            let (loss, net) = column_pair(outputs, stride, EXPORT_LOSS, net_index);
+            net[..n].copy_from_slice(&loss[..n]);
+        }
+        {
+            let (net, pct) = column_pair(outputs, stride, net_index, net_index + 1);
+            for (p, &x) in pct[..n].iter_mut().zip(&net[..n]) {
+                *p = 100.0 * x / model.total_exports_all_markets;
+            }
+        }
         let m = &model.macro_params;
         let k = &model.market;
         let baseline_surplus = self.total_exports - model.imports_from_importer;
@@ -369,6 +591,7 @@ impl<'m> Kernel<'m> {
             macro_outputs(
                 &MacroInputs {
                     export_loss: outputs[EXPORT_LOSS * stride + d],
+                    net_export_loss: outputs[net_index * stride + d],
                     total_exports: self.total_exports,
                     purchases: value(sc.purchases) * draws.deal_weight[d],
                     effective_tariff: draws.weighted_tariff[d] / self.total_exports,
@@ -398,9 +621,10 @@ impl<'m> Kernel<'m> {
         }
     }
 
-    /// Adds weight·V of every sector under `plan` to the sector columns of `outputs`, and
-    /// X0·weight·τ to the draws' weighted tariffs, for the draws `draws` of the block; with
-    /// `kept`, also stores V of sector s and draw d at `kept[s·n + d]`.
+    /// Adds weight·V of every sector under `plan` to the sector columns of `outputs`, weight·V
+    /// of every named competitor to its track in `track_annual`, and X0·weight·τ to the draws'
+    /// weighted tariffs, for the draws `draws` of the block; with `kept`, also stores V of
+    /// sector s and draw d at `kept.0[s·n + d]` and of track t at `kept.1[t·n + d]`.
     #[allow(clippy::too_many_arguments)]
     fn regime_values(
         &self,
@@ -409,8 +633,9 @@ impl<'m> Kernel<'m> {
         values: &ValueColumns<'_>,
         outputs: &mut [f64],
         weighted_tariff: &mut [f64],
+        track_annual: &mut [f64],
         scratch: &mut RegimeScratch,
-        mut kept: Option<&mut [f64]>,
+        mut kept: Option<(&mut [f64], &mut [f64])>,
     ) {
         let len = draws.len();
         let n = weight.len();
@@ -439,12 +664,18 @@ impl<'m> Kernel<'m> {
             let fixed = |slot: crate::model::Slot, base: f64| {
                 self.fixed_ln_one_plus[slot.index()].map(|l| l - base)
             };
+            let named = sector.competitors.len();
+            let named_fixed = (0..named).all(|k| {
+                fixed(plan.slots[plan.named[s][k]], self.named_ln_base[s][k]) == Some(0.0)
+            });
             let values_out = &mut scratch.export_value[..len];
             if fixed(tariff_slot, ln_base_t) == Some(0.0)
                 && fixed(competitor_slot, ln_base_c) == Some(0.0)
+                && named_fixed
             {
-                // Neither tariff ever changes (an exempt sector): V = 1 in every draw.
+                // No tariff ever changes (an exempt sector): V = 1 in every draw, for every source.
                 values_out.fill(1.0);
+                scratch.named_values[..named * len].fill(1.0);
             } else {
                 let ln_t = &mut scratch.ln_t[..len];
                 let ln_c = &mut scratch.ln_c[..len];
@@ -460,6 +691,17 @@ impl<'m> Kernel<'m> {
                 {
                     *x = l - ln_base_c;
                 }
+                // MODEL.md §10: ln T_j of the named competitors.
+                for k in 0..named {
+                    let q = plan.named[s][k];
+                    let base = self.named_ln_base[s][k];
+                    for (x, &l) in scratch.named_ln_t[k * len..(k + 1) * len]
+                        .iter_mut()
+                        .zip(&scratch.slot_logs[q * len..(q + 1) * len])
+                    {
+                        *x = l - base;
+                    }
+                }
                 gather(
                     values.column(sector.sigma.index()),
                     &mut scratch.sigma[..len],
@@ -469,24 +711,97 @@ impl<'m> Kernel<'m> {
                     &mut scratch.epsilon[..len],
                 );
                 gather(values.column(sector.eta.index()), &mut scratch.eta[..len]);
-                export_values(
-                    &SectorColumns {
-                        ln_t,
-                        ln_c,
-                        sigma: &scratch.sigma[..len],
-                        epsilon: &scratch.epsilon[..len],
-                        eta: &scratch.eta[..len],
-                    },
-                    &self.shares[s],
-                    values_out,
-                    &mut scratch.solve,
-                );
+                match self.kinds[s] {
+                    SourcesKind::Plain => export_values(
+                        &SectorColumns {
+                            ln_t,
+                            ln_c,
+                            sigma: &scratch.sigma[..len],
+                            epsilon: &scratch.epsilon[..len],
+                            eta: &scratch.eta[..len],
+                        },
+                        &self.shares[s],
+                        values_out,
+                        &mut scratch.solve,
+                    ),
+                    SourcesKind::Composite => {
+                        // Every competitor at a fixed price: one composite, §2's solve, then
+                        // each competitor's V in closed form from ln P.
+                        let ln_c_eff = &mut scratch.ln_c_eff[..len];
+                        composite_ln_c(
+                            &self.source_shares[s],
+                            ln_c,
+                            &scratch.named_ln_t[..named * len],
+                            &scratch.sigma[..len],
+                            ln_c_eff,
+                            &mut scratch.fold,
+                        );
+                        export_values(
+                            &SectorColumns {
+                                ln_t,
+                                ln_c: ln_c_eff,
+                                sigma: &scratch.sigma[..len],
+                                epsilon: &scratch.epsilon[..len],
+                                eta: &scratch.eta[..len],
+                            },
+                            &self.shares[s],
+                            values_out,
+                            &mut scratch.solve,
+                        );
+                        for k in 0..named {
+                            fixed_price_values(
+                                &scratch.named_ln_t[k * len..(k + 1) * len],
+                                scratch.solve.ln_price_index(),
+                                &scratch.sigma[..len],
+                                &scratch.epsilon[..len],
+                                &mut scratch.named_values[k * len..(k + 1) * len],
+                            );
+                        }
+                    }
+                    SourcesKind::General => {
+                        gather(
+                            values.column(sector.rest_eta.index()),
+                            &mut scratch.eta_rest[..len],
+                        );
+                        for (k, sc) in sector.competitors.iter().enumerate() {
+                            gather(
+                                values.column(sc.eta.index()),
+                                &mut scratch.named_eta[k * len..(k + 1) * len],
+                            );
+                        }
+                        multi_source_values(
+                            &SourceColumns {
+                                ln_t,
+                                ln_c,
+                                named_ln_t: &scratch.named_ln_t[..named * len],
+                                sigma: &scratch.sigma[..len],
+                                epsilon: &scratch.epsilon[..len],
+                                eta: &scratch.eta[..len],
+                                eta_rest: &scratch.eta_rest[..len],
+                                named_eta: &scratch.named_eta[..named * len],
+                            },
+                            &self.source_shares[s],
+                            values_out,
+                            &mut scratch.named_values[..named * len],
+                            &mut scratch.sources,
+                        );
+                    }
+                }
             }
-            if let Some(kept) = kept.as_deref_mut() {
+            if let Some((kept, kept_tracks)) = kept.as_mut() {
                 // The monthly path needs V per regime, not only its weighted sum.
                 let kept = &mut kept[s * n..][..n];
                 for (&v, &d) in scratch.export_value[..len].iter().zip(draws) {
                     kept[d as usize] = v;
+                }
+                for k in 0..named {
+                    let track = &mut kept_tracks[(self.track_start[s] + k) * n..][..n];
+                    for (&v, &d) in scratch.named_values[k * len..(k + 1) * len]
+                        .iter()
+                        .zip(draws)
+                    {
+                        track[d as usize] = v;
+                    }
                 }
             }
             let column = &mut outputs[(FIRST_SECTOR + s) * stride..][..stride];
@@ -498,6 +813,18 @@ impl<'m> Kernel<'m> {
                 if w > 0.0 {
                     column[d] += w * v;
                     weighted_tariff[d] += sector.exports * w * tariffs[d];
+                }
+            }
+            for k in 0..named {
+                let track = &mut track_annual[(self.track_start[s] + k) * n..][..n];
+                for (&v, &d) in scratch.named_values[k * len..(k + 1) * len]
+                    .iter()
+                    .zip(draws)
+                {
+                    let w = weight[d as usize];
+                    if w > 0.0 {
+                        track[d as usize] += w * v;
+                    }
                 }
             }
         }
@@ -517,6 +844,7 @@ impl Kernel<'_> {
         by_scenario: &[u32],
         group_start: &[usize],
         path: &mut PathScratch,
+        track_annual: &mut [f64],
         outputs: &mut [f64],
     ) {
         let model = self.model;
@@ -566,62 +894,52 @@ impl Kernel<'_> {
                 }
                 continue;
             }
-            // ln V_t = (1 − λ)·ln V_{t−1} + λ·ln V*_t, V_0 = 1, λ = 1 − 2^(−1/h). V*_t takes
-            // three values: V(interim) in whole interim months, V(scenario) after, and the
-            // mix of the month in which the deal takes effect; their logs are taken once.
             let half_life = &values.column(sector.half_life_months.index())[..n];
-            for d in 0..n {
-                // 2^(−1/h) = exp(−ln 2 / h); h = 0 gives exp(−∞) = 0, i.e. λ = 1 (at once).
-                let keep = fastmath::exp(-std::f64::consts::LN_2 / half_life[d]);
-                path.keep[d] = keep;
-                path.lambda[d] = 1.0 - keep;
-                path.ln_interim[d] = fastmath::ln(v_interim[d]);
-                path.ln_deal[d] = fastmath::ln(v_deal[d]);
-                let a = partial[d];
-                path.ln_partial[d] = fastmath::ln(a * v_interim[d] + (1.0 - a) * v_deal[d]);
-                path.ln_v[d] = 0.0;
-                path.sum[d] = 0.0;
-            }
-            for t in 0..months {
-                let start = t as f64;
-                let (ln_i, ln_s, ln_p) = (
-                    &path.ln_interim[..n],
-                    &path.ln_deal[..n],
-                    &path.ln_partial[..n],
-                );
-                let (keep, lambda) = (&path.keep[..n], &path.lambda[..n]);
-                let (ln_v, sum) = (&mut path.ln_v[..n], &mut path.sum[..n]);
-                for d in 0..n {
-                    let a = (month[d] - start).clamp(0.0, 1.0);
-                    let target = if a >= 1.0 {
-                        ln_i[d]
-                    } else if a <= 0.0 {
-                        ln_s[d]
-                    } else {
-                        ln_p[d]
-                    };
-                    ln_v[d] = keep[d] * ln_v[d] + lambda[d] * target;
-                }
-                // V_t once per month, for the year's sum and the month's outputs.
-                let v_month = &mut path.v_month[..n];
-                for ((v, total), &l) in v_month.iter_mut().zip(sum.iter_mut()).zip(ln_v.iter()) {
-                    *v = fastmath::exp(l);
-                    *total += *v;
-                }
-                if monthly {
-                    let (loss, rest) = month_columns[t * per_month * stride..].split_at_mut(stride);
-                    let change = &mut rest[..stride];
-                    for d in 0..n {
-                        let v = v_month[d];
-                        loss[d] += x0_month * (1.0 - v);
-                        change[d] += x0 * (1.0 + growth[d]) * v;
+            adjusted_path(
+                &mut path.work,
+                n,
+                months,
+                month,
+                partial,
+                v_interim,
+                v_deal,
+                half_life,
+                |t, v_month| {
+                    if monthly {
+                        let (loss, rest) =
+                            month_columns[t * per_month * stride..].split_at_mut(stride);
+                        let change = &mut rest[..stride];
+                        for d in 0..n {
+                            let v = v_month[d];
+                            loss[d] += x0_month * (1.0 - v);
+                            change[d] += x0 * (1.0 + growth[d]) * v;
+                        }
                     }
-                }
-            }
+                },
+            );
             // V_annual = (1/H)·Σ_t V_t replaces §3's value in the sector column.
             let column = &mut head[(FIRST_SECTOR + s) * stride..][..n];
-            for (v, &total) in column.iter_mut().zip(&path.sum[..n]) {
+            for (v, &total) in column.iter_mut().zip(&path.work.sum[..n]) {
                 *v = total / h_months;
+            }
+            // The sector's named competitors follow the same path, with the same half-life.
+            for k in 0..sector.competitors.len() {
+                let t = self.track_start[s] + k;
+                adjusted_path(
+                    &mut path.work,
+                    n,
+                    months,
+                    month,
+                    partial,
+                    &path.track_interim[t * n..][..n],
+                    &path.track_deal[t * n..][..n],
+                    half_life,
+                    |_, _| {},
+                );
+                let annual = &mut track_annual[t * n..][..n];
+                for (v, &total) in annual.iter_mut().zip(&path.work.sum[..n]) {
+                    *v = total / h_months;
+                }
             }
         }
         if !monthly {
@@ -676,21 +994,31 @@ fn fixed_value(model: &Model, slot: Slot) -> Option<f64> {
 impl KernelScratch {
     /// Sizes the buffers for a block of `n` draws (allocates only when a block is larger than
     /// any before).
-    fn prepare(&mut self, n: usize, scenarios: usize, max_slots: usize, path_sectors: usize) {
+    #[allow(clippy::too_many_arguments)]
+    fn prepare(
+        &mut self,
+        n: usize,
+        scenarios: usize,
+        max_slots: usize,
+        path_sectors: usize,
+        tracks: usize,
+        max_named: usize,
+    ) {
         let (d, r) = (&mut self.draws, &mut self.regime);
         if path_sectors > 0 {
             let p = &mut d.path;
+            let w = &mut p.work;
             for column in [
                 &mut p.month,
                 &mut p.partial,
-                &mut p.ln_interim,
-                &mut p.ln_deal,
-                &mut p.ln_partial,
-                &mut p.keep,
-                &mut p.lambda,
-                &mut p.ln_v,
-                &mut p.sum,
-                &mut p.v_month,
+                &mut w.ln_interim,
+                &mut w.ln_deal,
+                &mut w.ln_partial,
+                &mut w.keep,
+                &mut w.lambda,
+                &mut w.ln_v,
+                &mut w.sum,
+                &mut w.v_month,
                 &mut p.tariff_interim,
                 &mut p.tariff_deal,
             ] {
@@ -698,7 +1026,14 @@ impl KernelScratch {
             }
             p.v_interim.resize(n * path_sectors, 0.0);
             p.v_deal.resize(n * path_sectors, 0.0);
+            p.track_interim.resize(n * tracks, 0.0);
+            p.track_deal.resize(n * tracks, 0.0);
         }
+        d.track_annual.clear();
+        d.track_annual.resize(n * tracks, 0.0);
+        r.named_ln_t.resize(n * max_named, 0.0);
+        r.named_eta.resize(n * max_named, 0.0);
+        r.named_values.resize(n * max_named, 0.0);
         for column in [
             &mut d.interim_weight,
             &mut d.deal_weight,
@@ -707,6 +1042,8 @@ impl KernelScratch {
             &mut r.sigma,
             &mut r.epsilon,
             &mut r.eta,
+            &mut r.eta_rest,
+            &mut r.ln_c_eff,
             &mut r.export_value,
         ] {
             column.resize(n, 0.0);

@@ -11,10 +11,10 @@ use toml::Spanned;
 
 use super::domain::*;
 use super::error::{Diagnostic, LineIndex, ModelError};
-use super::schema::{DistValue, RawModel, TariffTable};
+use super::schema::{CompetitorRegimes, DistValue, NumberTable, RawModel, TariffTable};
 use super::{
-    whole_months, Macro, Market, Model, ModelSource, Parameter, ParameterGroup, Regime, Scenario,
-    Sector, Slot, YearMonth, MAX_MONTHS,
+    whole_months, Competitor, Macro, Market, Model, ModelSource, Parameter, ParameterGroup, Regime,
+    Scenario, Sector, SectorCompetitor, Slot, YearMonth, MAX_MONTHS,
 };
 use crate::dist::Distribution;
 use crate::sampling::copula::{Copula, CopulaError};
@@ -33,6 +33,18 @@ fn inf() -> toml::Value {
 /// at 12 decimals, far finer than [`PROBABILITY_TOLERANCE`]; issue 15, item 10).
 pub(crate) fn rounded_sum(x: f64) -> f64 {
     (x * 1e12).round() / 1e12
+}
+
+/// The message for a competitor id that no `[[competitors]]` table defines.
+fn unknown_competitor(id: &str, competitor_ids: &[String]) -> String {
+    if competitor_ids.is_empty() {
+        format!("unknown competitor `{id}`: the model defines no competitors; accepted: the id of a [[competitors]] table")
+    } else {
+        format!(
+            "unknown competitor `{id}`; accepted: {} (the ids of [[competitors]])",
+            competitor_ids.join(", ")
+        )
+    }
 }
 
 /// Probabilities must sum to 1 within this tolerance (MODEL.md §4).
@@ -307,6 +319,23 @@ impl Compiler<'_> {
         });
         let monthly = header.monthly.as_ref().is_some_and(|m| *m.get_ref());
 
+        // Named competitors (MODEL.md §10): their ids first, as sectors' shares refer to them.
+        let mut competitor_ids = Vec::with_capacity(raw.competitors.len());
+        let mut seen = HashSet::new();
+        for c in &raw.competitors {
+            let c = c.get_ref();
+            self.check_id(&c.id, "competitors.id", &mut seen);
+            let id = c.id.get_ref().as_str();
+            if id == "rest" || id == "default" {
+                self.error(
+                    c.id.span(),
+                    "competitors.id",
+                    format!("`{id}` is reserved (the composite of unnamed competitors, and a table's fallback); accepted: any other id"),
+                );
+            }
+            competitor_ids.push(id.to_string());
+        }
+
         // Sectors (MODEL.md §2).
         if raw.sectors.is_empty() {
             self.error(
@@ -350,6 +379,31 @@ impl Compiler<'_> {
                 Some(v) => self.param(format!("{prefix}.half_life_months"), v, HALF_LIFE),
                 None => self.constant(0.0),
             };
+            // MODEL.md §10: shares and supply of the named competitors and `rest`.
+            let (named, rest_share) = self.competitor_shares(
+                &prefix,
+                s.competitor_shares.as_ref(),
+                share,
+                &competitor_ids,
+            );
+            let (named_eta, rest_eta) =
+                self.competitor_eta(&prefix, s.competitor_eta.as_ref(), &named, &competitor_ids);
+            // MODEL.md §11: the share of the loss sold in other markets.
+            let redirection = match &s.redirection {
+                Some(v) => self.param(format!("{prefix}.redirection"), v, WEIGHT),
+                None => self.constant(0.0),
+            };
+            let competitors = named
+                .iter()
+                .zip(named_eta)
+                .map(|(&(competitor, share), eta)| SectorCompetitor {
+                    competitor,
+                    share,
+                    base_tariff: 0.0,
+                    eta,
+                    exports: 0.0,
+                })
+                .collect();
             sectors.push(Sector {
                 id,
                 name: s.name.clone().unwrap_or_else(|| s.id.get_ref().clone()),
@@ -362,9 +416,79 @@ impl Compiler<'_> {
                 eta,
                 growth,
                 half_life_months,
+                competitors,
+                rest_share,
+                rest_eta,
+                redirection,
             });
         }
         let sector_ids: Vec<String> = sectors.iter().map(|s| s.id.clone()).collect();
+        // MODEL.md §11: exports to all markets, at least those to the importer.
+        let exports_to_importer: f64 = sectors.iter().map(|s| s.exports).sum();
+        let total_exports_all_markets = match &baseline.total_exports {
+            Some(v) => {
+                let x = self.number(v, "baseline.total_exports", POSITIVE);
+                if x.is_finite() && x < exports_to_importer * (1.0 - 1e-9) {
+                    self.error(
+                        v.span(),
+                        "baseline.total_exports",
+                        format!(
+                            "got {x}, less than the exports to the importer (the sectors' exports sum to {}); accepted: exports to all markets >= {}",
+                            rounded_sum(exports_to_importer),
+                            rounded_sum(exports_to_importer)
+                        ),
+                    );
+                }
+                x
+            }
+            None => exports_to_importer,
+        };
+        // MODEL.md §10: each competitor's base tariffs per sector, and its baseline exports
+        // X0_j = X0·(θ_j/θ)·(1 + τ0)/(1 + τ0_j).
+        let mut competitors = Vec::with_capacity(raw.competitors.len());
+        let mut competitor_base: Vec<Vec<Slot>> = Vec::with_capacity(raw.competitors.len());
+        for (ci, c) in raw.competitors.iter().enumerate() {
+            let c = c.get_ref();
+            let id = c.id.get_ref().clone();
+            let base = self.base_tariffs(
+                &format!("competitors.{id}.base_tariff"),
+                c.base_tariff.as_ref(),
+                &sector_ids,
+            );
+            for sector in &mut sectors {
+                let (x0, theta, tau0) = (sector.exports, sector.share, sector.base_tariff);
+                let s = sector_ids.iter().position(|i| *i == sector.id).unwrap_or(0);
+                for sc in sector
+                    .competitors
+                    .iter_mut()
+                    .filter(|sc| sc.competitor == ci)
+                {
+                    sc.base_tariff = base[s];
+                    sc.exports = x0 * (sc.share / theta) * (1.0 + tau0) / (1.0 + base[s]);
+                }
+            }
+            competitor_base.push(base.into_iter().map(|v| self.constant(v)).collect());
+            competitors.push(Competitor {
+                name: c.name.clone().unwrap_or_else(|| id.clone()),
+                id,
+            });
+        }
+        let in_shares: Vec<bool> = (0..competitor_ids.len())
+            .map(|ci| {
+                sectors
+                    .iter()
+                    .any(|s| s.competitors.iter().any(|sc| sc.competitor == ci))
+            })
+            .collect();
+        for (ci, c) in raw.competitors.iter().enumerate() {
+            if !in_shares[ci] {
+                let line = self.line_of(&c.span());
+                self.warnings.push(format!(
+                    "line {line}: competitor `{}` has no share in any sector (no `competitor_shares` names it), so it has no effect",
+                    competitor_ids[ci]
+                ));
+            }
+        }
         // MODEL.md §12: the monthly path needs H to be a whole number of months.
         let uses_path = monthly
             || start_month.is_some()
@@ -402,13 +526,14 @@ impl Compiler<'_> {
             .into_iter()
             .map(|v| self.constant(v))
             .collect();
-        let (interim_tariff_table, interim_competitor_table) = match raw.interim {
-            Some(i) => {
-                let i = i.into_inner();
-                (i.tariff, i.competitor_tariff)
-            }
-            None => (None, None),
-        };
+        let (interim_tariff_table, interim_competitor_table, interim_competitors) =
+            match raw.interim {
+                Some(i) => {
+                    let i = i.into_inner();
+                    (i.tariff, i.competitor_tariff, i.competitors)
+                }
+                None => (None, None, None),
+            };
         let interim = Regime {
             tariff: self.tariff_table(
                 "interim.tariff",
@@ -421,6 +546,14 @@ impl Compiler<'_> {
                 interim_competitor_table.as_ref(),
                 &sector_ids,
                 &base_competitor,
+            ),
+            competitors: self.competitor_regimes(
+                "interim",
+                interim_competitors.as_ref(),
+                &competitor_ids,
+                &in_shares,
+                &sector_ids,
+                &competitor_base,
             ),
         };
 
@@ -461,6 +594,14 @@ impl Compiler<'_> {
                 &sector_ids,
                 &interim.competitor_tariff,
             );
+            let competitor_tariffs = self.competitor_regimes(
+                &prefix,
+                s.competitors.as_ref(),
+                &competitor_ids,
+                &in_shares,
+                &sector_ids,
+                &interim.competitors,
+            );
             let effective_month = match &s.effective_month {
                 Some(v) => self.param(format!("{prefix}.effective_month"), v, month_domain),
                 None => self.constant(0.0),
@@ -492,6 +633,7 @@ impl Compiler<'_> {
                 regime: Regime {
                     tariff,
                     competitor_tariff,
+                    competitors: competitor_tariffs,
                 },
             });
         }
@@ -586,11 +728,17 @@ impl Compiler<'_> {
         let fix_regime = |r: &mut Regime| {
             r.tariff.iter_mut().for_each(fix);
             r.competitor_tariff.iter_mut().for_each(fix);
+            r.competitors.iter_mut().flatten().for_each(fix);
         };
         fix_regime(&mut interim);
         for s in &mut sectors {
             fix(&mut s.growth);
             fix(&mut s.half_life_months);
+            fix(&mut s.rest_eta);
+            fix(&mut s.redirection);
+            for c in &mut s.competitors {
+                fix(&mut c.eta);
+            }
         }
         for s in &mut scenarios {
             fix_regime(&mut s.regime);
@@ -623,6 +771,8 @@ impl Compiler<'_> {
             imports_from_importer,
             gdp,
             sectors,
+            competitors,
+            total_exports_all_markets,
             interim,
             scenarios,
             macro_params,
@@ -673,7 +823,14 @@ impl Compiler<'_> {
                 inf(),
                 POSITIVE,
             ),
-            Some(v) => match v.get_ref() {
+            Some(v) => self.eta_value(path, v),
+        }
+    }
+
+    /// A supply elasticity as written: `"inf"`, a number > 0 or a distribution on (0, inf).
+    fn eta_value(&mut self, path: String, v: &DistValue) -> Slot {
+        {
+            match v.get_ref() {
                 toml::Value::String(s) if s == "inf" => self.push_param(
                     path,
                     Distribution::point(f64::INFINITY),
@@ -712,8 +869,195 @@ impl Compiler<'_> {
                     )
                 }
                 _ => self.param(path, v, POSITIVE),
-            },
+            }
         }
+    }
+
+    /// A sector's `competitor_shares` (MODEL.md §10): the named competitors with their θ_j, in
+    /// `[[competitors]]` order, and θ_rest = 1 − θ − Σ θ_j (must not be negative).
+    fn competitor_shares(
+        &mut self,
+        prefix: &str,
+        table: Option<&NumberTable>,
+        share: f64,
+        competitor_ids: &[String],
+    ) -> (Vec<(usize, f64)>, f64) {
+        let mut named: Vec<(usize, f64)> = Vec::new();
+        let mut sum = 0.0;
+        let Some(table) = table else {
+            return (named, 1.0 - share);
+        };
+        for (key, value) in table.get_ref() {
+            let k = key.get_ref();
+            let path = format!("{prefix}.competitor_shares.{k}");
+            let Some(ci) = competitor_ids.iter().position(|c| c == k) else {
+                self.error(key.span(), &path, unknown_competitor(k, competitor_ids));
+                continue;
+            };
+            let x = self.number(value, &path, COMPETITOR_SHARE);
+            named.push((ci, x));
+            sum += x;
+        }
+        named.sort_by_key(|&(ci, _)| ci);
+        // Rounded as a person reads decimals (0.16 + 0.21 + 0.23 leaves 0.4, not 0.39999...).
+        let rest = rounded_sum(1.0 - share - sum);
+        if rest < 0.0 && share.is_finite() && sum.is_finite() {
+            self.error(
+                table.span(),
+                &format!("{prefix}.competitor_shares"),
+                format!(
+                    "the shares leave `rest` negative by {}: share {share} + competitor shares {} = {} > 1; accepted: share + the sum of competitor_shares <= 1 (rest = 1 - share - competitor shares >= 0)",
+                    -rest,
+                    rounded_sum(sum),
+                    rounded_sum(share + sum)
+                ),
+            );
+        }
+        (named, rest.max(0.0))
+    }
+
+    /// A sector's `competitor_eta` (MODEL.md §10): η of each named competitor of the sector
+    /// and of `rest`. One value is ONE parameter for all; a table is keyed by competitor id,
+    /// `rest` and `default` (one parameter for every source it covers); omitted = inf.
+    fn competitor_eta(
+        &mut self,
+        prefix: &str,
+        value: Option<&DistValue>,
+        named: &[(usize, f64)],
+        competitor_ids: &[String],
+    ) -> (Vec<Slot>, Slot) {
+        let path = format!("{prefix}.competitor_eta");
+        let table = match value.map(|v| v.get_ref()) {
+            None => {
+                let inf = self.constant(f64::INFINITY);
+                return (vec![inf; named.len()], inf);
+            }
+            Some(toml::Value::Table(t)) if !t.contains_key("dist") => t,
+            Some(_) => {
+                let v = value.expect("matched Some");
+                let slot = self.eta_value(path, v);
+                return (vec![slot; named.len()], slot);
+            }
+        };
+        let span = value.map(|v| v.span()).unwrap_or(0..0);
+        let mut own: Vec<Option<Slot>> = vec![None; named.len()];
+        let mut rest = None;
+        let mut default = None;
+        for (key, v) in table {
+            let at = self.index.find_key(&span, key);
+            let spanned = Spanned::new(at.clone(), v.clone());
+            let key_path = format!("{path}.{key}");
+            if key == "rest" {
+                rest = Some(self.eta_value(key_path, &spanned));
+            } else if key == "default" {
+                default = Some(self.eta_value(key_path, &spanned));
+            } else if let Some(n) = named.iter().position(|&(ci, _)| competitor_ids[ci] == *key) {
+                own[n] = Some(self.eta_value(key_path, &spanned));
+            } else {
+                let in_sector: Vec<&str> = named
+                    .iter()
+                    .map(|&(ci, _)| competitor_ids[ci].as_str())
+                    .collect();
+                let why = if competitor_ids.iter().any(|c| c == key) {
+                    format!("competitor `{key}` has no share in this sector (add it to competitor_shares)")
+                } else {
+                    format!("unknown competitor `{key}`")
+                };
+                self.error(
+                    at,
+                    &key_path,
+                    format!(
+                        "{why}; accepted keys: rest, default{}{}",
+                        if in_sector.is_empty() { "" } else { ", " },
+                        in_sector.join(", ")
+                    ),
+                );
+            }
+        }
+        let fallback = match default {
+            Some(slot) => slot,
+            None => self.constant(f64::INFINITY),
+        };
+        (
+            own.into_iter().map(|s| s.unwrap_or(fallback)).collect(),
+            rest.unwrap_or(fallback),
+        )
+    }
+
+    /// A competitor's `base_tariff` table (numbers by sector id and `default`; default 0).
+    fn base_tariffs(
+        &mut self,
+        prefix: &str,
+        table: Option<&NumberTable>,
+        sector_ids: &[String],
+    ) -> Vec<f64> {
+        let mut resolved = vec![0.0; sector_ids.len()];
+        let Some(table) = table else {
+            return resolved;
+        };
+        let mut default = None;
+        let mut own: Vec<Option<f64>> = vec![None; sector_ids.len()];
+        for (key, value) in table.get_ref() {
+            let k = key.get_ref().as_str();
+            let path = format!("{prefix}.{k}");
+            let x = self.number(value, &path, TARIFF);
+            if k == "default" {
+                default = Some(x);
+            } else if let Some(s) = sector_ids.iter().position(|id| id == k) {
+                own[s] = Some(x);
+            } else {
+                self.error(
+                    key.span(),
+                    &path,
+                    format!(
+                        "unknown sector `{k}`; accepted: default, {}",
+                        sector_ids.join(", ")
+                    ),
+                );
+            }
+        }
+        for (s, r) in resolved.iter_mut().enumerate() {
+            *r = own[s].or(default).unwrap_or(0.0);
+        }
+        resolved
+    }
+
+    /// A regime's `competitors.<j>` tables (MODEL.md §10): per named competitor and sector,
+    /// the regime's own rate, else its `default`, else `previous` (the previous regime's).
+    fn competitor_regimes(
+        &mut self,
+        prefix: &str,
+        tables: Option<&CompetitorRegimes>,
+        competitor_ids: &[String],
+        in_shares: &[bool],
+        sector_ids: &[String],
+        previous: &[Vec<Slot>],
+    ) -> Vec<Vec<Slot>> {
+        let mut resolved = previous.to_vec();
+        let Some(tables) = tables else {
+            return resolved;
+        };
+        for (key, regime) in tables.get_ref() {
+            let k = key.get_ref();
+            let path = format!("{prefix}.competitors.{k}");
+            let Some(ci) = competitor_ids.iter().position(|c| c == k) else {
+                self.error(key.span(), &path, unknown_competitor(k, competitor_ids));
+                continue;
+            };
+            if !in_shares[ci] {
+                let line = self.line_of(&key.span());
+                self.warnings.push(format!(
+                    "line {line}: `{path}` sets tariffs on competitor `{k}`, which has no share in any sector (no `competitor_shares` names it), so they have no effect"
+                ));
+            }
+            resolved[ci] = self.tariff_table(
+                &format!("{path}.tariff"),
+                regime.get_ref().tariff.as_ref(),
+                sector_ids,
+                &previous[ci],
+            );
+        }
+        resolved
     }
 
     /// Resolves one regime table per sector: own entry, else `default`, else `previous`.

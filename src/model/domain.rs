@@ -64,6 +64,15 @@ pub(crate) const SHARE: Domain = Domain {
     high_open: false,
     text: "in (0, 1] (a fraction: 0.3 = 30 %)",
 };
+/// A named competitor's share θ_j (MODEL.md §10): 0 is allowed (a competitor absent from a
+/// sector), the sum with the exporter's share is checked separately.
+pub(crate) const COMPETITOR_SHARE: Domain = Domain {
+    low: 0.0,
+    low_open: false,
+    high: 1.0,
+    high_open: false,
+    text: "in [0, 1] (a fraction of the importer's imports: 0.21 = 21 %)",
+};
 pub(crate) const WEIGHT: Domain = Domain {
     low: 0.0,
     low_open: false,
@@ -111,7 +120,7 @@ impl Domain {
     /// Chinese batteries), and a warning on every run of the shipped model would teach users
     /// to ignore warnings.
     pub(crate) fn large_fraction_warning(&self, path: &str, line: usize, x: f64) -> Option<String> {
-        let competitor = path.contains("competitor_");
+        let competitor = path.contains("competitor_") || path.contains("competitors.");
         let large = self.is_fraction() && self.high > 1.0 && x >= 1.0 && self.contains(x);
         (large && !competitor).then(|| {
             format!(

@@ -86,6 +86,39 @@ pub struct Sector {
     pub growth: Slot,
     /// h, half-life of the adjustment in months (MODEL.md §12); 0 = at once.
     pub half_life_months: Slot,
+    /// The named competitors with a share in this sector (MODEL.md §10), in the order of
+    /// `[[competitors]]`.
+    pub competitors: Vec<SectorCompetitor>,
+    /// θ_rest = 1 − θ − Σ θ_j, the share of the composite `rest`.
+    pub rest_share: f64,
+    /// η of `rest` (infinite unless `competitor_eta` says otherwise).
+    pub rest_eta: Slot,
+    /// r, the share of the loss in the importer's market sold elsewhere (MODEL.md §11).
+    pub redirection: Slot,
+}
+
+/// A named competitor's place in one sector (MODEL.md §10).
+#[derive(Debug, Clone)]
+pub struct SectorCompetitor {
+    /// Index into [`Model::competitors`].
+    pub competitor: usize,
+    /// θ_j, its share of the importer's imports of the sector.
+    pub share: f64,
+    /// τ0_j, the tariff on it before the shock.
+    pub base_tariff: f64,
+    /// η_j, its export-supply elasticity.
+    pub eta: Slot,
+    /// X0_j = X0·(θ_j/θ)·(1 + τ0)/(1 + τ0_j), its baseline exports in the sector at FOB prices.
+    pub exports: f64,
+}
+
+/// A named competitor (MODEL.md §10).
+#[derive(Debug, Clone)]
+pub struct Competitor {
+    /// Short id used in parameter paths and output names.
+    pub id: String,
+    /// Human-readable name (the id when none is given).
+    pub name: String,
 }
 
 /// The tariffs a regime applies, resolved per sector (own entry → `default` → previous regime).
@@ -93,8 +126,10 @@ pub struct Sector {
 pub struct Regime {
     /// Tariff on the exporter, per sector.
     pub tariff: Vec<Slot>,
-    /// Tariff on competitors, per sector.
+    /// Tariff on competitors, per sector (the composite `rest` when competitors are named).
     pub competitor_tariff: Vec<Slot>,
+    /// Tariff on each named competitor (MODEL.md §10), per competitor then per sector.
+    pub competitors: Vec<Vec<Slot>>,
 }
 
 /// A deal scenario.
@@ -198,6 +233,11 @@ pub struct Model {
     pub gdp: f64,
     /// Sectors in file order.
     pub sectors: Vec<Sector>,
+    /// Named competitors in file order (MODEL.md §10).
+    pub competitors: Vec<Competitor>,
+    /// The exporter's exports to all markets (`[baseline] total_exports`, default Σ X0), the
+    /// base of `net_export_loss_pct` (MODEL.md §11).
+    pub total_exports_all_markets: f64,
     /// The tariffs in force until the deal takes effect.
     pub interim: Regime,
     /// Deal scenarios in file order.

@@ -20,6 +20,9 @@ pub(crate) struct RawModel {
     #[serde(rename = "macro")]
     pub macro_: Spanned<RawMacro>,
     pub market: Spanned<RawMarket>,
+    /// Named competitors (MODEL.md §10).
+    #[serde(default)]
+    pub competitors: Vec<Spanned<RawCompetitor>>,
     #[serde(default)]
     pub sectors: Vec<Spanned<RawSector>>,
     #[serde(default)]
@@ -62,7 +65,37 @@ pub(crate) struct RawBaseline {
     /// Counterfactual growth of exports to the importer over the horizon (MODEL.md §11).
     #[serde(default)]
     pub growth: Option<DistValue>,
+    /// The exporter's exports to all markets (MODEL.md §11), the base of `net_export_loss_pct`.
+    #[serde(default)]
+    pub total_exports: Option<Spanned<f64>>,
 }
+
+/// A numbers-only table keyed by id (sector ids and `default`, or competitor ids), in file order.
+pub(crate) type NumberTable = Spanned<IndexMap<Spanned<String>, Spanned<f64>>>;
+
+/// A named competitor (MODEL.md §10).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCompetitor {
+    pub id: Spanned<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Tariff on the competitor before the shock, by sector id and `default`.
+    #[serde(default)]
+    pub base_tariff: Option<NumberTable>,
+}
+
+/// A regime's tariffs on one named competitor (`[interim.competitors.<id>]`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCompetitorRegime {
+    #[serde(default)]
+    pub tariff: Option<TariffTable>,
+}
+
+/// The `competitors` tables of a regime, keyed by competitor id.
+pub(crate) type CompetitorRegimes =
+    Spanned<IndexMap<Spanned<String>, Spanned<RawCompetitorRegime>>>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -114,6 +147,15 @@ pub(crate) struct RawSector {
     /// Half-life of the adjustment to a tariff change, months (MODEL.md §12).
     #[serde(default)]
     pub half_life_months: Option<DistValue>,
+    /// θ_j of named competitors (MODEL.md §10).
+    #[serde(default)]
+    pub competitor_shares: Option<NumberTable>,
+    /// η of the competitors: one value, or a table by competitor id, `rest` and `default`.
+    #[serde(default)]
+    pub competitor_eta: Option<DistValue>,
+    /// Share of the loss in the importer's market sold elsewhere (MODEL.md §11).
+    #[serde(default)]
+    pub redirection: Option<DistValue>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -123,6 +165,8 @@ pub(crate) struct RawInterim {
     pub tariff: Option<TariffTable>,
     #[serde(default)]
     pub competitor_tariff: Option<TariffTable>,
+    #[serde(default)]
+    pub competitors: Option<CompetitorRegimes>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -146,6 +190,8 @@ pub(crate) struct RawScenario {
     pub investment: Option<DistValue>,
     #[serde(default)]
     pub defence: Option<DistValue>,
+    #[serde(default)]
+    pub competitors: Option<CompetitorRegimes>,
 }
 
 #[derive(Debug, Deserialize)]

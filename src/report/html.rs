@@ -175,10 +175,11 @@ pub fn render_report_with(
     let mut sections = vec![headline(&ctx).map_err(malformed)?];
     sections.push(export_loss(&ctx, &mut charts).map_err(malformed)?);
     type Builder = fn(&Ctx<'_>, &mut Vec<(String, String)>) -> Result<Section, String>;
-    let optional: [(&'static str, &'static str, Builder); 9] = [
+    let optional: [(&'static str, &'static str, Builder); 10] = [
         ("months", "Month by month", months),
         ("update", "Updated on observations", update),
         ("sectors", "Sectors", sectors),
+        ("competitors", "Competitors and other markets", competitors),
         ("scenarios", "Deal scenarios", scenarios),
         ("deal-costs", "What the deal costs", deal_costs),
         ("market-stress", "Market stress", market_stress),
@@ -191,6 +192,7 @@ pub fn render_report_with(
         let applies = match id {
             "months" => summary.outputs.contains_key("months.1.export_change_pct"),
             "update" => extra.get("update").is_some(),
+            "competitors" => has_competitors_or_redirection(summary),
             _ => true,
         };
         if !applies {
@@ -1243,6 +1245,186 @@ fn update(ctx: &Ctx<'_>, out: &mut Vec<(String, String)>) -> Result<Section, Str
     Ok(Section {
         id: "update",
         title: "Updated on observations",
+        body,
+    })
+}
+
+/// Whether a run has named competitors or redirects part of its loss (MODEL.md §10, §11):
+/// only then does the competitors section say more than the headline.
+fn has_competitors_or_redirection(s: &Summary) -> bool {
+    let mean = |name: &str| s.outputs.get(name).map(|o| o.mean);
+    s.outputs.keys().any(|k| k.starts_with("competitors."))
+        || (mean("net_export_loss").is_some() && mean("net_export_loss") != mean("export_loss"))
+}
+
+/// Named competitors and other markets (MODEL.md §10, §11): the exporter's loss in the
+/// importer's market beside its net loss to all markets, and who gains and who loses among
+/// the named competitors, overall and per scenario.
+fn competitors(ctx: &Ctx<'_>, out: &mut Vec<(String, String)>) -> Result<Section, String> {
+    let s = ctx.s;
+    let interval = |label: &str, name: &str| {
+        s.outputs.get(name).map(|o| Interval {
+            label: label.to_string(),
+            mean: o.mean,
+            p5: o.quantiles[P5],
+            p50: o.quantiles[P50],
+            p95: o.quantiles[P95],
+        })
+    };
+    let markets: Vec<(Interval, &str)> = [
+        ("exports to the importer", "export_loss"),
+        (
+            "exports to all markets (net of redirection)",
+            "net_export_loss",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(label, name)| interval(label, name).map(|i| (i, name)))
+    .collect();
+    let mut rows: Vec<Interval> = s
+        .outputs
+        .keys()
+        .filter_map(|name| {
+            let id = name
+                .strip_prefix("competitors.")?
+                .strip_suffix(".export_loss")?;
+            interval(id, name)
+        })
+        .collect();
+    if markets.is_empty() && rows.is_empty() {
+        return Err("no `net_export_loss` or `competitors.<id>.export_loss` outputs".into());
+    }
+    rows.sort_by(|a, b| a.mean.total_cmp(&b.mean));
+    let units = ctx.unit_of("export_loss");
+    let verdict = |r: &Interval| {
+        if r.p95 < 0.0 {
+            "gains (in 95 % of draws)"
+        } else if r.p5 > 0.0 {
+            "loses (in 95 % of draws)"
+        } else if r.mean < 0.0 {
+            "gains on average"
+        } else if r.mean > 0.0 {
+            "loses on average"
+        } else {
+            "unchanged"
+        }
+    };
+    let scenario_mean = |id: &str, name: &str| {
+        s.scenarios
+            .get(id)
+            .filter(|v| v.draws > 0)
+            .and_then(|v| v.outputs.get(name))
+            .map_or(f64::NAN, |m| m.mean)
+    };
+    let svg = if rows.is_empty() {
+        None
+    } else {
+        Some(
+            charts::sectors(
+                &ctx.title(
+                    "Competitors' export loss in the importer's market: mean and 5–95 % range",
+                ),
+                &ctx.axis("export_loss"),
+                &rows,
+            )
+            .map_err(chart_err)?,
+        )
+    };
+    let body = html! {
+        h3 { "The exporter: the importer's market and all markets" }
+        p.note {
+            "The loss in the importer's market less the part sold elsewhere within the horizon \
+             (each sector's " code { "redirection" } ") is the net loss to all markets; GDP, the \
+             currency and stocks respond to the net loss."
+        }
+        table {
+            thead { tr {
+                th.t { "loss of" } th { "mean (" (units) ")" } th { "p5" } th { "p50" } th { "p95" }
+            } }
+            tbody {
+                @for (r, name) in &markets {
+                    tr {
+                        td.t { (r.label) " " code { (name) } }
+                        td { (format_number(r.mean)) }
+                        td { (format_number(r.p5)) }
+                        td { (format_number(r.p50)) }
+                        td { (format_number(r.p95)) }
+                    }
+                }
+            }
+        }
+        @if !s.scenarios.is_empty() {
+            table {
+                thead { tr {
+                    th.t { "scenario" } th { "mean loss in the importer's market (" (units) ")" }
+                    th { "mean net loss, all markets (" (units) ")" }
+                } }
+                tbody {
+                    @for id in s.scenarios.keys() {
+                        tr {
+                            td.t { code { (id) } }
+                            td { (format_number(scenario_mean(id, "export_loss"))) }
+                            td { (format_number(scenario_mean(id, "net_export_loss"))) }
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(svg) = &svg {
+            h3 { "Named competitors: who gains, who loses" }
+            (figure(
+                svg,
+                "Competitors' export loss",
+                "Each named competitor's loss of exports to the importer (negative = it gains: \
+                 buyers turn to it when the exporter's goods get dearer, or it pays less than \
+                 before): the dot is the mean, the thick tick the median, the whisker runs from \
+                 the 5 % to the 95 % quantile. Largest gain at the top.",
+            ))
+            table {
+                thead { tr {
+                    th.t { "competitor" } th { "mean (" (units) ")" } th { "p5" } th { "p50" }
+                    th { "p95" } th.t { "in the importer's market" }
+                } }
+                tbody {
+                    @for r in &rows {
+                        tr {
+                            td.t { code { (r.label) } }
+                            td { (format_number(r.mean)) }
+                            td { (format_number(r.p5)) }
+                            td { (format_number(r.p50)) }
+                            td { (format_number(r.p95)) }
+                            td.t { (verdict(r)) }
+                        }
+                    }
+                }
+            }
+            @if !s.scenarios.is_empty() {
+                p.note { "Mean loss of each competitor conditional on the deal scenario (" (units) "; negative = gain)." }
+                table {
+                    thead { tr {
+                        th.t { "competitor" }
+                        @for id in s.scenarios.keys() { th { code { (id) } } }
+                    } }
+                    tbody {
+                        @for r in &rows {
+                            tr {
+                                td.t { code { (r.label) } }
+                                @for id in s.scenarios.keys() {
+                                    td { (format_number(scenario_mean(id, &format!("competitors.{}.export_loss", r.label)))) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    if let Some(svg) = svg {
+        out.push(("competitors.svg".into(), svg));
+    }
+    Ok(Section {
+        id: "competitors",
+        title: "Competitors and other markets",
         body,
     })
 }

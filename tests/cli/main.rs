@@ -5,6 +5,7 @@
 mod common;
 
 mod batch;
+mod competitors;
 mod exit_codes;
 mod folders;
 mod report;

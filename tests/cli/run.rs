@@ -44,7 +44,44 @@ fn parameter_paths(model: &toml::Table) -> Vec<String> {
                 paths.push(format!("sectors.{}.{k}", s["id"].as_str().unwrap()));
             }
         }
+        // MODEL.md §10–§11: one `competitor_eta` parameter, or one per key of its table.
+        match s.get("competitor_eta") {
+            Some(toml::Value::Table(t)) if !t.contains_key("dist") => {
+                for k in t.keys() {
+                    paths.push(format!(
+                        "sectors.{}.competitor_eta.{k}",
+                        s["id"].as_str().unwrap()
+                    ));
+                }
+            }
+            Some(_) => paths.push(format!(
+                "sectors.{}.competitor_eta",
+                s["id"].as_str().unwrap()
+            )),
+            None => {}
+        }
+        if s.get("redirection").is_some() {
+            paths.push(format!("sectors.{}.redirection", s["id"].as_str().unwrap()));
+        }
     }
+    // Named competitors' tariffs in a regime: `<regime>.competitors.<j>.tariff.<key>`.
+    let competitor_paths = |prefix: &str, regime: &toml::Table, paths: &mut Vec<String>| {
+        let empty = toml::Table::new();
+        for (j, t) in regime
+            .get("competitors")
+            .and_then(|v| v.as_table())
+            .unwrap_or(&empty)
+        {
+            for k in t
+                .get("tariff")
+                .and_then(|v| v.as_table())
+                .unwrap_or(&empty)
+                .keys()
+            {
+                paths.push(format!("{prefix}.competitors.{j}.tariff.{k}"));
+            }
+        }
+    };
     let interim = model
         .get("interim")
         .and_then(|v| v.as_table())
@@ -59,6 +96,7 @@ fn parameter_paths(model: &toml::Table) -> Vec<String> {
             paths.push(format!("interim.{kind}.{k}"));
         }
     }
+    competitor_paths("interim", interim, &mut paths);
     for sc in model["scenarios"].as_array().unwrap() {
         let id = sc["id"].as_str().unwrap();
         for kind in ["tariff", "competitor_tariff"] {
@@ -71,6 +109,11 @@ fn parameter_paths(model: &toml::Table) -> Vec<String> {
                 paths.push(format!("scenarios.{id}.{kind}.{k}"));
             }
         }
+        competitor_paths(
+            &format!("scenarios.{id}"),
+            sc.as_table().unwrap(),
+            &mut paths,
+        );
         for k in ["effective_month", "purchases", "investment", "defence"] {
             if sc.get(k).is_some() {
                 paths.push(format!("scenarios.{id}.{k}"));
@@ -110,7 +153,7 @@ fn parameter_paths(model: &toml::Table) -> Vec<String> {
 }
 
 /// The layout checks of MODEL.md §9 (the same as the project's `check_results.py`).
-fn check_results(dir: &Path, model_text: &str) {
+pub(crate) fn check_results(dir: &Path, model_text: &str) {
     let model: toml::Table = toml::from_str(model_text).unwrap();
     let summary: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
@@ -132,6 +175,20 @@ fn check_results(dir: &Path, model_text: &str) {
         expected.push(format!("sectors.{}.export_loss", s["id"].as_str().unwrap()));
     }
     expected.push("export_change_pct".into());
+    // MODEL.md §11 and §10: the net loss, then every named competitor in file order.
+    expected.push("net_export_loss".into());
+    expected.push("net_export_loss_pct".into());
+    for c in model
+        .get("competitors")
+        .and_then(|c| c.as_array())
+        .into_iter()
+        .flatten()
+    {
+        expected.push(format!(
+            "competitors.{}.export_loss",
+            c["id"].as_str().unwrap()
+        ));
+    }
     let header = model["model"].as_table().unwrap();
     if header.get("monthly").and_then(|m| m.as_bool()) == Some(true) {
         let months = header

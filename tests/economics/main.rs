@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod competitors;
 mod default_model;
 mod kernel_block;
 mod kernel_closed_forms;

@@ -4,6 +4,7 @@
 mod common;
 
 mod bad_models;
+mod competitors;
 mod fuzz_models;
 mod partial_files;
 mod summary_files;

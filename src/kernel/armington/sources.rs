@@ -1,0 +1,782 @@
+//! The multi-source solve of MODEL.md §10: the exporter K, named competitors j and the
+//! composite `rest`, each with its own tariff factor T_i and supply elasticity η_i.
+//!
+//! Two paths, chosen per sector when the kernel is built:
+//!
+//! - every competitor and `rest` at η = ∞ ([`composite_ln_c`]): their prices do not move, so
+//!   they fold into ONE composite term Σ_j θ_j·T_j^(1−σ) (Cobb–Douglas: Σ_j θ_j·ln T_j), written
+//!   as the ln C of §2's two-source index, and §2's solve runs unchanged (exact for an η = ∞
+//!   exporter, Newton in x = ln p for a finite one). Competitors' quantities then follow in
+//!   closed form, V_j = exp(−σ·(ln T_j − z) − ε·z) with z = ln P ([`fixed_price_values`]).
+//! - some competitor or `rest` with a finite η ([`multi_source_values`]): a safeguarded Newton
+//!   in z = ln P on g(z) = z − ln P(z), vectorised over the draws of a block like §2's solve.
+//!
+//! With x_i(z) = −(σ·ln T_i + (ε − σ)·z)/(η_i + σ) (0 when η_i = ∞), source i's log delivered
+//! price is y_i(z) = x_i + ln T_i = ρ_i·ln T_i − (ε − σ)·κ_i·z, κ_i = 1/(η_i + σ), ρ_i = η_i·κ_i
+//! (κ = 0, ρ = 1 at η = ∞): linear in z, so one evaluation of g is one exp per source.
+//! g'(z) = Σ_i w_i·m_i, m_i = (η_i + ε)/(η_i + σ) (1 at η = ∞), a weighted mean of the m_i, so
+//! min m_i ≤ g' ≤ max m_i brackets the root from g(0) and |z − z*| ≤ |g(z)|/min m_i is a
+//! stopping rule that guarantees the tolerance.
+
+use super::{
+    advance, export_value_at, NewtonState, ELASTICITY_FLOOR, LAST_EVALUATION, MAX_STEPS,
+    PRICE_TOLERANCE, SEARCHING, SOLVED, UNIT_SIGMA_TOLERANCE,
+};
+use crate::fastmath::{self, has_avx2};
+
+/// Steps the multi-source solve takes for every draw of a block in one vectorised loop before
+/// the few draws still unsolved finish alone (Newton from the fixed-price start converges in
+/// two to three steps for the elasticities of trade models).
+const SOURCE_BLOCK_STEPS: usize = 4;
+
+/// Shares of a sector's sources, in the order exporter, named competitors, `rest`.
+#[derive(Debug, Clone)]
+pub struct SourceShares {
+    theta: Vec<f64>,
+    ln_theta: Vec<f64>,
+}
+
+impl SourceShares {
+    /// θ_K, the named competitors' θ_j (in the sector's order) and θ_rest.
+    pub fn new(exporter: f64, named: &[f64], rest: f64) -> Self {
+        let theta: Vec<f64> = std::iter::once(exporter)
+            .chain(named.iter().copied())
+            .chain(std::iter::once(rest))
+            .collect();
+        let ln_theta = theta.iter().map(|t| t.ln()).collect();
+        SourceShares { theta, ln_theta }
+    }
+
+    /// Number of named competitors.
+    pub fn named(&self) -> usize {
+        self.theta.len() - 2
+    }
+}
+
+/// Buffers of the composite fold, reused from block to block.
+#[derive(Debug, Clone, Default)]
+pub struct FoldScratch {
+    hi: Vec<f64>,
+    sum: Vec<f64>,
+    cobb_douglas: Vec<f64>,
+    changed: Vec<f64>,
+}
+
+/// ln C of ONE composite of `rest` and every named competitor, all at η = ∞, such that §2's
+/// index θ_K·(pT)^(1−σ) + (1 − θ_K)·C^(1−σ) is the index of all sources:
+///
+/// ```text
+/// ln C = [ln(θ_rest·C_rest^(1−σ) + Σ_j θ_j·T_j^(1−σ)) − ln(1 − θ_K)] / (1 − σ)
+/// ln C = [θ_rest·ln C_rest + Σ_j θ_j·ln T_j] / (1 − θ_K)                      (σ = 1)
+/// ```
+///
+/// `named_ln_t` holds ln T_j competitor after competitor (`[k·n + d]`). Exactly 0 when no
+/// tariff changes, so that an unchanged regime still gives V = 1 exactly.
+pub fn composite_ln_c(
+    shares: &SourceShares,
+    ln_c: &[f64],
+    named_ln_t: &[f64],
+    sigma: &[f64],
+    out: &mut [f64],
+    scratch: &mut FoldScratch,
+) {
+    let n = out.len();
+    let others = 1.0 - shares.theta[0];
+    if others <= 0.0 {
+        // θ_K = 1: no other source has a share; §2 ignores ln C.
+        out.copy_from_slice(&ln_c[..n]);
+        return;
+    }
+    if has_avx2() {
+        // SAFETY: the CPU supports AVX2 (checked by has_avx2).
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            fold_avx2(shares, ln_c, named_ln_t, sigma, out, scratch)
+        };
+    } else {
+        fold(shares, ln_c, named_ln_t, sigma, out, scratch);
+    }
+}
+
+#[inline(always)]
+fn fold(
+    shares: &SourceShares,
+    ln_c: &[f64],
+    named_ln_t: &[f64],
+    sigma: &[f64],
+    out: &mut [f64],
+    f: &mut FoldScratch,
+) {
+    let n = out.len();
+    for column in [&mut f.hi, &mut f.sum, &mut f.cobb_douglas, &mut f.changed] {
+        column.resize(n, 0.0);
+    }
+    let rest = shares.theta.len() - 1;
+    let (theta_r, ln_theta_r) = (shares.theta[rest], shares.ln_theta[rest]);
+    let (ln_c, sigma) = (&ln_c[..n], &sigma[..n]);
+    let (hi, sum, cd, changed) = (
+        &mut f.hi[..n],
+        &mut f.sum[..n],
+        &mut f.cobb_douglas[..n],
+        &mut f.changed[..n],
+    );
+    // Log-sum-exp in two passes (the largest term first), so that large σ·ln T cannot overflow.
+    for d in 0..n {
+        hi[d] = ln_theta_r + (1.0 - sigma[d]) * ln_c[d];
+        cd[d] = theta_r * ln_c[d];
+        changed[d] = if ln_c[d] != 0.0 { 1.0 } else { 0.0 };
+    }
+    for k in 0..shares.named() {
+        let (theta, ln_theta) = (shares.theta[1 + k], shares.ln_theta[1 + k]);
+        let lt = &named_ln_t[k * n..][..n];
+        for d in 0..n {
+            let t = ln_theta + (1.0 - sigma[d]) * lt[d];
+            hi[d] = if t > hi[d] { t } else { hi[d] };
+            cd[d] += theta * lt[d];
+            changed[d] = if lt[d] != 0.0 { 1.0 } else { changed[d] };
+        }
+    }
+    for d in 0..n {
+        sum[d] = fastmath::exp(ln_theta_r + (1.0 - sigma[d]) * ln_c[d] - hi[d]);
+    }
+    for k in 0..shares.named() {
+        let ln_theta = shares.ln_theta[1 + k];
+        let lt = &named_ln_t[k * n..][..n];
+        for d in 0..n {
+            sum[d] += fastmath::exp(ln_theta + (1.0 - sigma[d]) * lt[d] - hi[d]);
+        }
+    }
+    let others = 1.0 - shares.theta[0];
+    let ln_others = others.ln();
+    for d in 0..n {
+        let one_minus_sigma = 1.0 - sigma[d];
+        let ces = (hi[d] + fastmath::ln(sum[d]) - ln_others) / one_minus_sigma;
+        let unit = (sigma[d] - 1.0).abs() < UNIT_SIGMA_TOLERANCE;
+        let value = if unit { cd[d] / others } else { ces };
+        out[d] = if changed[d] != 0.0 { value } else { 0.0 };
+    }
+}
+
+/// [`fold`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn fold_avx2(
+    shares: &SourceShares,
+    ln_c: &[f64],
+    named_ln_t: &[f64],
+    sigma: &[f64],
+    out: &mut [f64],
+    f: &mut FoldScratch,
+) {
+    fold(shares, ln_c, named_ln_t, sigma, out, f)
+}
+
+/// V of a source at a fixed price (η = ∞) given z = ln P of every draw:
+/// V = exp(−σ·(ln T − z) − ε·z) (MODEL.md §10 with x = 0).
+pub fn fixed_price_values(
+    ln_t: &[f64],
+    ln_p: &[f64],
+    sigma: &[f64],
+    epsilon: &[f64],
+    out: &mut [f64],
+) {
+    if has_avx2() {
+        // SAFETY: the CPU supports AVX2 (checked by has_avx2).
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            fixed_price_values_avx2(ln_t, ln_p, sigma, epsilon, out)
+        };
+    } else {
+        fixed_price(ln_t, ln_p, sigma, epsilon, out);
+    }
+}
+
+#[inline(always)]
+fn fixed_price(ln_t: &[f64], ln_p: &[f64], sigma: &[f64], epsilon: &[f64], out: &mut [f64]) {
+    let n = out.len();
+    let (ln_t, ln_p, sigma, epsilon) = (&ln_t[..n], &ln_p[..n], &sigma[..n], &epsilon[..n]);
+    for d in 0..n {
+        out[d] = export_value_at(0.0, ln_t[d], ln_p[d], sigma[d], epsilon[d]);
+    }
+}
+
+/// [`fixed_price`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn fixed_price_values_avx2(
+    ln_t: &[f64],
+    ln_p: &[f64],
+    sigma: &[f64],
+    epsilon: &[f64],
+    out: &mut [f64],
+) {
+    fixed_price(ln_t, ln_p, sigma, epsilon, out)
+}
+
+/// A sector's inputs over a block of draws for the multi-source solve (element d of every
+/// slice is draw d; named competitors' columns lie competitor after competitor, `[k·n + d]`).
+#[derive(Debug, Clone, Copy)]
+pub struct SourceColumns<'a> {
+    /// ln T of the exporter.
+    pub ln_t: &'a [f64],
+    /// ln C of `rest`.
+    pub ln_c: &'a [f64],
+    /// ln T_j of the named competitors.
+    pub named_ln_t: &'a [f64],
+    /// σ.
+    pub sigma: &'a [f64],
+    /// ε.
+    pub epsilon: &'a [f64],
+    /// η of the exporter.
+    pub eta: &'a [f64],
+    /// η of `rest`.
+    pub eta_rest: &'a [f64],
+    /// η_j of the named competitors.
+    pub named_eta: &'a [f64],
+}
+
+/// Buffers of the multi-source solve, reused from block to block, column by column.
+#[derive(Debug, Clone, Default)]
+pub struct SourceScratch {
+    /// Per source then draw: y_i = a_i + b_i·z, slope weight m_i, the CES term, ln T_i, κ_i.
+    a: Vec<f64>,
+    b: Vec<f64>,
+    m: Vec<f64>,
+    term: Vec<f64>,
+    ln_t: Vec<f64>,
+    kappa: Vec<f64>,
+    /// Per draw.
+    sigma: Vec<f64>,
+    stop: Vec<f64>,
+    m_lo: Vec<f64>,
+    m_hi: Vec<f64>,
+    hi: Vec<f64>,
+    sum: Vec<f64>,
+    slope: Vec<f64>,
+    cd: Vec<f64>,
+    cd_slope: Vec<f64>,
+    g: Vec<f64>,
+    dg: Vec<f64>,
+    z: Vec<f64>,
+    lo: Vec<f64>,
+    up: Vec<f64>,
+    ln_p: Vec<f64>,
+    phase: Vec<f64>,
+    /// ln P at the last evaluated z.
+    eval_ln_p: Vec<f64>,
+    /// 1 where some source's tariff changes, else 0.
+    changed: Vec<f64>,
+}
+
+impl SourceScratch {
+    fn resize(&mut self, n: usize, sources: usize) {
+        for column in [
+            &mut self.a,
+            &mut self.b,
+            &mut self.m,
+            &mut self.term,
+            &mut self.ln_t,
+            &mut self.kappa,
+        ] {
+            column.resize(n * sources, 0.0);
+        }
+        for column in [
+            &mut self.sigma,
+            &mut self.stop,
+            &mut self.m_lo,
+            &mut self.m_hi,
+            &mut self.hi,
+            &mut self.sum,
+            &mut self.slope,
+            &mut self.cd,
+            &mut self.cd_slope,
+            &mut self.g,
+            &mut self.dg,
+            &mut self.z,
+            &mut self.lo,
+            &mut self.up,
+            &mut self.ln_p,
+            &mut self.phase,
+            &mut self.eval_ln_p,
+            &mut self.changed,
+        ] {
+            column.resize(n, 0.0);
+        }
+    }
+
+    #[inline(always)]
+    fn state(&self, d: usize) -> NewtonState {
+        NewtonState {
+            x: self.z[d],
+            lo: self.lo[d],
+            hi: self.up[d],
+            ln_p: self.ln_p[d],
+            phase: self.phase[d],
+        }
+    }
+
+    #[inline(always)]
+    fn set_state(&mut self, d: usize, s: NewtonState) {
+        self.z[d] = s.x;
+        self.lo[d] = s.lo;
+        self.up[d] = s.hi;
+        self.ln_p[d] = s.ln_p;
+        self.phase[d] = s.phase;
+    }
+}
+
+/// V of the exporter (`out`) and of every named competitor (`named_out`, `[k·n + d]`) for
+/// every draw of a block, at the root z of g(z) = 0 (MODEL.md §10), |z − z*| ≤ 1e-12.
+///
+/// A draw solved in a block gives the same bits as the same draw solved alone (a block of
+/// one): every loop below works draw by draw with the same operations in the same order, and
+/// the draws not solved within `SOURCE_BLOCK_STEPS` finish alone on the same columns.
+pub fn multi_source_values(
+    c: &SourceColumns<'_>,
+    shares: &SourceShares,
+    out: &mut [f64],
+    named_out: &mut [f64],
+    scratch: &mut SourceScratch,
+) {
+    if has_avx2() {
+        // SAFETY: the CPU supports AVX2 (checked by has_avx2).
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            multi_source_avx2(c, shares, out, named_out, scratch)
+        };
+    } else {
+        multi_source(c, shares, out, named_out, scratch);
+    }
+}
+
+/// [`multi_source`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn multi_source_avx2(
+    c: &SourceColumns<'_>,
+    shares: &SourceShares,
+    out: &mut [f64],
+    named_out: &mut [f64],
+    scratch: &mut SourceScratch,
+) {
+    multi_source(c, shares, out, named_out, scratch)
+}
+
+#[inline(always)]
+fn multi_source(
+    c: &SourceColumns<'_>,
+    shares: &SourceShares,
+    out: &mut [f64],
+    named_out: &mut [f64],
+    s: &mut SourceScratch,
+) {
+    let n = out.len();
+    let sources = shares.theta.len();
+    let named = sources - 2;
+    s.resize(n, sources);
+    // Floored elasticities, as in §2's solve.
+    for d in 0..n {
+        let sigma = c.sigma[d];
+        s.sigma[d] = if sigma > ELASTICITY_FLOOR {
+            sigma
+        } else {
+            ELASTICITY_FLOOR
+        };
+        s.m_lo[d] = f64::INFINITY;
+        s.m_hi[d] = 0.0;
+        s.changed[d] = 0.0;
+    }
+    for i in 0..sources {
+        let (ln_t, eta): (&[f64], &[f64]) = if i == 0 {
+            (c.ln_t, c.eta)
+        } else if i <= named {
+            (
+                &c.named_ln_t[(i - 1) * n..][..n],
+                &c.named_eta[(i - 1) * n..][..n],
+            )
+        } else {
+            (c.ln_c, c.eta_rest)
+        };
+        let (ln_t, eta, epsilon) = (&ln_t[..n], &eta[..n], &c.epsilon[..n]);
+        let col = i * n..(i + 1) * n;
+        let (a, b, m) = (
+            &mut s.a[col.clone()],
+            &mut s.b[col.clone()],
+            &mut s.m[col.clone()],
+        );
+        let (lt, kappa) = (&mut s.ln_t[col.clone()], &mut s.kappa[col]);
+        for d in 0..n {
+            let sigma = s.sigma[d];
+            let infinite = eta[d].is_infinite();
+            let e = if eta[d] > ELASTICITY_FLOOR {
+                eta[d]
+            } else {
+                ELASTICITY_FLOOR
+            };
+            let k = if infinite { 0.0 } else { 1.0 / (e + sigma) };
+            let rho = if infinite { 1.0 } else { e * k };
+            let slope = if infinite { 1.0 } else { (e + epsilon[d]) * k };
+            lt[d] = ln_t[d];
+            kappa[d] = k;
+            a[d] = rho * ln_t[d];
+            b[d] = -(epsilon[d] - sigma) * k;
+            m[d] = slope;
+            s.changed[d] = if ln_t[d] != 0.0 { 1.0 } else { s.changed[d] };
+            s.m_lo[d] = if slope < s.m_lo[d] { slope } else { s.m_lo[d] };
+            s.m_hi[d] = if slope > s.m_hi[d] { slope } else { s.m_hi[d] };
+        }
+    }
+    // The start: g at z = 0, the bracket from the slope bounds, a Newton step into it.
+    s.z[..n].fill(0.0);
+    residuals(shares, s, 0, n);
+    for d in 0..n {
+        let (g0, dg0) = (s.g[d], s.dg[d]);
+        let (m_lo, m_hi) = (s.m_lo[d], s.m_hi[d]);
+        s.stop[d] = PRICE_TOLERANCE * m_lo;
+        let (lo, hi) = if g0 > 0.0 {
+            (-g0 / m_lo, -g0 / m_hi)
+        } else {
+            (-g0 / m_hi, -g0 / m_lo)
+        };
+        let newton = -g0 / dg0;
+        let z = if newton < lo {
+            lo
+        } else if newton > hi {
+            hi
+        } else {
+            newton
+        };
+        let solved = g0 == 0.0;
+        s.set_state(
+            d,
+            NewtonState {
+                x: if solved { 0.0 } else { z },
+                lo,
+                hi,
+                ln_p: s.eval_ln_p[d],
+                phase: if solved { SOLVED } else { SEARCHING },
+            },
+        );
+    }
+    for _ in 0..SOURCE_BLOCK_STEPS {
+        step(shares, s, 0, n);
+    }
+    // The few draws not solved yet finish alone, on the same columns (a block of one).
+    for d in 0..n {
+        let mut taken = SOURCE_BLOCK_STEPS;
+        while s.phase[d] != SOLVED && taken < MAX_STEPS {
+            step(shares, s, d, d + 1);
+            taken += 1;
+        }
+        if s.phase[d] != SOLVED {
+            // Out of steps (never seen): take the iterate as it is.
+            s.phase[d] = LAST_EVALUATION;
+            step(shares, s, d, d + 1);
+        }
+    }
+    // V_i = exp(x_i − σ·(x_i + ln T_i − z) − ε·z), x_i = −(σ·ln T_i + (ε − σ)·z)·κ_i.
+    for i in 0..sources - 1 {
+        let col = i * n..(i + 1) * n;
+        let (lt, kappa) = (&s.ln_t[col.clone()], &s.kappa[col]);
+        let target: &mut [f64] = if i == 0 {
+            &mut out[..n]
+        } else {
+            &mut named_out[(i - 1) * n..][..n]
+        };
+        for d in 0..n {
+            let (sigma, epsilon, z) = (s.sigma[d], c.epsilon[d], s.z[d]);
+            let x = -(sigma * lt[d] + (epsilon - sigma) * z) * kappa[d];
+            let v = export_value_at(x, lt[d], z, sigma, epsilon);
+            // No tariff changes: nothing moves (exactly, not to rounding), as in §2.
+            target[d] = if s.changed[d] != 0.0 { v } else { 1.0 };
+        }
+    }
+}
+
+/// g(z) = z − ln P(z), g'(z) and ln P for the draws `from..to` at their current z.
+#[inline(always)]
+fn residuals(shares: &SourceShares, s: &mut SourceScratch, from: usize, to: usize) {
+    let n = s.z.len();
+    let sources = shares.theta.len();
+    for d in from..to {
+        s.hi[d] = f64::NEG_INFINITY;
+        s.sum[d] = 0.0;
+        s.slope[d] = 0.0;
+        s.cd[d] = 0.0;
+        s.cd_slope[d] = 0.0;
+    }
+    for i in 0..sources {
+        let ln_theta = shares.ln_theta[i];
+        for d in from..to {
+            let y = s.a[i * n + d] + s.b[i * n + d] * s.z[d];
+            let t = ln_theta + (1.0 - s.sigma[d]) * y;
+            s.term[i * n + d] = t;
+            s.hi[d] = if t > s.hi[d] { t } else { s.hi[d] };
+        }
+    }
+    for i in 0..sources {
+        let theta = shares.theta[i];
+        for d in from..to {
+            let e = fastmath::exp(s.term[i * n + d] - s.hi[d]);
+            let m = s.m[i * n + d];
+            s.sum[d] += e;
+            s.slope[d] += e * m;
+            s.cd[d] += theta * (s.a[i * n + d] + s.b[i * n + d] * s.z[d]);
+            s.cd_slope[d] += theta * m;
+        }
+    }
+    for d in from..to {
+        let one_minus_sigma = 1.0 - s.sigma[d];
+        let ces = (s.hi[d] + fastmath::ln(s.sum[d])) / one_minus_sigma;
+        let unit = (s.sigma[d] - 1.0).abs() < UNIT_SIGMA_TOLERANCE;
+        let ln_p = if unit { s.cd[d] } else { ces };
+        let slope = if unit {
+            s.cd_slope[d]
+        } else {
+            s.slope[d] / s.sum[d]
+        };
+        s.g[d] = s.z[d] - ln_p;
+        s.dg[d] = slope;
+        s.eval_ln_p[d] = ln_p;
+    }
+}
+
+/// One safeguarded Newton step in z for the draws `from..to` (solved draws stay as they are).
+#[inline(always)]
+fn step(shares: &SourceShares, s: &mut SourceScratch, from: usize, to: usize) {
+    residuals(shares, s, from, to);
+    for d in from..to {
+        let next = advance(s.state(d), s.g[d], s.dg[d], s.eval_ln_p[d], s.stop[d]);
+        s.set_state(d, next);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+
+    /// Random inputs of a block with `named` competitors: finite and infinite η, σ near 1,
+    /// σ < ε and σ > ε, unchanged tariffs, cuts, large tariffs.
+    fn random_block(n: usize, named: usize, seed: u64) -> [Vec<f64>; 8] {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut c: [Vec<f64>; 8] = Default::default();
+        let eta = |rng: &mut rand_chacha::ChaCha8Rng| {
+            if rng.random_range(0..3) == 0 {
+                f64::INFINITY
+            } else {
+                rng.random_range(0.05..20.0)
+            }
+        };
+        let mut named_ln_t = vec![0.0; named * n];
+        let mut named_eta = vec![0.0; named * n];
+        for d in 0..n {
+            let kind = rng.random_range(0..10);
+            let unchanged = kind == 0;
+            let tariff = |rng: &mut rand_chacha::ChaCha8Rng| {
+                if unchanged {
+                    0.0
+                } else {
+                    rng.random_range(-0.2..1.2)
+                }
+            };
+            c[0].push(tariff(&mut rng));
+            c[1].push(tariff(&mut rng));
+            c[2].push(if kind == 2 {
+                1.0 + rng.random_range(-1e-10..1e-10)
+            } else {
+                rng.random_range(0.2..12.0)
+            });
+            c[3].push(rng.random_range(0.0..4.0));
+            c[4].push(eta(&mut rng));
+            c[5].push(eta(&mut rng));
+            for k in 0..named {
+                named_ln_t[k * n + d] = tariff(&mut rng);
+                named_eta[k * n + d] = eta(&mut rng);
+            }
+        }
+        c[6] = named_ln_t;
+        c[7] = named_eta;
+        c
+    }
+
+    fn solve(c: &[Vec<f64>; 8], shares: &SourceShares, range: std::ops::Range<usize>) -> Vec<f64> {
+        let n = c[0].len();
+        let named = shares.named();
+        let take = |v: &[f64]| v[range.clone()].to_vec();
+        let take_named = |v: &[f64]| {
+            (0..named)
+                .flat_map(|k| v[k * n + range.start..k * n + range.end].to_vec())
+                .collect::<Vec<f64>>()
+        };
+        let (ln_t, ln_c, sigma, epsilon, eta, eta_rest) = (
+            take(&c[0]),
+            take(&c[1]),
+            take(&c[2]),
+            take(&c[3]),
+            take(&c[4]),
+            take(&c[5]),
+        );
+        let (named_ln_t, named_eta) = (take_named(&c[6]), take_named(&c[7]));
+        let m = range.len();
+        let mut out = vec![0.0; m];
+        let mut named_out = vec![0.0; named * m];
+        multi_source_values(
+            &SourceColumns {
+                ln_t: &ln_t,
+                ln_c: &ln_c,
+                named_ln_t: &named_ln_t,
+                sigma: &sigma,
+                epsilon: &epsilon,
+                eta: &eta,
+                eta_rest: &eta_rest,
+                named_eta: &named_eta,
+            },
+            shares,
+            &mut out,
+            &mut named_out,
+            &mut SourceScratch::default(),
+        );
+        out.extend(named_out);
+        out
+    }
+
+    #[test]
+    fn a_block_equals_its_draws_solved_alone_bit_for_bit() {
+        let shares = SourceShares::new(0.2, &[0.3, 0.15, 0.05], 0.3);
+        let n = 1031;
+        let c = random_block(n, 3, 5);
+        let block = solve(&c, &shares, 0..n);
+        for d in 0..n {
+            let alone = solve(&c, &shares, d..d + 1);
+            for (k, v) in alone.iter().enumerate() {
+                let b = block[k * n + d];
+                assert_eq!(b.to_bits(), v.to_bits(), "draw {d}, source {k}");
+                assert!(b.is_finite() && b > 0.0, "draw {d}, source {k}: {b}");
+            }
+            if c[0][d] == 0.0 && c[1][d] == 0.0 && c[6][d] == 0.0 {
+                // Unchanged tariffs everywhere: V = 1 exactly.
+                assert_eq!(alone, vec![1.0; 4], "draw {d}");
+            }
+        }
+    }
+
+    #[test]
+    fn avx2_and_generic_code_give_the_same_bits() {
+        if !has_avx2() {
+            return;
+        }
+        let shares = SourceShares::new(0.1, &[0.4, 0.2], 0.3);
+        let n = 517;
+        let c = random_block(n, 2, 9);
+        let columns = SourceColumns {
+            ln_t: &c[0],
+            ln_c: &c[1],
+            named_ln_t: &c[6],
+            sigma: &c[2],
+            epsilon: &c[3],
+            eta: &c[4],
+            eta_rest: &c[5],
+            named_eta: &c[7],
+        };
+        let (mut a, mut an) = (vec![0.0; n], vec![0.0; 2 * n]);
+        let (mut b, mut bn) = (vec![0.0; n], vec![0.0; 2 * n]);
+        multi_source(
+            &columns,
+            &shares,
+            &mut a,
+            &mut an,
+            &mut SourceScratch::default(),
+        );
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            multi_source_avx2(
+                &columns,
+                &shares,
+                &mut b,
+                &mut bn,
+                &mut SourceScratch::default(),
+            )
+        };
+        assert_eq!(a, b);
+        assert_eq!(an, bn);
+        let mut fa = vec![0.0; n];
+        let mut fb = vec![0.0; n];
+        fold(
+            &shares,
+            &c[1],
+            &c[6],
+            &c[2],
+            &mut fa,
+            &mut FoldScratch::default(),
+        );
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            fold_avx2(
+                &shares,
+                &c[1],
+                &c[6],
+                &c[2],
+                &mut fb,
+                &mut FoldScratch::default(),
+            )
+        };
+        assert_eq!(fa, fb);
+    }
+
+    #[test]
+    fn the_residual_is_below_the_tolerance_at_the_solution() {
+        // |g(z*)| ≤ 1e-12·min m_i guarantees |z − z*| ≤ 1e-12: check it from scratch.
+        let shares = SourceShares::new(0.3, &[0.6], 0.1);
+        for (sigma, epsilon, etas) in [
+            (4.0, 1.0, [10.0, 1.0, 10.0]),
+            (0.5, 3.0, [0.2, f64::INFINITY, 2.0]),
+            (8.0, 0.0, [0.05, 0.5, f64::INFINITY]),
+        ] {
+            let one = |x: f64| vec![x];
+            let (ln_t, ln_c, named) = (1.25f64.ln(), 1.1f64.ln(), 0.9f64.ln());
+            let mut scratch = SourceScratch::default();
+            let (mut out, mut named_out) = (vec![0.0], vec![0.0]);
+            multi_source_values(
+                &SourceColumns {
+                    ln_t: &one(ln_t),
+                    ln_c: &one(ln_c),
+                    named_ln_t: &one(named),
+                    sigma: &one(sigma),
+                    epsilon: &one(epsilon),
+                    eta: &one(etas[0]),
+                    eta_rest: &one(etas[2]),
+                    named_eta: &one(etas[1]),
+                },
+                &shares,
+                &mut out,
+                &mut named_out,
+                &mut scratch,
+            );
+            let z = scratch.z[0];
+            let sources = [
+                (0.3, ln_t, etas[0]),
+                (0.6, named, etas[1]),
+                (0.1, ln_c, etas[2]),
+            ];
+            let mut sum = 0.0;
+            let mut m_lo = f64::INFINITY;
+            for (theta, lt, eta) in sources {
+                let x = if eta.is_infinite() {
+                    0.0
+                } else {
+                    -(sigma * lt + (epsilon - sigma) * z) / (eta + sigma)
+                };
+                sum += theta * ((1.0 - sigma) * (x + lt)).exp();
+                let m = if eta.is_infinite() {
+                    1.0
+                } else {
+                    (eta + epsilon) / (eta + sigma)
+                };
+                m_lo = m_lo.min(m);
+            }
+            let g = z - sum.ln() / (1.0 - sigma);
+            assert!(g.abs() / m_lo <= 2e-12, "σ={sigma}: g = {g}");
+        }
+    }
+}
