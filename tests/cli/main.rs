@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod backtest;
 mod batch;
 mod competitors;
 mod exit_codes;
