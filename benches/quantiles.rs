@@ -122,6 +122,43 @@ fn quantiles(c: &mut Criterion) {
         });
     }
     group.finish();
+    // Value by value against column-wise (`quantile_column`, the engine's path since issue
+    // 16), reading every 100th number as the block's points of 100 coordinates are read.
+    let dim = 100;
+    let strided: Vec<f64> = us
+        .iter()
+        .flat_map(|&u| std::iter::repeat_n(u, dim))
+        .collect();
+    let mut group = c.benchmark_group("quantile_column_x1024");
+    group.throughput(Throughput::Elements(us.len() as u64));
+    for (name, src) in [
+        ("pert", "{ dist = \"pert\", low = 1, mode = 2, high = 4 }"),
+        (
+            "lognormal",
+            "{ dist = \"lognormal\", median = 1, sd_log = 0.5 }",
+        ),
+        ("student_t df=4", "{ dist = \"student_t\", df = 4 }"),
+    ] {
+        let d = dist(src);
+        let mut out = vec![0.0; us.len()];
+        let mut located = tariffsim::dist::LocatedPoints::default();
+        group.bench_function(format!("{name}/value_by_value"), |b| {
+            b.iter(|| {
+                let points = black_box(&strided);
+                for (i, x) in out.iter_mut().enumerate() {
+                    *x = d.quantile(points[i * dim]);
+                }
+                black_box(&out);
+            })
+        });
+        group.bench_function(format!("{name}/column"), |b| {
+            b.iter(|| {
+                d.quantile_column(black_box(&strided), dim, &mut out, &mut located);
+                black_box(&out);
+            })
+        });
+    }
+    group.finish();
     // Construction cost of the tabulated kinds (paid once per model compile).
     let mut build = c.benchmark_group("construct");
     for (name, src) in [

@@ -32,6 +32,7 @@ mod facade;
 pub(crate) mod fastmath;
 pub mod folder;
 pub mod kernel;
+pub mod lines;
 pub mod model;
 mod mpi;
 pub mod outputs;

@@ -102,3 +102,37 @@ fx_weight = 0.5
     }
     t
 }
+
+/// Most lines `bench --lines` accepts (a sketch of 4 KiB a line with `--line-outputs`).
+pub const MAX_LINES: u64 = 100_000;
+
+/// A synthetic model of `sectors` sectors backed by `lines` tariff lines (MODEL.md §14), for
+/// `bench --lines` and `benches/lines.rs`: the model text (its `[lines] file` is
+/// `lines.csv`, to be written next to it) and the line file. Lines get varied shares and
+/// base tariffs, and a few `hs:` keys set rates of their own.
+pub fn synthetic_lines_model(lines: usize, sectors: usize) -> (String, String) {
+    let sectors = sectors.clamp(1, lines.max(1));
+    let mut text = synthetic_model_text(sectors).replacen(
+        "\n[interim]\ntariff = { default = 0.10, ",
+        "\n[interim]\ntariff = { default = 0.10, \"hs:011\" = 0.25, \"hs:0220\" = 0.05, \"hs:05\" = 0.15, ",
+        1,
+    );
+    text.push_str("\n[lines]\nfile = \"lines.csv\"\n");
+    // Sector s has exports 1 + (s mod 7) (synthetic_model_text); its m lines split them.
+    let mut csv = String::from("code,exports,share,base_tariff,sector\n");
+    for s in 0..sectors {
+        let m = lines / sectors + usize::from(s < lines % sectors);
+        let exports = 1.0 + (s % 7) as f64;
+        for i in 0..m {
+            let share = 0.01 + 0.29 * ((i * 7919) % 97) as f64 / 96.0;
+            let base = if i % 5 == 0 { "0.025" } else { "" };
+            csv.push_str(&format!(
+                "{:02}{:06},{:?},{share:.4},{base},s{s}\n",
+                s % 100,
+                i,
+                exports / m as f64
+            ));
+        }
+    }
+    (text, csv)
+}

@@ -189,7 +189,11 @@ impl RunPlan {
         let mut taken = Vec::new();
         let mut runs = Vec::new();
         for path in paths {
-            let set = with_monthly(&args.set, args.monthly);
+            let mut set = with_monthly(&args.set, args.monthly);
+            if args.line_outputs {
+                // Recorded as an override, like --monthly, so shards and merges keep it.
+                set.push(format!("{}=true", model::LINE_OUTPUTS_PATH));
+            }
             let loaded = load(path, &set, args.scenario.as_deref())?;
             let out = match path {
                 Some(p) if args.models.len() > 1 => run_folder(&args.out, p, &mut taken),

@@ -7,6 +7,7 @@
 //! (arguments or model files).
 
 mod config;
+mod lines;
 mod render;
 mod written;
 
@@ -88,6 +89,21 @@ enum Command {
         /// Also compute the monthly outputs of docs/time.md (to measure what they cost).
         #[arg(long)]
         monthly: bool,
+        /// Use a synthetic model of this many tariff lines (MODEL.md §14) in --line-sectors
+        /// sectors instead.
+        #[arg(long, conflicts_with_all = ["model", "sectors"], value_parser = clap::value_parser!(u64).range(1..=tariffsim::synthetic::MAX_LINES))]
+        lines: Option<u64>,
+        /// Sectors of the synthetic line model.
+        #[arg(long, requires = "lines", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=tariffsim::synthetic::MAX_SECTORS))]
+        line_sectors: u64,
+        /// Keep the per-line sketches of lines.csv (`run --line-outputs`) in the run measured.
+        #[arg(long)]
+        line_outputs: bool,
+    },
+    /// Tariff lines (MODEL.md §14): turn a UN Comtrade download into a line file.
+    Lines {
+        #[command(subcommand)]
+        command: lines::LinesCommand,
     },
     /// Hold a forecast against observed values (docs/time.md): PIT, CRPS and coverage in
     /// backtest.json; observations with an sd also update the forecast (updated/summary.json).
@@ -216,6 +232,10 @@ struct RunArgs {
     /// Also report the monthly outputs of docs/time.md (months.<t>.*), as `[model] monthly = true` does.
     #[arg(long)]
     monthly: bool,
+    /// Also write lines.csv: mean, p5, p50, p95 of every tariff line's export loss (MODEL.md
+    /// §14; a model with a [lines] file; at most 4 KiB of statistics per line).
+    #[arg(long)]
+    line_outputs: bool,
 }
 
 /// How the points are generated (`run` and `sweep`).
@@ -333,14 +353,20 @@ pub fn main() -> ExitCode {
             threads,
             seed,
             monthly,
+            lines,
+            line_sectors,
+            line_outputs,
         } => bench(
             model.as_deref(),
             sectors.map(|n| n as usize),
+            lines.map(|n| (n as usize, line_sectors as usize)),
             draws,
             threads as usize,
             seed,
             monthly,
+            line_outputs,
         ),
+        Command::Lines { command } => lines::run(command),
         Command::Backtest(args) => backtest(args),
     };
     match result {
@@ -574,24 +600,30 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn bench(
     path: Option<&Path>,
     sectors: Option<usize>,
+    lines: Option<(usize, usize)>,
     draws: u64,
     threads: usize,
     seed: u64,
     monthly: bool,
+    line_outputs: bool,
 ) -> Result<(), Failure> {
-    let model = match sectors {
-        Some(n) if n >= 1 => {
+    let model = match (sectors, lines) {
+        (_, Some((n, in_sectors))) => lines::synthetic(n, in_sectors)?,
+        (Some(n), None) if n >= 1 => {
             model::compile_model(&tariffsim::synthetic::synthetic_model_text(n), "synthetic")?
         }
-        Some(_) => return Err(Failure::invalid("--sectors must be at least 1")),
-        None => load(path, &[], None)?.model,
+        (Some(_), None) => return Err(Failure::invalid("--sectors must be at least 1")),
+        (None, None) => load(path, &[], None)?.model,
     };
     let model = model
         .with_monthly(monthly)
-        .map_err(|e| Failure::invalid(format!("--monthly: {e}")))?;
+        .map_err(|e| Failure::invalid(format!("--monthly: {e}")))?
+        .with_line_outputs(line_outputs)
+        .map_err(|e| Failure::invalid(format!("--line-outputs: {e}")))?;
     let config = RunConfig {
         draws,
         seed,
@@ -606,9 +638,10 @@ fn bench(
         .stats
         .output_summary(tariffsim::outputs::EXPORT_LOSS);
     print_stdout(&format!(
-        "model: {} ({} sectors, {} uncertain parameters)\ndraws: {draws}, threads: {}\nelapsed: {secs:.3} s\nthroughput: {:.0} draws/s\nsummary: {:.3} s\npeak memory (VmHWM): {}\nexport_loss mean: {}\n",
+        "model: {} ({} sectors, {} lines, {} uncertain parameters)\ndraws: {draws}, threads: {}\nelapsed: {secs:.3} s\nthroughput: {:.0} draws/s\nsummary: {:.3} s\npeak memory (VmHWM): {}\nexport_loss mean: {}\n",
         model.name,
         model.sectors.len(),
+        model.lines.len(),
         model.dimension - 1,
         outcome.threads,
         draws as f64 / secs.max(1e-12),

@@ -71,6 +71,7 @@ const CHECK_MARGIN: f64 = 0.5;
 /// Coefficients of one interval's polynomial in t ∈ [−1, 1), constant term first; all NaN
 /// when the interval failed verification.
 #[derive(Debug, Clone, Copy)]
+#[repr(transparent)]
 struct Piece([f64; COEFFICIENTS]);
 
 impl Piece {
@@ -97,6 +98,8 @@ impl Piece {
 #[derive(Debug, Clone)]
 pub(crate) struct BinadeGrid {
     halves: [[Piece; INTERVALS]; 2],
+    /// Whether some interval failed verification (its pieces give NaN).
+    failed: bool,
 }
 
 /// Interval index and position t ∈ [−1, 1) of a tail probability w; the index is ≥ INTERVALS
@@ -121,8 +124,10 @@ impl BinadeGrid {
     /// Builds and verifies the pieces for the exact quantile function `exact` (2,162 calls of
     /// it); None when no interval passes.
     pub(crate) fn build(exact: impl Fn(f64) -> f64) -> Option<Self> {
+        let halves = [build_half(&exact), build_half(|w| exact(1.0 - w))];
         let grid = BinadeGrid {
-            halves: [build_half(&exact), build_half(|w| exact(1.0 - w))],
+            failed: !halves.iter().flatten().all(Piece::verified),
+            halves,
         };
         grid.halves
             .iter()
@@ -144,12 +149,154 @@ impl BinadeGrid {
         (!x.is_nan()).then_some(x)
     }
 
+    /// [`BinadeGrid::get`] over a column of located points: `out[d]` = the interpolated
+    /// quantile at the point located at `located[offset + d·stride]`, or NaN where `get` gives
+    /// None (the caller takes the exact path there). The polynomials run four points at a time
+    /// with AVX2 gathers of the coefficients: the same multiplies and adds as `get`, in the same
+    /// order, no FMA, so the same bits.
+    pub(crate) fn column(
+        &self,
+        located: &LocatedPoints,
+        offset: usize,
+        stride: usize,
+        out: &mut [f64],
+    ) {
+        let n = out.len();
+        assert!(n == 0 || offset + (n - 1) * stride < located.ts.len());
+        let table: &[Piece] = self.halves.as_flattened();
+        let (ts, pieces) = (&located.ts[offset..], &located.pieces[offset..]);
+        #[cfg(target_arch = "x86_64")]
+        if crate::fastmath::has_avx2() {
+            // SAFETY: the CPU supports AVX2 (checked just above); the reads stay in bounds
+            // (asserted above) and every piece index is below 2·INTERVALS (`locate_into`).
+            unsafe { horner_avx2(table, ts, pieces, stride, out) };
+            return;
+        }
+        for (d, x) in out.iter_mut().enumerate() {
+            *x = table[pieces[d * stride] as usize].eval(ts[d * stride]);
+        }
+    }
+
+    /// Whether some interval failed verification (its points then come out NaN).
+    pub(crate) fn has_failed_intervals(&self) -> bool {
+        self.failed
+    }
+
     /// How many intervals of each half passed verification (of 60).
     #[cfg(test)]
     pub(crate) fn verified_intervals(&self) -> [usize; 2] {
         self.halves
             .each_ref()
             .map(|half| half.iter().filter(|p| p.verified()).count())
+    }
+}
+
+/// Interval (a piece of either half: 0..2·INTERVALS) and position t of many points, found
+/// once for a whole block: the search depends only on u, not on the distribution, so it runs
+/// over the block's points in memory order (vectorised), and each parameter's column then
+/// reads its own. A point outside the grid (or ½, or NaN) gets piece 0 at t = NaN, so that its
+/// value comes out NaN and takes the exact path.
+#[derive(Debug, Clone, Default)]
+pub struct LocatedPoints {
+    ts: Vec<f64>,
+    pieces: Vec<u32>,
+}
+
+impl LocatedPoints {
+    /// Locates every number of `points`.
+    pub fn locate(&mut self, points: &[f64]) {
+        self.locate_strided(points, 1, points.len());
+    }
+
+    /// Locates `points[d·stride]` for d < n.
+    pub fn locate_strided(&mut self, points: &[f64], stride: usize, n: usize) {
+        // Grown on the first block only: the engine's blocks do not allocate after that.
+        if self.ts.len() < n {
+            self.ts.resize(n, 0.0);
+            self.pieces.resize(n, 0);
+        }
+        let (ts, pieces) = (&mut self.ts[..n], &mut self.pieces[..n]);
+        #[cfg(target_arch = "x86_64")]
+        if crate::fastmath::has_avx2() && stride == 1 {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            unsafe { locate_avx2(&points[..n], ts, pieces) };
+            return;
+        }
+        for ((t, p), &u) in ts
+            .iter_mut()
+            .zip(pieces.iter_mut())
+            .zip(points.iter().step_by(stride))
+        {
+            (*p, *t) = locate_into(u);
+        }
+    }
+}
+
+/// The piece and position of u (see [`LocatedPoints`]).
+#[inline(always)]
+fn locate_into(u: f64) -> (u32, f64) {
+    let upper = u >= 0.5;
+    // 1 − u is exact for u ≥ ½.
+    let w = if upper { 1.0 - u } else { u };
+    let (index, t) = locate(w);
+    let inside = index < INTERVALS;
+    let piece = if inside {
+        (upper as usize * INTERVALS + index) as u32
+    } else {
+        0
+    };
+    (piece, if inside { t } else { f64::NAN })
+}
+
+/// [`LocatedPoints::locate`]'s loop compiled for AVX2, so that it runs four points at a time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn locate_avx2(points: &[f64], ts: &mut [f64], pieces: &mut [u32]) {
+    for ((t, p), &u) in ts.iter_mut().zip(pieces.iter_mut()).zip(points) {
+        (*p, *t) = locate_into(u);
+    }
+}
+
+/// `out[d]` ← piece `pieces[d·stride]` of `table` at t = `ts[d·stride]`, four at a time with
+/// gathers of the coefficients (Piece::eval's Horner steps, as separate multiplies and adds,
+/// so the same bits). The caller guarantees that the reads are in bounds.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn horner_avx2(table: &[Piece], ts: &[f64], pieces: &[u32], stride: usize, out: &mut [f64]) {
+    use std::arch::x86_64::*;
+    let base = table.as_ptr() as *const f64;
+    let n = out.len();
+    let mut d = 0;
+    while d + 4 <= n {
+        // SAFETY: the caller checked offset + (n − 1)·stride < len; the gathered offsets
+        // p·10 + k lie inside `table` (p < 2·INTERVALS = table.len(), k < COEFFICIENTS, Piece
+        // is transparent over [f64; 10]).
+        unsafe {
+            let at = |k: usize| (d + k) * stride;
+            let p = _mm_set_epi32(
+                *pieces.get_unchecked(at(3)) as i32,
+                *pieces.get_unchecked(at(2)) as i32,
+                *pieces.get_unchecked(at(1)) as i32,
+                *pieces.get_unchecked(at(0)) as i32,
+            );
+            let offsets = _mm_mullo_epi32(p, _mm_set1_epi32(COEFFICIENTS as i32));
+            let t = _mm256_set_pd(
+                *ts.get_unchecked(at(3)),
+                *ts.get_unchecked(at(2)),
+                *ts.get_unchecked(at(1)),
+                *ts.get_unchecked(at(0)),
+            );
+            let mut acc = _mm256_i32gather_pd::<8>(base.add(DEGREE), offsets);
+            for k in (0..DEGREE).rev() {
+                let c = _mm256_i32gather_pd::<8>(base.add(k), offsets);
+                acc = _mm256_add_pd(_mm256_mul_pd(acc, t), c);
+            }
+            _mm256_storeu_pd(out.as_mut_ptr().add(d), acc);
+        }
+        d += 4;
+    }
+    for (i, x) in out.iter_mut().enumerate().skip(d) {
+        *x = table[pieces[i * stride] as usize].eval(ts[i * stride]);
     }
 }
 

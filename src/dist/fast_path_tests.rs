@@ -108,3 +108,45 @@ fn the_fast_path_agrees_with_the_exact_quantile_at_piece_edges_and_in_the_tails(
         assert!(served > 4000, "{src}: {served}");
     }
 }
+
+#[test]
+fn the_column_path_gives_the_bits_of_the_value_by_value_path() {
+    // Every kind (with and without a grid), at the piece edges, in the tails, outside the grid,
+    // at ½, NaN and the ends; read with a stride, lengths not a multiple of 4 included.
+    let mut us = edge_points();
+    us.extend(tail_points());
+    us.extend([
+        0.0,
+        1.0,
+        f64::NAN,
+        1e-300,
+        2f64.powi(-20),
+        1.0 - 2f64.powi(-20),
+    ]);
+    let stride = 3;
+    let points: Vec<f64> = us.iter().flat_map(|&u| [u, -1.0, 7.0]).collect();
+    let mut shapes: Vec<&str> = SHAPES.to_vec();
+    shapes.extend([
+        "2.5",
+        "{ dist = \"uniform\", low = 1, high = 2 }",
+        "{ dist = \"triangular\", low = 0, mode = 1, high = 3 }",
+        "{ dist = \"discrete\", values = [1, 2, 3], weights = [1, 2, 1] }",
+    ]);
+    let mut located = super::LocatedPoints::default();
+    let mut block = super::LocatedPoints::default();
+    block.locate(&points);
+    for src in shapes {
+        let d = dist(src);
+        for len in [us.len(), us.len() - 1, 3, 0] {
+            let mut out = vec![0.0; len];
+            d.quantile_column(&points, stride, &mut out, &mut located);
+            let mut from_block = vec![0.0; len];
+            d.quantile_located(&block, 0, stride, &points, stride, &mut from_block);
+            for (i, (x, y)) in out.iter().zip(&from_block).enumerate() {
+                let want = d.quantile(us[i]);
+                assert_eq!(x.to_bits(), want.to_bits(), "{src} at u = {:e}", us[i]);
+                assert_eq!(y.to_bits(), want.to_bits(), "{src} at u = {:e}", us[i]);
+            }
+        }
+    }
+}

@@ -38,6 +38,7 @@ pub use normal::{
 
 use beta_table::BetaQuantile;
 use binade_grid::BinadeGrid;
+pub use binade_grid::LocatedPoints;
 use normal::{standard_normal_isf, standard_normal_pdf, standard_normal_sf};
 
 /// The kinds accepted in `dist = "..."`, in the order of MODEL.md §6.
@@ -431,6 +432,51 @@ impl Distribution {
             return x;
         }
         self.exact_quantile(u)
+    }
+
+    /// [`Distribution::quantile`] of a column of points: `out[d]` = F⁻¹(`points[d·stride]`),
+    /// the same bits as `quantile`, faster over a block (the fast path's polynomials run four
+    /// points at a time). `located` is scratch, grown once and reused.
+    pub fn quantile_column(
+        &self,
+        points: &[f64],
+        stride: usize,
+        out: &mut [f64],
+        located: &mut LocatedPoints,
+    ) {
+        if self.fast.is_some() {
+            located.locate_strided(points, stride, out.len());
+        }
+        self.quantile_located(located, 0, 1, points, stride, out);
+    }
+
+    /// [`Distribution::quantile_column`] of points already located: `out[d]` = F⁻¹(u_d) where
+    /// u_d = `points[d·stride]` was located at `located[offset + d·located_stride]` (the
+    /// engine locates a whole block once for all its parameters).
+    pub fn quantile_located(
+        &self,
+        located: &LocatedPoints,
+        offset: usize,
+        located_stride: usize,
+        points: &[f64],
+        stride: usize,
+        out: &mut [f64],
+    ) {
+        let Some(grid) = self.fast.as_ref() else {
+            for (d, x) in out.iter_mut().enumerate() {
+                *x = self.exact_quantile(points[d * stride]);
+            }
+            return;
+        };
+        grid.column(located, offset, located_stride, out);
+        // NaN marks the points the grid does not serve (see `LocatedPoints`).
+        if grid.has_failed_intervals() || out.iter().any(|x| x.is_nan()) {
+            for (d, x) in out.iter_mut().enumerate() {
+                if x.is_nan() {
+                    *x = self.exact_quantile(points[d * stride]);
+                }
+            }
+        }
     }
 
     /// The quantile function without the fast path.

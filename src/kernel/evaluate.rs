@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use ndarray::{s, Array2, ArrayView2};
 
 use super::{Kernel, KernelScratch, ValueColumns};
+use crate::dist::LocatedPoints;
 use crate::model::Model;
 use crate::sampling::copula::CopulaScratch;
 
@@ -37,6 +38,8 @@ pub struct BlockBuffers {
     scenarios: Vec<u32>,
     copula_scratch: CopulaScratch,
     kernel_scratch: KernelScratch,
+    /// Where each point of the block falls in the quantile functions' pieces.
+    located: LocatedPoints,
 }
 
 impl BlockBuffers {
@@ -65,6 +68,12 @@ impl BlockBuffers {
     /// Draw × output view of the first `n` draws.
     pub fn outputs(&self, n: usize) -> ArrayView2<'_, f64> {
         self.outputs.slice(s![.., ..n]).reversed_axes()
+    }
+
+    /// With `--line-outputs`: the export loss of every line for the draws of the last block
+    /// evaluated (line after line, as many draws each as the block had); empty otherwise.
+    pub fn line_losses(&self) -> &[f64] {
+        self.kernel_scratch.line_losses()
     }
 
     /// The scenario each of the first `n` draws picked.
@@ -120,6 +129,7 @@ impl<'m> Evaluator<'m> {
             scenarios: vec![0; capacity],
             copula_scratch: CopulaScratch::default(),
             kernel_scratch: KernelScratch::default(),
+            located: LocatedPoints::default(),
         }
     }
 
@@ -152,13 +162,14 @@ impl<'m> Evaluator<'m> {
         }
         // One parameter at a time over the block: the same quantile function in a tight loop,
         // filling the parameter's column.
+        // The pieces' intervals depend only on u: found once for the whole block, in memory
+        // order (issue 16).
+        buf.located.locate(&flat[..n * dim]);
         let values = buf.values.as_slice_mut().expect("buffers are contiguous");
         for &(param, coord) in &self.uncertain {
             let dist = &model.params[param].dist;
             let column = &mut values[param * stride..][..n];
-            for (d, v) in column.iter_mut().enumerate() {
-                *v = dist.quantile(flat[d * dim + coord]);
-            }
+            dist.quantile_located(&buf.located, coord, dim, &flat[coord..], dim, column);
         }
         self.kernel.evaluate_block(
             &ValueColumns {

@@ -8,6 +8,7 @@
 
 pub mod armington;
 mod evaluate;
+mod lines;
 pub mod macro_outputs;
 
 pub use evaluate::{BlockBuffers, Evaluator};
@@ -37,10 +38,13 @@ struct RegimePlan {
     /// Per sector, the positions of its named competitors' tariffs (MODEL.md §10), in the
     /// order of the sector's `competitors`.
     named: Vec<Vec<usize>>,
+    /// The rates of the lines (MODEL.md §14; empty without lines).
+    lines: lines::LineRegime,
 }
 
 impl RegimePlan {
-    fn new(regime: &Regime, sectors: &[crate::model::Sector]) -> Self {
+    fn new(model: &Model, regime: &Regime) -> Self {
+        let sectors = &model.sectors;
         let mut slots: Vec<Slot> = Vec::new();
         let mut position = |slot: Slot| match slots.iter().position(|&s| s == slot) {
             Some(i) => i,
@@ -71,6 +75,7 @@ impl RegimePlan {
             tariff,
             competitor,
             named,
+            lines: lines::LineRegime::new(model, regime),
         }
     }
 }
@@ -231,6 +236,8 @@ struct RegimeScratch {
     named_values: Vec<f64>,
     fold: FoldScratch,
     sources: SourceScratch,
+    /// Buffers of line-backed sectors (MODEL.md §14).
+    lines: lines::LineScratch,
 }
 
 /// A block's parameter values column by column: value j of draw d is `data[j * stride + d]`.
@@ -284,6 +291,10 @@ pub struct Kernel<'m> {
     path: bool,
     /// Number of values in an output row.
     n_outputs: usize,
+    /// The model's tariff lines (MODEL.md §14), if it has any.
+    line_plan: Option<lines::LinePlan>,
+    /// Most distinct rate slots the lines of one sector read in one regime.
+    max_line_slots: usize,
     /// Per sector: how its sources are solved, their shares, and ln(1 + τ0_j) of its named
     /// competitors.
     kinds: Vec<SourcesKind>,
@@ -302,12 +313,19 @@ pub struct Kernel<'m> {
 impl<'m> Kernel<'m> {
     /// Prepares `model` for evaluation.
     pub fn new(model: &'m Model) -> Self {
-        let interim = RegimePlan::new(&model.interim, &model.sectors);
+        let interim = RegimePlan::new(model, &model.interim);
         let scenarios: Vec<RegimePlan> = model
             .scenarios
             .iter()
-            .map(|s| RegimePlan::new(&s.regime, &model.sectors))
+            .map(|s| RegimePlan::new(model, &s.regime))
             .collect();
+        let max_line_slots = lines::max_line_slots(
+            &scenarios
+                .iter()
+                .chain(std::iter::once(&interim))
+                .map(|p| &p.lines)
+                .collect::<Vec<_>>(),
+        );
         let infinite = |slot: Slot| fixed_value(model, slot) == Some(f64::INFINITY);
         let kinds = model
             .sectors
@@ -373,6 +391,8 @@ impl<'m> Kernel<'m> {
                     .iter()
                     .any(|s| fixed_value(model, s.half_life_months) != Some(0.0)),
             n_outputs: crate::outputs::output_count(model),
+            line_plan: lines::LinePlan::new(model),
+            max_line_slots,
             kinds,
             source_shares: model
                 .sectors
@@ -455,6 +475,14 @@ impl<'m> Kernel<'m> {
             self.tracks,
             self.max_named,
         );
+        if self.line_plan.is_some() {
+            scratch.regime.lines.prepare(
+                n,
+                self.max_line_slots,
+                model.lines.len(),
+                model.line_outputs,
+            );
+        }
         let KernelScratch { draws, regime } = scratch;
         // MODEL.md §3: the interim regime holds for the first m of H months.
         for (d, &k) in scenarios.iter().enumerate() {
@@ -558,6 +586,9 @@ impl<'m> Kernel<'m> {
                 *total += loss;
             }
         }
+        if model.line_outputs && self.line_plan.is_some() {
+            self.finish_line_losses(n, regime);
+        }
         // MODEL.md §11: net_export_loss = Σ_s (1 − r_s)·L_s, the fall of exports to all
         // markets. Without redirection it is export_loss, copied (not recomputed) so that
         // the macro outputs keep their bits.
@@ -657,6 +688,21 @@ impl<'m> Kernel<'m> {
             }
         }
         for (s, sector) in self.model.sectors.iter().enumerate() {
+            if let Some(line_plan) = self.line_plan.as_ref().filter(|p| p.backs(s)) {
+                // MODEL.md §14: the sector is the sum of its lines.
+                self.line_sector_values(
+                    line_plan,
+                    &plan.lines,
+                    s,
+                    RegimeDraws { draws, weight },
+                    values,
+                    &mut outputs[(FIRST_SECTOR + s) * stride..][..stride],
+                    weighted_tariff,
+                    scratch,
+                    kept.as_mut().map(|(k, _)| &mut k[s * n..][..n]),
+                );
+                continue;
+            }
             let (ln_base_t, ln_base_c) = self.ln_base[s];
             let (t, c) = (plan.tariff[s], plan.competitor[s]);
             let tariff_slot = plan.slots[t];
@@ -950,6 +996,10 @@ impl Kernel<'_> {
         ti.fill(0.0);
         ts.fill(0.0);
         for (s, sector) in model.sectors.iter().enumerate() {
+            if let Some(plan) = self.line_plan.as_ref().filter(|p| p.backs(s)) {
+                self.add_line_tariffs(plan, s, &model.interim, values, 0..n, ti);
+                continue;
+            }
             let interim = values.column(model.interim.tariff[s].index());
             for (total, &tau) in ti.iter_mut().zip(interim) {
                 *total += sector.exports * tau;
@@ -958,6 +1008,11 @@ impl Kernel<'_> {
         for (k, scenario) in model.scenarios.iter().enumerate() {
             let group = &by_scenario[group_start[k]..group_start[k + 1]];
             for (s, sector) in model.sectors.iter().enumerate() {
+                if let Some(plan) = self.line_plan.as_ref().filter(|p| p.backs(s)) {
+                    let draws = group.iter().map(|&d| d as usize);
+                    self.add_line_tariffs(plan, s, &scenario.regime, values, draws, ts);
+                    continue;
+                }
                 let tariffs = values.column(scenario.regime.tariff[s].index());
                 for &d in group {
                     ts[d as usize] += sector.exports * tariffs[d as usize];
@@ -992,6 +1047,12 @@ fn fixed_value(model: &Model, slot: Slot) -> Option<f64> {
 }
 
 impl KernelScratch {
+    /// With `--line-outputs`, after a block: the export loss of every line of the model
+    /// (`Model::lines` order), line after line, `n` draws each; empty otherwise.
+    pub fn line_losses(&self) -> &[f64] {
+        &self.regime.lines.line_values
+    }
+
     /// Sizes the buffers for a block of `n` draws (allocates only when a block is larger than
     /// any before).
     #[allow(clippy::too_many_arguments)]

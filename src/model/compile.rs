@@ -17,6 +17,9 @@ use super::{
     Scenario, Sector, SectorCompetitor, Slot, YearMonth, MAX_MONTHS,
 };
 use crate::dist::Distribution;
+
+/// `[lines]` and `hs:` keys (MODEL.md §14).
+mod lines;
 use crate::sampling::copula::{Copula, CopulaError};
 
 /// The embedded default model (the Korea–US 2025 case), compiled into the binary.
@@ -122,9 +125,17 @@ pub(crate) fn compile_raw(raw: RawModel, text: &str, file: &str) -> Result<Model
         constants: Vec::new(),
         correlations: Vec::new(),
         warnings: Vec::new(),
+        line_error: None,
+        line_constants: std::collections::HashMap::new(),
+        lines_declared: false,
     };
     let model = compiler.compile(raw, text, file);
     if compiler.diagnostics.is_empty() {
+        // The model file is fine; the line file may not be (MODEL.md §14), and its errors
+        // name the line file.
+        if let Some(e) = compiler.line_error.take() {
+            return Err(e);
+        }
         if let Some(model) = model {
             return Ok(model);
         }
@@ -151,6 +162,13 @@ struct Compiler<'a> {
     correlations: Vec<(usize, usize, f64, usize)>,
     /// Values that pass but look like mistakes (a rate of 100 % or more, issue 15 item 9).
     warnings: Vec<String>,
+    /// What is wrong with the line file (MODEL.md §14), reported when the model file is fine.
+    pub(super) line_error: Option<ModelError>,
+    /// Constants of line base tariffs by value: thousands of lines share a handful of rates,
+    /// and each constant is a column of every block's value buffer.
+    pub(super) line_constants: std::collections::HashMap<u64, Slot>,
+    /// Whether the model has a `[lines]` table (even if its file could not be used).
+    pub(super) lines_declared: bool,
 }
 
 /// What a regime's table entry resolved to for one sector.
@@ -358,8 +376,16 @@ impl Compiler<'_> {
                 );
             }
             let prefix = format!("sectors.{id}");
-            let exports = self.number(&s.exports, &format!("{prefix}.exports"), POSITIVE);
-            let share = self.number(&s.share, &format!("{prefix}.share"), SHARE);
+            // Without lines both are required; with lines they default to the lines' (§14),
+            // which `assign_lines` checks below.
+            let exports = match &s.exports {
+                Some(v) => self.number(v, &format!("{prefix}.exports"), POSITIVE),
+                None => f64::NAN,
+            };
+            let share = match &s.share {
+                Some(v) => self.number(v, &format!("{prefix}.share"), SHARE),
+                None => f64::NAN,
+            };
             let base_tariff = match &s.base_tariff {
                 Some(v) => self.number(v, &format!("{prefix}.base_tariff"), TARIFF),
                 None => 0.0,
@@ -422,6 +448,12 @@ impl Compiler<'_> {
                 redirection,
             });
         }
+        // MODEL.md §14: lines assigned to sectors; sectors' exports become their lines' sums.
+        let line_file = raw
+            .lines
+            .as_ref()
+            .map(|l| l.get_ref().file.get_ref().clone());
+        let lines = self.assign_lines(raw.lines.as_ref(), &raw.sectors, &mut sectors, file);
         let sector_ids: Vec<String> = sectors.iter().map(|s| s.id.clone()).collect();
         // MODEL.md §11: exports to all markets, at least those to the importer.
         let exports_to_importer: f64 = sectors.iter().map(|s| s.exports).sum();
@@ -534,19 +566,33 @@ impl Compiler<'_> {
                 }
                 None => (None, None, None),
             };
+        let base_line_tariff: Resolved = lines
+            .iter()
+            .map(|l| self.line_constant(l.base_tariff))
+            .collect();
+        let base_line_competitor: Resolved = lines
+            .iter()
+            .map(|l| self.line_constant(l.competitor_base_tariff))
+            .collect();
+        let (tariff, line_tariff) = self.tariff_table(
+            "interim.tariff",
+            interim_tariff_table.as_ref(),
+            &sector_ids,
+            &base_tariff,
+            (&lines, &base_line_tariff),
+        );
+        let (competitor_tariff, line_competitor_tariff) = self.tariff_table(
+            "interim.competitor_tariff",
+            interim_competitor_table.as_ref(),
+            &sector_ids,
+            &base_competitor,
+            (&lines, &base_line_competitor),
+        );
         let interim = Regime {
-            tariff: self.tariff_table(
-                "interim.tariff",
-                interim_tariff_table.as_ref(),
-                &sector_ids,
-                &base_tariff,
-            ),
-            competitor_tariff: self.tariff_table(
-                "interim.competitor_tariff",
-                interim_competitor_table.as_ref(),
-                &sector_ids,
-                &base_competitor,
-            ),
+            tariff,
+            competitor_tariff,
+            line_tariff,
+            line_competitor_tariff,
             competitors: self.competitor_regimes(
                 "interim",
                 interim_competitors.as_ref(),
@@ -582,17 +628,19 @@ impl Compiler<'_> {
             let prefix = format!("scenarios.{id}");
             let probability = self.number(&s.probability, &format!("{prefix}.probability"), WEIGHT);
             total_probability += probability;
-            let tariff = self.tariff_table(
+            let (tariff, line_tariff) = self.tariff_table(
                 &format!("{prefix}.tariff"),
                 s.tariff.as_ref(),
                 &sector_ids,
                 &interim.tariff,
+                (&lines, &interim.line_tariff),
             );
-            let competitor_tariff = self.tariff_table(
+            let (competitor_tariff, line_competitor_tariff) = self.tariff_table(
                 &format!("{prefix}.competitor_tariff"),
                 s.competitor_tariff.as_ref(),
                 &sector_ids,
                 &interim.competitor_tariff,
+                (&lines, &interim.line_competitor_tariff),
             );
             let competitor_tariffs = self.competitor_regimes(
                 &prefix,
@@ -633,6 +681,8 @@ impl Compiler<'_> {
                 regime: Regime {
                     tariff,
                     competitor_tariff,
+                    line_tariff,
+                    line_competitor_tariff,
                     competitors: competitor_tariffs,
                 },
             });
@@ -728,6 +778,8 @@ impl Compiler<'_> {
         let fix_regime = |r: &mut Regime| {
             r.tariff.iter_mut().for_each(fix);
             r.competitor_tariff.iter_mut().for_each(fix);
+            r.line_tariff.iter_mut().for_each(fix);
+            r.line_competitor_tariff.iter_mut().for_each(fix);
             r.competitors.iter_mut().flatten().for_each(fix);
         };
         fix_regime(&mut interim);
@@ -789,6 +841,9 @@ impl Compiler<'_> {
                 file: file.to_string(),
                 sha256,
             },
+            lines,
+            line_file,
+            line_outputs: false,
         })
     }
 
@@ -1050,39 +1105,57 @@ impl Compiler<'_> {
                     "line {line}: `{path}` sets tariffs on competitor `{k}`, which has no share in any sector (no `competitor_shares` names it), so they have no effect"
                 ));
             }
-            resolved[ci] = self.tariff_table(
-                &format!("{path}.tariff"),
-                regime.get_ref().tariff.as_ref(),
-                sector_ids,
-                &previous[ci],
-            );
+            // Named competitors' tables are per sector; lines with named competitors are
+            // refused (compile/lines.rs), so no line rates here.
+            resolved[ci] = self
+                .tariff_table(
+                    &format!("{path}.tariff"),
+                    regime.get_ref().tariff.as_ref(),
+                    sector_ids,
+                    &previous[ci],
+                    (&[], &[]),
+                )
+                .0;
         }
         resolved
     }
 
-    /// Resolves one regime table per sector: own entry, else `default`, else `previous`.
+    /// Resolves one regime table per sector (own entry, else `default`, else `previous`) and
+    /// per line (longest `hs:` prefix, else the line's sector, else `default`, else the line's
+    /// previous value; MODEL.md §14).
     fn tariff_table(
         &mut self,
         prefix: &str,
         table: Option<&TariffTable>,
         sector_ids: &[String],
         previous: &[Slot],
-    ) -> Vec<Slot> {
+        (lines, previous_lines): (&[crate::lines::Line], &[Slot]),
+    ) -> (Vec<Slot>, Vec<Slot>) {
         let mut resolved = previous.to_vec();
+        let mut resolved_lines = previous_lines.to_vec();
         let Some(table) = table else {
-            return resolved;
+            return (resolved, resolved_lines);
         };
         let mut own: IndexMap<&str, Slot> = IndexMap::new();
         let mut default = None;
+        let mut by_code: Vec<(&str, Slot)> = Vec::new();
         for (key, value) in table.get_ref() {
             let k = key.get_ref().as_str();
             let path = format!("{prefix}.{k}");
+            if let Some(code) = k.strip_prefix(crate::lines::HS_KEY_PREFIX) {
+                if !self.check_hs_key(key, code, &path, lines) {
+                    continue;
+                }
+                let slot = self.param(path, value, TARIFF);
+                by_code.push((code, slot));
+                continue;
+            }
             if k != "default" && !sector_ids.iter().any(|s| s == k) {
                 self.error(
                     key.span(),
                     &path,
                     format!(
-                        "unknown sector `{k}`; accepted: default, {}",
+                        "unknown sector `{k}`; accepted: default, {}, or \"hs:<code prefix>\" in a model with lines",
                         sector_ids.join(", ")
                     ),
                 );
@@ -1102,7 +1175,17 @@ impl Compiler<'_> {
                 resolved[i] = slot;
             }
         }
-        resolved
+        for (l, line) in lines.iter().enumerate() {
+            let by_prefix = crate::lines::longest_prefix(&line.code, by_code.iter().map(|c| c.0))
+                .map(|(i, _)| by_code[i].1);
+            if let Some(slot) = by_prefix
+                .or_else(|| own.get(sector_ids[line.sector].as_str()).copied())
+                .or(default)
+            {
+                resolved_lines[l] = slot;
+            }
+        }
+        (resolved, resolved_lines)
     }
 
     fn correlations(

@@ -13,7 +13,7 @@ mod schema;
 pub use compile::{compile_model, load_model, read_model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
 pub use domain::Domain;
 pub use error::{Diagnostic, ModelError};
-pub use overrides::{apply_overrides, OverrideError, MONTHLY_PATH};
+pub use overrides::{apply_overrides, OverrideError, LINE_OUTPUTS_PATH, MONTHLY_PATH};
 
 use crate::dist::Distribution;
 use crate::sampling::copula::Copula;
@@ -121,13 +121,18 @@ pub struct Competitor {
     pub name: String,
 }
 
-/// The tariffs a regime applies, resolved per sector (own entry → `default` → previous regime).
+/// The tariffs a regime applies, resolved per sector (own entry → `default` → previous regime)
+/// and per line (longest `hs:` prefix → the line's sector → `default` → previous regime).
 #[derive(Debug, Clone)]
 pub struct Regime {
     /// Tariff on the exporter, per sector.
     pub tariff: Vec<Slot>,
     /// Tariff on competitors, per sector (the composite `rest` when competitors are named).
     pub competitor_tariff: Vec<Slot>,
+    /// Tariff on the exporter, per line of [`Model::lines`] (empty without lines).
+    pub line_tariff: Vec<Slot>,
+    /// Tariff on competitors (the composite `rest`), per line.
+    pub line_competitor_tariff: Vec<Slot>,
     /// Tariff on each named competitor (MODEL.md §10), per competitor then per sector.
     pub competitors: Vec<Vec<Slot>>,
 }
@@ -264,6 +269,13 @@ pub struct Model {
     pub groups: Vec<ParameterGroup>,
     /// Where the model came from.
     pub source: ModelSource,
+    /// Product lines backing sectors (MODEL.md §14), in file order; empty without `[lines]`.
+    pub lines: Vec<crate::lines::Line>,
+    /// The line file as named in the model (`[lines] file`), if any.
+    pub line_file: Option<String>,
+    /// Whether runs keep a sketch per line for `lines.csv` (`--line-outputs`; see
+    /// [`Model::with_line_outputs`]).
+    pub line_outputs: bool,
 }
 
 /// A calendar month, `YYYY-MM` (MODEL.md §12 `start_month`, §13 `period`).
@@ -334,6 +346,18 @@ impl Model {
             ));
         }
         self.monthly = monthly;
+        Ok(self)
+    }
+
+    /// This model with the per-line sketches of `lines.csv` switched on or off
+    /// (`--line-outputs`). Fails when the model has no lines.
+    pub fn with_line_outputs(mut self, on: bool) -> Result<Self, String> {
+        if on && self.lines.is_empty() {
+            return Err(
+                "--line-outputs needs a model with tariff lines; accepted: a model with a [lines] file (docs/lines.md)".into(),
+            );
+        }
+        self.line_outputs = on;
         Ok(self)
     }
 

@@ -22,6 +22,10 @@ pub struct OverrideError {
 /// The override that switches the monthly outputs of MODEL.md §12 on (`--monthly`).
 pub const MONTHLY_PATH: &str = "model.monthly";
 
+/// The override that switches the per-line sketches of `lines.csv` on (`--line-outputs`,
+/// MODEL.md §14), recorded like [`MONTHLY_PATH`] so that shards and merges keep them.
+pub const LINE_OUTPUTS_PATH: &str = "model.line_outputs";
+
 fn fail(given: &str, message: impl Into<String>) -> OverrideError {
     OverrideError {
         given: given.to_string(),
@@ -101,6 +105,16 @@ pub fn apply_overrides(model: &Model, overrides: &[String]) -> Result<Model, Ove
                 ));
             };
             m = m.with_monthly(on).map_err(|e| fail(given, e))?;
+            continue;
+        }
+        if path == LINE_OUTPUTS_PATH {
+            let Some(on) = value.as_bool() else {
+                return Err(fail(
+                    given,
+                    "accepted: model.line_outputs=true or model.line_outputs=false",
+                ));
+            };
+            m = m.with_line_outputs(on).map_err(|e| fail(given, e))?;
             continue;
         }
         let (index, new_spec) = if let Some(i) = m.param_index(path) {

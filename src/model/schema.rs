@@ -33,6 +33,17 @@ pub(crate) struct RawModel {
     pub correlations: Vec<Spanned<RawCorrelation>>,
     #[serde(default)]
     pub groups: Vec<Spanned<RawGroup>>,
+    /// Tariff lines backing the sectors (MODEL.md §14).
+    #[serde(default)]
+    pub lines: Option<Spanned<RawLines>>,
+}
+
+/// `[lines]`: the line file (MODEL.md §14).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLines {
+    /// Path of the CSV, relative to the model file.
+    pub file: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,8 +142,15 @@ pub(crate) struct RawSector {
     pub id: Spanned<String>,
     #[serde(default)]
     pub name: Option<String>,
-    pub exports: Spanned<f64>,
-    pub share: Spanned<f64>,
+    /// Required unless the sector takes lines (then the sum of its lines' exports).
+    #[serde(default)]
+    pub exports: Option<Spanned<f64>>,
+    /// Required unless every line of the sector gives its own share.
+    #[serde(default)]
+    pub share: Option<Spanned<f64>>,
+    /// Code prefixes of the lines that belong to the sector (MODEL.md §14; `"*"` = the rest).
+    #[serde(default)]
+    pub codes: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     pub base_tariff: Option<Spanned<f64>>,
     #[serde(default)]

@@ -25,7 +25,15 @@ pub fn write_results(
 ) -> Result<(), ReportError> {
     let mut summary = crate::summary::Summary::new(model, info, stats);
     summary.deal_costs = deal_costs;
-    super::write_summary(out, &summary)
+    super::write_summary(out, &summary)?;
+    // MODEL.md §14: per-line results where the run kept them (`--line-outputs`).
+    if let Some(sketches) = stats.line_sketches() {
+        let path = out.join(crate::lines::LINES_CSV);
+        let bytes =
+            crate::lines::lines_csv(model, sketches).map_err(|e| ReportError::io(&path, e))?;
+        write_atomic(&path, &bytes)?;
+    }
+    Ok(())
 }
 
 /// `comparison.csv`: headline statistics of several runs side by side, one row per model and output.

@@ -119,12 +119,18 @@ impl<'m> Engine<'m> {
 
     /// Empty statistics of this run, to merge block results into.
     pub fn empty_stats(&self) -> RunStats {
-        RunStats::new(
+        let stats = RunStats::new(
             self.model.scenarios.len(),
             self.shifts.clone(),
             self.model.dimension,
             self.total_blocks(),
-        )
+        );
+        // MODEL.md §14: a sketch per line only when asked (`--line-outputs`).
+        if self.model.line_outputs {
+            stats.with_lines(self.model.lines.len())
+        } else {
+            stats
+        }
     }
 
     /// Runs the blocks in `blocks`; with `sums`, also returns each block's sum of that
@@ -152,6 +158,8 @@ impl<'m> Engine<'m> {
                     let mut stats = self.empty_stats();
                     let mut block_sums = Vec::new();
                     let mut buf = self.evaluator.buffers(BLOCK_SIZE as usize);
+                    let line_exports: Vec<f64> =
+                        self.model.lines.iter().map(|l| l.exports).collect();
                     loop {
                         if failed.load(Ordering::Relaxed) {
                             break;
@@ -171,6 +179,9 @@ impl<'m> Engine<'m> {
                             buf.outputs(n),
                             buf.scenarios(n),
                         );
+                        if self.model.line_outputs {
+                            stats.add_line_losses(buf.line_losses(), n, &line_exports);
+                        }
                         if let Some((o, shift)) = sum_of {
                             // Summed in draw order inside the block: the same value whichever
                             // thread runs it.
@@ -204,8 +215,12 @@ impl<'m> Engine<'m> {
         if let Some(e) = first_error.into_inner().ok().flatten() {
             return Err(e);
         }
-        let mut stats = self.empty_stats();
-        let mut sums: BlockSums = Vec::new();
+        // Merged into the first worker's statistics rather than into a fresh copy: one copy of
+        // every histogram less at the peak (issue 16); merges are exact, so the same result.
+        let mut partials = partials.into_iter();
+        let (mut stats, mut sums) = partials
+            .next()
+            .unwrap_or_else(|| (self.empty_stats(), Vec::new()));
         for (p, s) in partials {
             stats.merge(&p);
             sums.extend(s);

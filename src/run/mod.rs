@@ -490,7 +490,13 @@ impl<'a> Run<'a> {
             let end = (next + group).min(range.end);
             let block_stats =
                 engine.run_blocks(next..end, &self.observers, state.batch_means.as_ref())?;
-            state.stats.merge(&block_stats.stats);
+            if state.stats.draws() == 0 {
+                // Nothing to merge into: take the statistics over instead of holding two
+                // copies at once (issue 16, memory); an exact merge would give the same.
+                state.stats = block_stats.stats;
+            } else {
+                state.stats.merge(&block_stats.stats);
+            }
             if let Some(b) = state.batch_means.as_mut() {
                 for (n, s) in block_stats.sums {
                     b.add(n, s);

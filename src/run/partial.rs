@@ -19,13 +19,14 @@ use crate::stats::RunStats;
 
 /// First bytes of every partial-result file, before the format version.
 const MAGIC_PREFIX: &[u8] = b"TARIFFSIM-PARTIAL-";
-/// First bytes of a partial-result file of the current format (3): then the body's length
+/// First bytes of a partial-result file of the current format (4): then the body's length
 /// (u64, little-endian), the SHA-256 of the body (32 bytes) and the body (postcard). Format 2
 /// added the batch means of a run with a target standard error; formats 1 and 2 had no
-/// length and no checksum, so a damaged file could merge silently (issue 15, item 1).
-const MAGIC: &[u8] = b"TARIFFSIM-PARTIAL-3\n";
+/// length and no checksum, so a damaged file could merge silently (issue 15, item 1). Format 4
+/// stores histograms as sparse chunks of 64 bins with a floor (issue 16, bounded memory).
+const MAGIC: &[u8] = b"TARIFFSIM-PARTIAL-4\n";
 /// The format version in [`MAGIC`], for messages.
-const FORMAT: &str = "3";
+const FORMAT: &str = "4";
 /// Bytes before the body: magic, length, checksum.
 const HEADER_LEN: usize = MAGIC.len() + 8 + 32;
 /// Upper bound on the threads a partial result may claim (a sanity bound on a file's field).

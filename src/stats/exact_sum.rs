@@ -42,6 +42,11 @@ impl ExactSum {
         self.partials.push(x);
     }
 
+    /// Heap bytes held by the partials.
+    pub fn heap_bytes(&self) -> usize {
+        self.partials.capacity() * std::mem::size_of::<f64>()
+    }
+
     /// Whether the partials are what [`ExactSum::add`] keeps (finite numbers): a sum read back
     /// from a damaged file may hold anything.
     pub(crate) fn is_well_formed(&self) -> bool {

@@ -4,109 +4,46 @@
 //! A value's bin is its sign, binary exponent and the top [`BIN_BITS`] bits of its mantissa,
 //! so a bin spans a relative width of at most 2^-11 ≈ 4.9e-4. Bins hold only counts (8 bytes),
 //! which keeps one output's working set in the CPU's L2 cache: the statistics cost a few ns per
-//! value instead of a cache miss. Outputs with at most [`EXACT_CAPACITY`] distinct values over
+//! value instead of a cache miss. The counts live in a [`PagedCounts`] (shared with the
+//! weighted histogram of the update): sparse chunks of 64 bins, binades more than 48 below the
+//! largest magnitude pooled, at most ≈ 1.55 MiB per output whatever the data (see
+//! `src/stats/paged.rs`). Outputs with at most [`EXACT_CAPACITY`] distinct values over
 //! the whole run (point masses, 0/1 events, scenario-determined outputs) are also counted
 //! exactly per value, and their quantiles and tail means are exact.
 //!
 //! Error bound of the histogram: the estimate lies in the bin of the true order statistic and
-//! inside [min, max], so its relative error is below 2^-11; inside a bin the values are taken
+//! inside [min, max], so its relative error is below 2^-11 (absolute error below 2^-48 of the
+//! largest magnitude for a quantile in the pooled binades under the floor); inside a bin the values are taken
 //! as evenly spread by rank. Merging adds counts: exact and commutative, so any split of the
 //! draws over threads, shards or restarts gives the same result.
 
-/// Mantissa bits that select a bin inside a binade.
-pub const BIN_BITS: u32 = 11;
-/// Outputs with at most this many distinct values get exact quantiles.
-pub const EXACT_CAPACITY: usize = 64;
-pub(crate) const BINS_PER_PAGE: usize = 1 << BIN_BITS;
-const MANTISSA_BITS: u32 = 52;
-const SHIFT: u32 = MANTISSA_BITS - BIN_BITS;
+use super::paged::{PagedCounts, PagedData};
+pub use super::paged::{BIN_BITS, EXACT_CAPACITY};
 
-type Page = Box<[u64; BINS_PER_PAGE]>;
-
-/// Counts per bin, pages indexed by the biased exponent (0..2047), one table per sign; plus
-/// exact value counts while the output has few distinct values.
+/// Counts per bin (a [`PagedCounts`]: sparse chunks of bins, binades far below the largest
+/// magnitude pooled, so bounded memory) and the NaN values seen.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(into = "HistogramData", try_from = "HistogramData")]
 pub struct LogHistogram {
-    positive: Vec<Option<Page>>,
-    negative: Vec<Option<Page>>,
-    /// Sorted (value, count) pairs; `None` once more than [`EXACT_CAPACITY`] distinct values were seen.
-    exact: Option<Vec<(f64, u64)>>,
-    /// Exact zeros, counted apart so that a quantile that is 0 comes out as exactly 0.
-    zeros: u64,
+    counts: PagedCounts<u64>,
     nan: u64,
+    /// The exact table and the bins above are of `count` values; kept apart from `counts`
+    /// for the fast checks of [`LogHistogram::count`].
     count: u64,
-    min: f64,
-    max: f64,
 }
 
-/// The serialized form: only allocated pages, as (exponent, counts).
+/// The serialized form: the counts' own form (only allocated chunks) and the NaN count.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct HistogramData {
-    positive: Vec<(u16, Vec<u64>)>,
-    negative: Vec<(u16, Vec<u64>)>,
-    exact: Option<Vec<(f64, u64)>>,
-    /// Exact zeros, counted apart so that a quantile that is 0 comes out as exactly 0.
-    zeros: u64,
+    counts: PagedData<u64>,
     nan: u64,
-    count: u64,
-    min: f64,
-    max: f64,
-}
-
-fn pages_to_data(pages: &[Option<Page>]) -> Vec<(u16, Vec<u64>)> {
-    pages
-        .iter()
-        .enumerate()
-        .filter_map(|(e, p)| p.as_ref().map(|p| (e as u16, p.to_vec())))
-        .collect()
-}
-
-/// Rebuilds the page table from its serialized form, refusing anything `pages_to_data` cannot
-/// have written (a page of another length, an exponent out of range or given twice): partial
-/// results come from files that may have been damaged on the way (issue 15, item 1).
-fn data_to_pages(data: Vec<(u16, Vec<u64>)>) -> Result<Vec<Option<Page>>, String> {
-    let mut pages: Vec<Option<Page>> = (0..2048).map(|_| None).collect();
-    for (e, counts) in data {
-        if counts.len() != BINS_PER_PAGE {
-            return Err(format!(
-                "histogram page of {} bins (accepted: {BINS_PER_PAGE})",
-                counts.len()
-            ));
-        }
-        let slot = pages
-            .get_mut(e as usize)
-            .ok_or_else(|| format!("histogram exponent {e} (accepted: 0..2047)"))?;
-        if slot.is_some() {
-            return Err(format!("histogram exponent {e} given twice"));
-        }
-        let mut page = Box::new([0u64; BINS_PER_PAGE]);
-        page.copy_from_slice(&counts);
-        *slot = Some(page);
-    }
-    Ok(pages)
-}
-
-/// Sum of the counts of `pages`, or None on overflow.
-fn page_total(pages: &[Option<Page>]) -> Option<u64> {
-    pages
-        .iter()
-        .flatten()
-        .flat_map(|p| p.iter())
-        .try_fold(0u64, |acc, &c| acc.checked_add(c))
 }
 
 impl From<LogHistogram> for HistogramData {
     fn from(h: LogHistogram) -> Self {
         HistogramData {
-            positive: pages_to_data(&h.positive),
-            negative: pages_to_data(&h.negative),
-            exact: h.exact,
-            zeros: h.zeros,
+            counts: h.counts.to_data(),
             nan: h.nan,
-            count: h.count,
-            min: h.min,
-            max: h.max,
         }
     }
 }
@@ -114,44 +51,20 @@ impl From<LogHistogram> for HistogramData {
 impl TryFrom<HistogramData> for LogHistogram {
     type Error = String;
 
-    /// Checks every invariant that quantiles and merges rely on, so that a damaged file is
-    /// refused instead of giving wrong quantiles or an index out of bounds.
+    /// Checks every invariant that quantiles and merges rely on (see
+    /// [`PagedCounts::from_data`]), so that a damaged file is refused instead of giving wrong
+    /// quantiles or an index out of bounds.
     fn try_from(d: HistogramData) -> Result<Self, String> {
-        let h = LogHistogram {
-            positive: data_to_pages(d.positive)?,
-            negative: data_to_pages(d.negative)?,
-            exact: d.exact,
-            zeros: d.zeros,
-            nan: d.nan,
-            count: d.count,
-            min: d.min,
-            max: d.max,
-        };
-        let binned = page_total(&h.positive)
-            .zip(page_total(&h.negative))
-            .and_then(|(p, n)| p.checked_add(n)?.checked_add(h.zeros));
-        if binned != Some(h.count) {
-            return Err(format!(
-                "histogram bins hold {binned:?} values but its count is {}",
-                h.count
-            ));
-        }
-        if h.count.checked_add(h.nan).is_none() {
+        let counts = PagedCounts::from_data(d.counts)?;
+        let count = counts.total();
+        if count.checked_add(d.nan).is_none() {
             return Err("histogram counts overflow".into());
         }
-        if h.count > 0 && (h.min.is_nan() || h.max.is_nan() || h.min > h.max) {
-            return Err(format!("histogram min {} above max {}", h.min, h.max));
-        }
-        if let Some(exact) = &h.exact {
-            let sorted = exact.windows(2).all(|w| w[0].0.total_cmp(&w[1].0).is_lt());
-            let total = exact.iter().try_fold(0u64, |acc, &(x, c)| {
-                (!x.is_nan()).then(|| acc.checked_add(c))?
-            });
-            if exact.len() > EXACT_CAPACITY || !sorted || total != Some(h.count) {
-                return Err("histogram table of exact values is inconsistent".into());
-            }
-        }
-        Ok(h)
+        Ok(LogHistogram {
+            counts,
+            nan: d.nan,
+            count,
+        })
     }
 }
 
@@ -161,45 +74,13 @@ impl Default for LogHistogram {
     }
 }
 
-/// Lower and upper edge (by magnitude) of bin `bin` of binade `exponent`.
-fn bin_edges(exponent: usize, bin: usize) -> (f64, f64) {
-    let base = (exponent as u64) << MANTISSA_BITS;
-    let lo = f64::from_bits(base | ((bin as u64) << SHIFT));
-    let hi = f64::from_bits(base + (((bin as u64) + 1) << SHIFT));
-    (lo, hi)
-}
-
-/// The bin of a non-zero, non-NaN value: (negative, biased exponent, bin in the page).
-#[inline]
-pub(crate) fn bin_of(x: f64) -> (bool, usize, usize) {
-    let bits = x.to_bits();
-    let exponent = ((bits >> MANTISSA_BITS) & 0x7ff) as usize;
-    let bin = ((bits >> SHIFT) as usize) & (BINS_PER_PAGE - 1);
-    (bits >> 63 == 1, exponent, bin)
-}
-
-/// Edges (low < high, as values) of a bin of the positive or the negative table.
-pub(crate) fn bin_edges_signed(exponent: usize, bin: usize, negative: bool) -> (f64, f64) {
-    let (lo, hi) = bin_edges(exponent, bin);
-    if negative {
-        (-hi, -lo)
-    } else {
-        (lo, hi)
-    }
-}
-
 impl LogHistogram {
     /// An empty histogram.
     pub fn new() -> Self {
         LogHistogram {
-            positive: (0..2048).map(|_| None).collect(),
-            negative: (0..2048).map(|_| None).collect(),
-            exact: Some(Vec::new()),
-            zeros: 0,
+            counts: PagedCounts::new(),
             nan: 0,
             count: 0,
-            min: f64::INFINITY,
-            max: f64::NEG_INFINITY,
         }
     }
 
@@ -220,98 +101,31 @@ impl LogHistogram {
             self.nan += 1;
             return;
         }
-        let x = x + 0.0; // −0 becomes +0: one bin for zero.
         self.count += 1;
-        self.min = self.min.min(x);
-        self.max = self.max.max(x);
-        if let Some(exact) = &mut self.exact {
-            match exact.binary_search_by(|(v, _)| v.total_cmp(&x)) {
-                Ok(i) => exact[i].1 += 1,
-                Err(i) if exact.len() < EXACT_CAPACITY => exact.insert(i, (x, 1)),
-                Err(_) => self.exact = None,
-            }
-        }
-        if x == 0.0 {
-            self.zeros += 1;
+        self.counts.add(x, 1);
+    }
+
+    /// Inserts every value of `xs`: the counts [`LogHistogram::insert`] of each would give,
+    /// faster (see [`PagedCounts::add_each`]).
+    pub fn insert_slice(&mut self, xs: &[f64]) {
+        if xs.iter().any(|x| x.is_nan()) {
+            xs.iter().for_each(|&x| self.insert(x));
             return;
         }
-        let bits = x.to_bits();
-        let exponent = ((bits >> MANTISSA_BITS) & 0x7ff) as usize;
-        let bin = ((bits >> SHIFT) as usize) & (BINS_PER_PAGE - 1);
-        let table = if bits >> 63 == 1 {
-            &mut self.negative
-        } else {
-            &mut self.positive
-        };
-        table[exponent].get_or_insert_with(|| Box::new([0; BINS_PER_PAGE]))[bin] += 1;
+        self.count += xs.len() as u64;
+        self.counts.add_each(xs);
     }
 
     /// Adds every count of `other` (exact and commutative).
     pub fn merge(&mut self, other: &LogHistogram) {
-        for (mine, theirs) in [
-            (&mut self.positive, &other.positive),
-            (&mut self.negative, &other.negative),
-        ] {
-            for (e, page) in theirs.iter().enumerate() {
-                let Some(page) = page else { continue };
-                let target = mine[e].get_or_insert_with(|| Box::new([0; BINS_PER_PAGE]));
-                for (t, c) in target.iter_mut().zip(page.iter()) {
-                    *t += c;
-                }
-            }
-        }
-        self.exact = match (self.exact.take(), &other.exact) {
-            (Some(mut a), Some(b)) => {
-                for &(x, c) in b {
-                    match a.binary_search_by(|(v, _)| v.total_cmp(&x)) {
-                        Ok(i) => a[i].1 += c,
-                        Err(i) => a.insert(i, (x, c)),
-                    }
-                }
-                (a.len() <= EXACT_CAPACITY).then_some(a)
-            }
-            _ => None,
-        };
-        self.zeros += other.zeros;
+        self.counts.merge(&other.counts);
         self.nan += other.nan;
         self.count += other.count;
-        self.min = self.min.min(other.min);
-        self.max = self.max.max(other.max);
     }
 
-    /// Approximate bytes held, for memory accounting.
+    /// Bytes held on the heap, for memory accounting.
     pub fn heap_bytes(&self) -> usize {
-        let pages = self.positive.iter().chain(&self.negative).flatten().count();
-        pages * std::mem::size_of::<[u64; BINS_PER_PAGE]>()
-            + 2 * 2048 * std::mem::size_of::<Option<Page>>()
-    }
-
-    /// Visits the non-empty bins in increasing order of value as (count, low, high) where
-    /// low < high are the bin's edges as values; stops when `visit` returns false.
-    fn for_each_bin(&self, mut visit: impl FnMut(u64, f64, f64) -> bool) {
-        for e in (0..2048).rev() {
-            if let Some(page) = &self.negative[e] {
-                for (b, &c) in page.iter().enumerate().rev().filter(|(_, &c)| c > 0) {
-                    let (lo, hi) = bin_edges(e, b);
-                    if !visit(c, -hi, -lo) {
-                        return;
-                    }
-                }
-            }
-        }
-        if self.zeros > 0 && !visit(self.zeros, 0.0, 0.0) {
-            return;
-        }
-        for e in 0..2048 {
-            if let Some(page) = &self.positive[e] {
-                for (b, &c) in page.iter().enumerate().filter(|(_, &c)| c > 0) {
-                    let (lo, hi) = bin_edges(e, b);
-                    if !visit(c, lo, hi) {
-                        return;
-                    }
-                }
-            }
-        }
+        self.counts.heap_bytes()
     }
 
     /// The rank (1-based) of the q-quantile: the inverse of the empirical CDF (Hyndman–Fan type 1).
@@ -329,7 +143,7 @@ impl LogHistogram {
         if self.count == 0 {
             return vec![(f64::NAN, f64::NAN); levels.len()];
         }
-        if let Some(exact) = &self.exact {
+        if let Some(exact) = self.counts.exact() {
             return levels
                 .iter()
                 .map(|&q| self.exact_quantile(exact, q))
@@ -337,14 +151,8 @@ impl LogHistogram {
         }
         // Non-empty bins in value order as (count, low, high), clamped to the observed range;
         // inside a bin the j-th of n values is taken at low + (j − ½)/n·(high − low).
-        let (min, max) = (self.min, self.max);
-        let mut bins: Vec<(u64, f64, f64)> = Vec::new();
-        self.for_each_bin(|count, lo, hi| {
-            let lo = lo.max(min);
-            let hi = hi.min(max).max(lo);
-            bins.push((count, lo, hi));
-            true
-        });
+        let (min, max) = self.counts.range();
+        let bins = self.counts.bins();
         // Cumulative counts before each bin, and the (estimated) sum of every bin from i on.
         let mut before = Vec::with_capacity(bins.len());
         let mut acc = 0u64;
@@ -423,7 +231,7 @@ mod tests {
             .map(|i| ((i as f64) * 0.618_033_988_7).fract() * 50.0 - 10.0)
             .collect();
         xs.iter().for_each(|&x| h.insert(x));
-        assert!(h.exact.is_none());
+        assert!(h.counts.exact().is_none());
         xs.sort_by(f64::total_cmp);
         for q in [0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 1.0] {
             let exact = xs[((q * 100_000f64).ceil() as usize).max(1) - 1];
@@ -461,18 +269,24 @@ mod tests {
         let good = || HistogramData::from(h.clone());
         assert!(LogHistogram::try_from(good()).is_ok());
         let mut short_page = good();
-        short_page.positive[0].1.pop();
+        short_page.counts.chunks[0].3.pop();
         let mut bad_exponent = good();
-        bad_exponent.positive[0].0 = 4000;
+        bad_exponent.counts.chunks[0].1 = 4000;
+        let mut bad_chunk = good();
+        bad_chunk.counts.chunks[0].2 = 32;
         let mut twice = good();
-        twice.positive.push(twice.positive[0].clone());
+        twice.counts.chunks.push(twice.counts.chunks[0].clone());
         let mut miscounted = good();
-        miscounted.count += 1;
+        miscounted.counts.total += 1;
         let mut unsorted = good();
-        unsorted.exact.as_mut().unwrap().reverse();
+        unsorted.counts.exact.as_mut().unwrap().reverse();
+        let mut overflow = good();
+        overflow.nan = u64::MAX;
         for (what, d) in [
             ("short page", short_page),
             ("exponent", bad_exponent),
+            ("chunk", bad_chunk),
+            ("nan overflow", overflow),
             ("page twice", twice),
             ("count", miscounted),
             ("exact order", unsorted),

@@ -8,6 +8,7 @@
 mod convergence;
 mod exact_sum;
 mod histogram;
+mod paged;
 mod quantile_se;
 pub(crate) mod serde_finite;
 mod tornado;
@@ -16,6 +17,7 @@ mod weighted;
 pub use convergence::{Convergence, ConvergencePoint};
 pub use exact_sum::ExactSum;
 pub use histogram::{LogHistogram, BIN_BITS, EXACT_CAPACITY};
+pub use paged::{Count, PagedCounts, CHUNK_BINS, FLOOR_BINADES};
 pub use quantile_se::QuantileSections;
 pub use tornado::{TornadoSums, TORNADO_OUTPUTS};
 pub use weighted::{fixed_weight, weight_value, WeightedHistogram, WEIGHT_BITS};
@@ -185,6 +187,9 @@ pub struct RunStats {
     sample: Vec<SampleDraw>,
     /// Per-block quantiles of [`QUANTILE_SE_OUTPUTS`], for their standard errors.
     quantile_sections: QuantileSections,
+    /// Per-line sketches of the export loss (`--line-outputs`, MODEL.md §14); `None` without.
+    #[serde(default)]
+    lines: Option<crate::lines::LineSketches>,
 }
 
 impl RunStats {
@@ -213,7 +218,28 @@ impl RunStats {
             block_counts: vec![0; n_scenarios],
             counts: vec![0; n_scenarios],
             shifts,
+            lines: None,
         }
+    }
+
+    /// These statistics with a sketch per line for `lines.csv` (`lines` lines; MODEL.md §14).
+    pub fn with_lines(mut self, lines: usize) -> Self {
+        self.lines = Some(crate::lines::LineSketches::new(lines));
+        self
+    }
+
+    /// Adds a block's line losses (line after line, `n` draws each; `exports` per line).
+    pub fn add_line_losses(&mut self, losses: &[f64], n: usize, exports: &[f64]) {
+        if let Some(sketches) = &mut self.lines {
+            for (l, &x0) in exports.iter().enumerate() {
+                sketches.add(l, &losses[l * n..][..n], x0);
+            }
+        }
+    }
+
+    /// The per-line sketches, when the run kept them.
+    pub fn line_sketches(&self) -> Option<&crate::lines::LineSketches> {
+        self.lines.as_ref()
     }
 
     /// Number of draws accumulated.
@@ -238,6 +264,8 @@ impl RunStats {
             self.tornado.add_block(points, rows);
         }
         self.quantile_sections.add_block(
+            block,
+            rows.nrows(),
             QUANTILE_SE_OUTPUTS
                 .iter()
                 .map(|&o| rows.column(o).into_iter()),
@@ -281,7 +309,10 @@ impl RunStats {
                 max = max.max(x);
             }
             let histogram = &mut self.histograms[o];
-            column.iter().for_each(|&x| histogram.insert(x));
+            match column.as_slice() {
+                Some(xs) => histogram.insert_slice(xs),
+                None => column.iter().for_each(|&x| histogram.insert(x)),
+            }
             self.min[o] = min;
             self.max[o] = max;
             for (k, &(s1, s2)) in sums.iter().enumerate() {
@@ -372,6 +403,11 @@ impl RunStats {
         if !sorted || !in_range {
             return Err("kept draws out of order or out of range".into());
         }
+        match (&self.lines, &expected.lines) {
+            (None, None) => {}
+            (Some(a), Some(b)) => a.check_shape(b, draws)?,
+            _ => return Err("line sketches present in one of the run and its model only".into()),
+        }
         self.tornado.check_shape(&expected.tornado, draws)?;
         self.convergence.check_shape(&expected.convergence, draws)?;
         self.quantile_sections
@@ -403,6 +439,9 @@ impl RunStats {
         self.convergence.merge(&other.convergence);
         self.sample.extend_from_slice(&other.sample);
         self.sample.sort_by_key(|s| s.0);
+        if let (Some(a), Some(b)) = (&mut self.lines, &other.lines) {
+            a.merge(b);
+        }
     }
 
     /// Histogram of `SCENARIO_OUTPUTS[i]` over the draws of scenario `k`.
@@ -485,6 +524,10 @@ impl RunStats {
 
     /// Approximate heap bytes held (histograms dominate).
     pub fn heap_bytes(&self) -> usize {
-        self.histograms.iter().map(|h| h.heap_bytes()).sum()
+        self.histograms
+            .iter()
+            .map(|h| h.heap_bytes())
+            .sum::<usize>()
+            + self.lines.as_ref().map_or(0, |l| l.heap_bytes())
     }
 }

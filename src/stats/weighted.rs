@@ -10,8 +10,7 @@
 //! [`WeightedHistogram`] is [`super::LogHistogram`] with weights instead of counts: the same
 //! bins (relative width 2^-11), the same exact table for outputs with few distinct values.
 
-use super::histogram::{bin_edges_signed, bin_of, BINS_PER_PAGE};
-use super::EXACT_CAPACITY;
+use super::paged::PagedCounts;
 
 /// Fixed-point bits of a weight.
 pub const WEIGHT_BITS: i32 = 90;
@@ -29,49 +28,29 @@ pub fn weight_value(fixed: u128) -> f64 {
     fixed as f64 * 2f64.powi(-WEIGHT_BITS)
 }
 
-type Page = Box<[u128; BINS_PER_PAGE]>;
-
-/// Weights per bin, pages by biased exponent, one table per sign; an exact (value, weight)
-/// table while the output has at most [`EXACT_CAPACITY`] distinct values.
-#[derive(Debug, Clone)]
+/// Weights per bin: the [`PagedCounts`] of [`super::LogHistogram`] with u128 fixed-point
+/// weights instead of counts (the same bins, floor, memory bound and exact table).
+#[derive(Debug, Clone, Default)]
 pub struct WeightedHistogram {
-    positive: Vec<Option<Page>>,
-    negative: Vec<Option<Page>>,
-    exact: Option<Vec<(f64, u128)>>,
-    zeros: u128,
-    total: u128,
-    min: f64,
-    max: f64,
-}
-
-impl Default for WeightedHistogram {
-    fn default() -> Self {
-        Self::new()
-    }
+    counts: PagedCounts<u128>,
 }
 
 impl WeightedHistogram {
     /// An empty histogram.
     pub fn new() -> Self {
         WeightedHistogram {
-            positive: (0..2048).map(|_| None).collect(),
-            negative: (0..2048).map(|_| None).collect(),
-            exact: Some(Vec::new()),
-            zeros: 0,
-            total: 0,
-            min: f64::INFINITY,
-            max: f64::NEG_INFINITY,
+            counts: PagedCounts::new(),
         }
     }
 
     /// Total weight.
     pub fn total(&self) -> u128 {
-        self.total
+        self.counts.total()
     }
 
     /// Smallest and largest value with a positive weight.
     pub fn range(&self) -> (f64, f64) {
-        (self.min, self.max)
+        self.counts.range()
     }
 
     /// Adds value `x` with fixed-point weight `w` (NaN values and zero weights are skipped).
@@ -80,85 +59,12 @@ impl WeightedHistogram {
         if w == 0 || x.is_nan() {
             return;
         }
-        let x = x + 0.0;
-        self.total += w;
-        self.min = self.min.min(x);
-        self.max = self.max.max(x);
-        if let Some(exact) = &mut self.exact {
-            match exact.binary_search_by(|(v, _)| v.total_cmp(&x)) {
-                Ok(i) => exact[i].1 += w,
-                Err(i) if exact.len() < EXACT_CAPACITY => exact.insert(i, (x, w)),
-                Err(_) => self.exact = None,
-            }
-        }
-        if x == 0.0 {
-            self.zeros += w;
-            return;
-        }
-        let (negative, exponent, bin) = bin_of(x);
-        let table = if negative {
-            &mut self.negative
-        } else {
-            &mut self.positive
-        };
-        table[exponent].get_or_insert_with(|| Box::new([0; BINS_PER_PAGE]))[bin] += w;
+        self.counts.add(x, w);
     }
 
     /// Adds every weight of `other` (exact and commutative).
     pub fn merge(&mut self, other: &WeightedHistogram) {
-        for (mine, theirs) in [
-            (&mut self.positive, &other.positive),
-            (&mut self.negative, &other.negative),
-        ] {
-            for (e, page) in theirs.iter().enumerate() {
-                let Some(page) = page else { continue };
-                let target = mine[e].get_or_insert_with(|| Box::new([0; BINS_PER_PAGE]));
-                for (t, c) in target.iter_mut().zip(page.iter()) {
-                    *t += c;
-                }
-            }
-        }
-        self.exact = match (self.exact.take(), &other.exact) {
-            (Some(mut a), Some(b)) => {
-                for &(x, c) in b {
-                    match a.binary_search_by(|(v, _)| v.total_cmp(&x)) {
-                        Ok(i) => a[i].1 += c,
-                        Err(i) => a.insert(i, (x, c)),
-                    }
-                }
-                (a.len() <= EXACT_CAPACITY).then_some(a)
-            }
-            _ => None,
-        };
-        self.zeros += other.zeros;
-        self.total += other.total;
-        self.min = self.min.min(other.min);
-        self.max = self.max.max(other.max);
-    }
-
-    /// Non-empty bins in increasing order of value as (weight, low, high).
-    fn bins(&self) -> Vec<(u128, f64, f64)> {
-        let mut out = Vec::new();
-        for e in (0..2048).rev() {
-            if let Some(page) = &self.negative[e] {
-                for (b, &c) in page.iter().enumerate().rev().filter(|(_, &c)| c > 0) {
-                    let (lo, hi) = bin_edges_signed(e, b, true);
-                    out.push((c, lo, hi));
-                }
-            }
-        }
-        if self.zeros > 0 {
-            out.push((self.zeros, 0.0, 0.0));
-        }
-        for e in 0..2048 {
-            if let Some(page) = &self.positive[e] {
-                for (b, &c) in page.iter().enumerate().filter(|(_, &c)| c > 0) {
-                    let (lo, hi) = bin_edges_signed(e, b, false);
-                    out.push((c, lo, hi));
-                }
-            }
-        }
-        out
+        self.counts.merge(&other.counts);
     }
 
     /// The weighted q-quantile (the smallest x whose cumulative weight reaches q·W, the
@@ -168,21 +74,13 @@ impl WeightedHistogram {
     /// Inside a bin the weight is taken as spread evenly over the bin's width (clamped to
     /// the observed range), so the error is below the bin's relative width 2^-11.
     pub fn quantiles_and_tail_means(&self, levels: &[f64]) -> Vec<(f64, f64)> {
-        if self.total == 0 {
+        let weight = self.counts.total();
+        if weight == 0 {
             return vec![(f64::NAN, f64::NAN); levels.len()];
         }
-        let total = self.total as f64;
-        let bins: Vec<(u128, f64, f64)> = match &self.exact {
-            Some(exact) => exact.iter().map(|&(x, w)| (w, x, x)).collect(),
-            None => self
-                .bins()
-                .into_iter()
-                .map(|(w, lo, hi)| {
-                    let lo = lo.max(self.min);
-                    (w, lo, hi.min(self.max).max(lo))
-                })
-                .collect(),
-        };
+        let total = weight as f64;
+        let (min, max) = self.counts.range();
+        let bins = self.counts.bins();
         // Weighted sum of every bin from i on (bins at their midpoints).
         let mut suffix = vec![0.0; bins.len() + 1];
         for i in (0..bins.len()).rev() {
@@ -193,16 +91,16 @@ impl WeightedHistogram {
             .iter()
             .map(|&q| {
                 // The target in integer weight: exact comparison with the cumulative sums.
-                let target = ((q * total).ceil() as u128).clamp(1, self.total);
+                let target = ((q * total).ceil() as u128).clamp(1, weight);
                 let mut before = 0u128;
                 for (i, &(w, lo, hi)) in bins.iter().enumerate() {
                     if before + w >= target {
                         let inside = (target - before) as f64 / w as f64;
                         let width = hi - lo;
-                        let quantile = (lo + inside * width).clamp(self.min, self.max);
+                        let quantile = (lo + inside * width).clamp(min, max);
                         // The part of this bin at or above the quantile, at its midpoint.
                         let upper = w as f64 * (1.0 - inside);
-                        let tail_w = upper + (self.total - before - w) as f64;
+                        let tail_w = upper + (weight - before - w) as f64;
                         let tail_sum = upper * 0.5 * (quantile + hi) + suffix[i + 1];
                         let es = if tail_w > 0.0 {
                             tail_sum / tail_w
@@ -213,7 +111,7 @@ impl WeightedHistogram {
                     }
                     before += w;
                 }
-                (self.max, self.max)
+                (max, max)
             })
             .collect()
     }

@@ -1,0 +1,789 @@
+//! The one paged-count structure behind [`super::LogHistogram`] (counts) and
+//! [`super::WeightedHistogram`] (fixed-point weights): log-linear bins stored sparsely, with a
+//! hard bound on memory, plus an exact table of values while there are few of them.
+//!
+//! **Bins.** A value's bin is its sign, binary exponent and the top [`BIN_BITS`] bits of its
+//! mantissa, so a bin spans a relative width of at most 2^-11 ≈ 4.9e-4.
+//!
+//! **Storage.** Counts are kept in chunks of [`CHUNK_BINS`] neighbouring bins, allocated when
+//! a value first falls in them; a binade (2048 bins) that is reached only a few times costs a
+//! chunk or two instead of a whole 16 KiB page. A chunk of counts starts narrow (`u16`, 128
+//! bytes) and is widened to `u64` (512 bytes) the first time one of its bins would pass 65,535:
+//! the counts are the same either way, only the memory differs (weights, `u128`, start wide). A binade's 32 chunk
+//! slots (128 bytes) are allocated when it is first reached, and each sign has a directory over
+//! the range of exponents seen (4 bytes a binade).
+//!
+//! **Floor.** Binades more than [`FLOOR_BINADES`] below the largest magnitude seen (`top`) are
+//! pooled into one bin per sign, (0, 2^(floor − 1023)). The floor depends only on the largest
+//! magnitude of all the values, so pooling commutes with inserts and merges: any split of the
+//! draws over threads, shards or restarts gives the same counts, bit for bit. A quantile that
+//! falls in the pooled bin is off by less than 2^-48 of the largest magnitude (≈ 3.6e-15 of
+//! it: the size of a rounding error of a value of that magnitude); every other quantile keeps
+//! the relative error below 2^-11.
+//!
+//! **Bound.** At most 2 × (FLOOR_BINADES + 1) = 98 binades, each at most 32 chunks of at most
+//! 512 + 128 bytes (a widened chunk leaves its narrow slot for reuse) plus 132 bytes of slots
+//! and directory: 98 × 20.1 KiB ≈ 1.93 MiB of counts per output, under 4 MiB with the slack of
+//! growing vectors, whatever the data and the number of draws. An output spread over a few
+//! binades (the usual case) takes 4 KiB per binade it fills while no count passes 65,535
+//! (32 KiB after), and a chunk of 128 bytes per 1/32 binade reached only rarely.
+
+use std::ops::AddAssign;
+
+/// Mantissa bits that select a bin inside a binade.
+pub const BIN_BITS: u32 = 11;
+/// Outputs with at most this many distinct values get exact quantiles.
+pub const EXACT_CAPACITY: usize = 64;
+/// Binades kept below the largest magnitude; lower ones are pooled (see the module docs).
+pub const FLOOR_BINADES: usize = 48;
+/// Bins in one chunk of storage.
+pub const CHUNK_BINS: usize = 64;
+pub(crate) const BINS_PER_PAGE: usize = 1 << BIN_BITS;
+const CHUNKS_PER_PAGE: usize = BINS_PER_PAGE / CHUNK_BINS;
+const MANTISSA_BITS: u32 = 52;
+const SHIFT: u32 = MANTISSA_BITS - BIN_BITS;
+/// Number of biased exponents of an f64.
+const EXPONENTS: usize = 2048;
+/// Flag of a chunk slot that points into the wide chunks.
+const WIDE: u32 = 1 << 31;
+
+/// An unsigned count or fixed-point weight: exact, commutative sums.
+pub trait Count: Copy + Default + PartialEq + PartialOrd + AddAssign + std::fmt::Debug {
+    /// Zero.
+    const ZERO: Self;
+    /// One.
+    const ONE: Self;
+    /// A number of values as a count.
+    fn from_len(n: usize) -> Self;
+    /// The count as a narrow count, when it is one (weights never are).
+    fn to_narrow(self) -> Option<u16>;
+    /// A narrow count at full width.
+    fn from_narrow(c: u16) -> Self;
+    /// Sum, or None on overflow.
+    fn checked_add(self, other: Self) -> Option<Self>;
+    /// The value as an f64 (one rounding).
+    fn to_f64(self) -> f64;
+}
+
+impl Count for u64 {
+    const ZERO: Self = 0;
+    const ONE: Self = 1;
+    fn from_len(n: usize) -> Self {
+        n as u64
+    }
+    fn to_narrow(self) -> Option<u16> {
+        u16::try_from(self).ok()
+    }
+    fn from_narrow(c: u16) -> Self {
+        c.into()
+    }
+    fn checked_add(self, other: Self) -> Option<Self> {
+        u64::checked_add(self, other)
+    }
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Count for u128 {
+    const ZERO: Self = 0;
+    const ONE: Self = 1;
+    fn from_len(n: usize) -> Self {
+        n as u128
+    }
+    fn to_narrow(self) -> Option<u16> {
+        None
+    }
+    fn from_narrow(c: u16) -> Self {
+        c.into()
+    }
+    fn checked_add(self, other: Self) -> Option<Self> {
+        u128::checked_add(self, other)
+    }
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+/// Directory of one sign: page slot + 1 (0: none) per exponent from `lo`.
+#[derive(Debug, Clone, Default)]
+struct Side {
+    lo: usize,
+    dir: Vec<u32>,
+}
+
+/// Counts per log-linear bin, sparse and bounded, with min, max, exact zeros and an exact
+/// table of values while there are at most [`EXACT_CAPACITY`] of them.
+#[derive(Debug, Clone)]
+pub struct PagedCounts<C> {
+    /// [positive, negative].
+    sides: [Side; 2],
+    /// Per reached binade: chunk slot + 1 (0: none) of each of its 32 chunks.
+    pages: Vec<[u32; CHUNKS_PER_PAGE]>,
+    /// Chunks of counts below 2^16 (slots without [`WIDE`]).
+    narrow: Vec<[u16; CHUNK_BINS]>,
+    /// Narrow chunks freed by widening, to reuse.
+    free_narrow: Vec<u32>,
+    /// Chunks of full-width counts (slots with [`WIDE`]).
+    wide: Vec<[C; CHUNK_BINS]>,
+    /// Largest biased exponent of a non-zero value seen (0 before any).
+    top: usize,
+    /// Values of a smaller exponent are pooled in `pooled` (0: nothing pooled yet).
+    floor: usize,
+    /// [positive, negative] counts below the floor.
+    pooled: [C; 2],
+    /// Sorted (value, count) pairs; `None` once more than [`EXACT_CAPACITY`] distinct values were seen.
+    exact: Option<Vec<(f64, C)>>,
+    /// Exact zeros, counted apart so that a quantile that is 0 comes out as exactly 0.
+    zeros: C,
+    total: C,
+    min: f64,
+    max: f64,
+}
+
+/// The serialized form: only allocated chunks, as (negative, exponent, chunk, counts).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct PagedData<C> {
+    pub(crate) chunks: Vec<(bool, u16, u8, Vec<C>)>,
+    pub(crate) top: u16,
+    pub(crate) pooled: [C; 2],
+    pub(crate) exact: Option<Vec<(f64, C)>>,
+    pub(crate) zeros: C,
+    pub(crate) total: C,
+    pub(crate) min: f64,
+    pub(crate) max: f64,
+}
+
+/// The bin of a non-zero, non-NaN value: (negative, biased exponent, bin in the binade).
+#[inline]
+pub(crate) fn bin_of(x: f64) -> (bool, usize, usize) {
+    let bits = x.to_bits();
+    let exponent = ((bits >> MANTISSA_BITS) & 0x7ff) as usize;
+    let bin = ((bits >> SHIFT) as usize) & (BINS_PER_PAGE - 1);
+    (bits >> 63 == 1, exponent, bin)
+}
+
+/// Lower and upper edge (by magnitude) of bin `bin` of binade `exponent`.
+fn bin_edges(exponent: usize, bin: usize) -> (f64, f64) {
+    let base = (exponent as u64) << MANTISSA_BITS;
+    let lo = f64::from_bits(base | ((bin as u64) << SHIFT));
+    let hi = f64::from_bits(base + (((bin as u64) + 1) << SHIFT));
+    (lo, hi)
+}
+
+fn floor_of(top: usize) -> usize {
+    top.saturating_sub(FLOOR_BINADES)
+}
+
+impl<C: Count> Default for PagedCounts<C> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<C: Count> PagedCounts<C> {
+    /// No counts.
+    pub fn new() -> Self {
+        PagedCounts {
+            sides: [Side::default(), Side::default()],
+            pages: Vec::new(),
+            narrow: Vec::new(),
+            free_narrow: Vec::new(),
+            wide: Vec::new(),
+            top: 0,
+            floor: 0,
+            pooled: [C::ZERO; 2],
+            exact: Some(Vec::new()),
+            zeros: C::ZERO,
+            total: C::ZERO,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+        }
+    }
+
+    /// Total count (or weight).
+    pub fn total(&self) -> C {
+        self.total
+    }
+
+    /// Smallest and largest value counted ((inf, −inf) when empty).
+    pub fn range(&self) -> (f64, f64) {
+        (self.min, self.max)
+    }
+
+    /// The exact table of values, while there are at most [`EXACT_CAPACITY`] of them.
+    pub fn exact(&self) -> Option<&[(f64, C)]> {
+        self.exact.as_deref()
+    }
+
+    /// Adds `c` at value `x` (not NaN; c > 0).
+    #[inline]
+    pub fn add(&mut self, x: f64, c: C) {
+        let x = x + 0.0; // −0 becomes +0: one bin for zero.
+        self.total += c;
+        self.min = self.min.min(x);
+        self.max = self.max.max(x);
+        if let Some(exact) = &mut self.exact {
+            match exact.binary_search_by(|(v, _)| v.total_cmp(&x)) {
+                Ok(i) => exact[i].1 += c,
+                Err(i) if exact.len() < EXACT_CAPACITY => exact.insert(i, (x, c)),
+                Err(_) => self.exact = None,
+            }
+        }
+        if x == 0.0 {
+            self.zeros += c;
+            return;
+        }
+        let (negative, exponent, bin) = bin_of(x);
+        self.add_bin(negative, exponent, bin, c);
+    }
+
+    /// Adds one for every value of `xs` (none NaN): [`PagedCounts::add`] with count 1 for each,
+    /// the same counts, but with the range and total taken once for the slice and a short path
+    /// for a value whose chunk exists and is narrow (the usual case once a run is warm).
+    pub fn add_each(&mut self, xs: &[f64]) {
+        debug_assert!(!xs.iter().any(|x| x.is_nan()));
+        if self.exact.is_some() {
+            xs.iter().for_each(|&x| self.add(x, C::ONE));
+            return;
+        }
+        let (mut min, mut max) = (self.min, self.max);
+        for &x in xs {
+            min = min.min(x + 0.0);
+            max = max.max(x + 0.0);
+        }
+        self.min = min;
+        self.max = max;
+        self.total += C::from_len(xs.len());
+        for &x in xs {
+            let x = x + 0.0; // −0 becomes +0: one bin for zero.
+            if x == 0.0 {
+                self.zeros += C::ONE;
+                continue;
+            }
+            let (negative, exponent, bin) = bin_of(x);
+            if exponent >= self.floor && exponent <= self.top {
+                let side = &self.sides[negative as usize];
+                if let Some(&p) = side.dir.get(exponent.wrapping_sub(side.lo)) {
+                    if p > 0 {
+                        let slot = self.pages[p as usize - 1][bin / CHUNK_BINS];
+                        if slot != 0 && slot & WIDE == 0 {
+                            let count = &mut self.narrow[slot as usize - 1][bin % CHUNK_BINS];
+                            if *count < u16::MAX {
+                                *count += 1;
+                                continue;
+                            }
+                        }
+                    }
+                }
+            }
+            self.add_bin(negative, exponent, bin, C::ONE);
+        }
+    }
+
+    #[inline]
+    fn add_bin(&mut self, negative: bool, exponent: usize, bin: usize, c: C) {
+        if exponent > self.top {
+            self.raise_top(exponent);
+        }
+        if exponent < self.floor {
+            self.pooled[negative as usize] += c;
+            return;
+        }
+        let side = &self.sides[negative as usize];
+        let i = exponent.wrapping_sub(side.lo);
+        let page = match side.dir.get(i) {
+            Some(&p) if p > 0 => p as usize - 1,
+            _ => self.new_page(negative, exponent),
+        };
+        let k = bin / CHUNK_BINS;
+        let mut slot = self.pages[page][k];
+        if slot == 0 {
+            slot = self.new_chunk(c.to_narrow().is_none());
+            self.pages[page][k] = slot;
+        }
+        if slot & WIDE == 0 {
+            let count = &mut self.narrow[slot as usize - 1][bin % CHUNK_BINS];
+            if let Some(sum) = c.to_narrow().and_then(|c| count.checked_add(c)) {
+                *count = sum;
+                return;
+            }
+            slot = self.widen(page, k);
+        }
+        self.wide[(slot & !WIDE) as usize - 1][bin % CHUNK_BINS] += c;
+    }
+
+    /// A new chunk of zeros: its slot.
+    #[cold]
+    fn new_chunk(&mut self, wide: bool) -> u32 {
+        if wide {
+            self.wide.push([C::ZERO; CHUNK_BINS]);
+            return self.wide.len() as u32 | WIDE;
+        }
+        if let Some(slot) = self.free_narrow.pop() {
+            self.narrow[slot as usize - 1] = [0; CHUNK_BINS];
+            return slot;
+        }
+        self.narrow.push([0; CHUNK_BINS]);
+        self.narrow.len() as u32
+    }
+
+    /// Moves chunk `k` of page `page` from narrow to wide counts: its new slot.
+    #[cold]
+    fn widen(&mut self, page: usize, k: usize) -> u32 {
+        let old = self.pages[page][k];
+        let counts = self.narrow[old as usize - 1].map(C::from_narrow);
+        self.free_narrow.push(old);
+        self.wide.push(counts);
+        let slot = self.wide.len() as u32 | WIDE;
+        self.pages[page][k] = slot;
+        slot
+    }
+
+    /// The counts of the chunk in `slot`, at full width.
+    fn chunk(&self, slot: u32) -> [C; CHUNK_BINS] {
+        if slot & WIDE == 0 {
+            self.narrow[slot as usize - 1].map(C::from_narrow)
+        } else {
+            self.wide[(slot & !WIDE) as usize - 1]
+        }
+    }
+
+    /// Allocates the page of (sign, exponent), widening the sign's directory to reach it.
+    #[cold]
+    fn new_page(&mut self, negative: bool, exponent: usize) -> usize {
+        let side = &mut self.sides[negative as usize];
+        if side.dir.is_empty() {
+            side.lo = exponent;
+        }
+        if exponent < side.lo {
+            let grow = side.lo - exponent;
+            side.dir.splice(0..0, std::iter::repeat_n(0, grow));
+            side.lo = exponent;
+        }
+        let i = exponent - side.lo;
+        if i >= side.dir.len() {
+            side.dir.resize(i + 1, 0);
+        }
+        self.pages.push([0; CHUNKS_PER_PAGE]);
+        side.dir[i] = self.pages.len() as u32;
+        self.pages.len() - 1
+    }
+
+    /// A value of exponent `top` > self.top arrived: raises the floor and pools every binade
+    /// now below it. The storage is rebuilt, which happens at most a few times per run (the
+    /// largest magnitude grows quickly at first, then rarely).
+    #[cold]
+    fn raise_top(&mut self, top: usize) {
+        self.top = top;
+        let floor = floor_of(top);
+        if floor <= self.floor {
+            return;
+        }
+        self.floor = floor;
+        let below = self.sides.iter().any(|s| !s.dir.is_empty() && s.lo < floor);
+        if !below {
+            return;
+        }
+        let mut old = std::mem::take(self);
+        // Keep the non-bin fields; re-add the bins (those below the floor go to `pooled`).
+        self.top = top;
+        self.floor = floor;
+        self.pooled = old.pooled;
+        self.exact = old.exact.take();
+        self.zeros = old.zeros;
+        self.total = old.total;
+        self.min = old.min;
+        self.max = old.max;
+        old.for_each_chunk(|negative, exponent, chunk, counts| {
+            for (b, &c) in counts.iter().enumerate() {
+                if c != C::ZERO {
+                    self.add_bin(negative, exponent, chunk * CHUNK_BINS + b, c);
+                }
+            }
+        });
+    }
+
+    /// Visits every allocated chunk as (negative, exponent, chunk in the binade, counts).
+    fn for_each_chunk(&self, mut visit: impl FnMut(bool, usize, usize, &[C; CHUNK_BINS])) {
+        for (s, side) in self.sides.iter().enumerate() {
+            for (i, &p) in side.dir.iter().enumerate() {
+                if p == 0 {
+                    continue;
+                }
+                for (k, &slot) in self.pages[p as usize - 1].iter().enumerate() {
+                    if slot > 0 {
+                        visit(s == 1, side.lo + i, k, &self.chunk(slot));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds every count of `other` (exact and commutative).
+    pub fn merge(&mut self, other: &PagedCounts<C>) {
+        if other.top > self.top {
+            self.raise_top(other.top);
+        }
+        other.for_each_chunk(|negative, exponent, chunk, counts| {
+            for (b, &c) in counts.iter().enumerate() {
+                if c != C::ZERO {
+                    self.add_bin(negative, exponent, chunk * CHUNK_BINS + b, c);
+                }
+            }
+        });
+        self.pooled[0] += other.pooled[0];
+        self.pooled[1] += other.pooled[1];
+        self.exact = match (self.exact.take(), &other.exact) {
+            (Some(mut a), Some(b)) => {
+                for &(x, c) in b {
+                    match a.binary_search_by(|(v, _)| v.total_cmp(&x)) {
+                        Ok(i) => a[i].1 += c,
+                        Err(i) => a.insert(i, (x, c)),
+                    }
+                }
+                (a.len() <= EXACT_CAPACITY).then_some(a)
+            }
+            _ => None,
+        };
+        self.zeros += other.zeros;
+        self.total += other.total;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+
+    /// Bytes held on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.wide.capacity() * size_of::<[C; CHUNK_BINS]>()
+            + self.narrow.capacity() * size_of::<[u16; CHUNK_BINS]>()
+            + self.free_narrow.capacity() * 4
+            + self.pages.capacity() * size_of::<[u32; CHUNKS_PER_PAGE]>()
+            + self
+                .sides
+                .iter()
+                .map(|s| s.dir.capacity() * 4)
+                .sum::<usize>()
+            + self
+                .exact
+                .as_ref()
+                .map_or(0, |e| e.capacity() * size_of::<(f64, C)>())
+    }
+
+    /// Visits the non-empty bins in increasing order of value as (count, low, high), low ≤ high
+    /// the bin's edges as values (0 and 0 for exact zeros); stops when `visit` returns false.
+    pub fn for_each_bin(&self, mut visit: impl FnMut(C, f64, f64) -> bool) {
+        let floor_edge = f64::from_bits((self.floor as u64) << MANTISSA_BITS);
+        // Negative side: the largest magnitude first, bins by decreasing magnitude.
+        let side = &self.sides[1];
+        for (i, &p) in side.dir.iter().enumerate().rev() {
+            if p == 0 {
+                continue;
+            }
+            let e = side.lo + i;
+            for (k, &slot) in self.pages[p as usize - 1].iter().enumerate().rev() {
+                if slot == 0 {
+                    continue;
+                }
+                let counts = self.chunk(slot);
+                for (b, &c) in counts.iter().enumerate().rev() {
+                    if c != C::ZERO {
+                        let (lo, hi) = bin_edges(e, k * CHUNK_BINS + b);
+                        if !visit(c, -hi, -lo) {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        if self.pooled[1] != C::ZERO && !visit(self.pooled[1], -floor_edge, 0.0) {
+            return;
+        }
+        if self.zeros != C::ZERO && !visit(self.zeros, 0.0, 0.0) {
+            return;
+        }
+        if self.pooled[0] != C::ZERO && !visit(self.pooled[0], 0.0, floor_edge) {
+            return;
+        }
+        let side = &self.sides[0];
+        for (i, &p) in side.dir.iter().enumerate() {
+            if p == 0 {
+                continue;
+            }
+            let e = side.lo + i;
+            for (k, &slot) in self.pages[p as usize - 1].iter().enumerate() {
+                if slot == 0 {
+                    continue;
+                }
+                let counts = self.chunk(slot);
+                for (b, &c) in counts.iter().enumerate() {
+                    if c != C::ZERO {
+                        let (lo, hi) = bin_edges(e, k * CHUNK_BINS + b);
+                        if !visit(c, lo, hi) {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Non-empty bins in increasing order of value as (count, low, high), clamped to the
+    /// observed range [min, max]; the exact table's values (as zero-width bins) while it lasts.
+    pub fn bins(&self) -> Vec<(C, f64, f64)> {
+        if let Some(exact) = &self.exact {
+            return exact.iter().map(|&(x, c)| (c, x, x)).collect();
+        }
+        let (min, max) = (self.min, self.max);
+        let mut bins = Vec::new();
+        self.for_each_bin(|c, lo, hi| {
+            let lo = lo.max(min);
+            bins.push((c, lo, hi.min(max).max(lo)));
+            true
+        });
+        bins
+    }
+
+    /// The serialized form.
+    pub(crate) fn to_data(&self) -> PagedData<C> {
+        let mut chunks = Vec::new();
+        self.for_each_chunk(|negative, exponent, chunk, counts| {
+            chunks.push((negative, exponent as u16, chunk as u8, counts.to_vec()));
+        });
+        PagedData {
+            chunks,
+            top: self.top as u16,
+            pooled: self.pooled,
+            exact: self.exact.clone(),
+            zeros: self.zeros,
+            total: self.total,
+            min: self.min,
+            max: self.max,
+        }
+    }
+
+    /// Rebuilds counts from their serialized form, refusing anything `to_data` cannot have
+    /// written (a chunk of another length, out of range, given twice or below the floor;
+    /// counts that do not add up; an inconsistent exact table): partial results come from
+    /// files that may have been damaged on the way (issue 15, item 1).
+    pub(crate) fn from_data(d: PagedData<C>) -> Result<Self, String> {
+        let top = d.top as usize;
+        if top >= EXPONENTS {
+            return Err(format!("histogram exponent {top} (accepted: 0..2047)"));
+        }
+        let mut h = PagedCounts::new();
+        h.top = top;
+        h.floor = floor_of(top);
+        let mut seen = std::collections::HashSet::new();
+        let mut binned = Some(C::ZERO);
+        for (negative, exponent, chunk, counts) in d.chunks {
+            let (e, k) = (exponent as usize, chunk as usize);
+            if counts.len() != CHUNK_BINS {
+                return Err(format!(
+                    "histogram chunk of {} bins (accepted: {CHUNK_BINS})",
+                    counts.len()
+                ));
+            }
+            if e < h.floor || e > top || k >= CHUNKS_PER_PAGE {
+                return Err(format!(
+                    "histogram chunk {k} of exponent {e} (accepted: exponents {}..={top}, chunks 0..{})",
+                    h.floor,
+                    CHUNKS_PER_PAGE - 1
+                ));
+            }
+            if !seen.insert((negative, e, k)) {
+                return Err(format!("histogram chunk {k} of exponent {e} given twice"));
+            }
+            for (b, &c) in counts.iter().enumerate() {
+                binned = binned.and_then(|s| s.checked_add(c));
+                if c != C::ZERO {
+                    h.add_bin(negative, e, k * CHUNK_BINS + b, c);
+                }
+            }
+        }
+        if h.floor == 0 && (d.pooled[0] != C::ZERO || d.pooled[1] != C::ZERO) {
+            return Err("histogram pools values below a floor it does not have".into());
+        }
+        h.pooled = d.pooled;
+        let binned = binned
+            .and_then(|s| s.checked_add(d.pooled[0]))
+            .and_then(|s| s.checked_add(d.pooled[1]))
+            .and_then(|s| s.checked_add(d.zeros));
+        if binned != Some(d.total) {
+            return Err(format!(
+                "histogram bins hold {binned:?} values but its count is {:?}",
+                d.total
+            ));
+        }
+        if d.total != C::ZERO && (d.min.is_nan() || d.max.is_nan() || d.min > d.max) {
+            return Err(format!("histogram min {} above max {}", d.min, d.max));
+        }
+        if let Some(exact) = &d.exact {
+            let sorted = exact.windows(2).all(|w| w[0].0.total_cmp(&w[1].0).is_lt());
+            let total = exact.iter().try_fold(C::ZERO, |acc, &(x, c)| {
+                (!x.is_nan()).then(|| acc.checked_add(c))?
+            });
+            if exact.len() > EXACT_CAPACITY || !sorted || total != Some(d.total) {
+                return Err("histogram table of exact values is inconsistent".into());
+            }
+        }
+        h.exact = d.exact;
+        h.zeros = d.zeros;
+        h.total = d.total;
+        h.min = d.min;
+        h.max = d.max;
+        Ok(h)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: f64) -> Vec<f64> {
+        (0..n)
+            .map(|i| {
+                let u = ((i as f64 + 0.5) * seed).fract();
+                // Spread over many binades and both signs, with some exact zeros.
+                match i % 7 {
+                    0 => 0.0,
+                    1 => -(u * 30.0).exp2(),
+                    _ => (u * 80.0 - 60.0).exp2(),
+                }
+            })
+            .collect()
+    }
+
+    fn bins_of(h: &PagedCounts<u64>) -> Vec<(u64, u64, u64)> {
+        let mut out = Vec::new();
+        h.for_each_bin(|c, lo, hi| {
+            out.push((c, lo.to_bits(), hi.to_bits()));
+            true
+        });
+        out
+    }
+
+    #[test]
+    fn pooling_below_the_floor_commutes_with_merges() {
+        let xs = values(20_000, 0.618_033_988_7);
+        let mut whole = PagedCounts::<u64>::new();
+        xs.iter().for_each(|&x| whole.add(x, 1));
+        // 80 binades of positive values: the lowest ones are pooled.
+        assert!(whole.pooled[0] > 0 && whole.floor > 0);
+        for split in [1, 777, 10_000, 19_999] {
+            // Small values first in one part, so that its floor starts lower.
+            let (mut a, mut b) = (PagedCounts::<u64>::new(), PagedCounts::<u64>::new());
+            let mut first: Vec<f64> = xs[..split].to_vec();
+            first.sort_by(|x, y| x.abs().total_cmp(&y.abs()));
+            first.iter().for_each(|&x| a.add(x, 1));
+            xs[split..].iter().for_each(|&x| b.add(x, 1));
+            let mut ab = a.clone();
+            ab.merge(&b);
+            b.merge(&a);
+            assert_eq!(bins_of(&ab), bins_of(&whole), "split {split}");
+            assert_eq!(bins_of(&b), bins_of(&whole), "split {split}");
+            assert_eq!(
+                (ab.total, ab.pooled, ab.zeros),
+                (whole.total, whole.pooled, whole.zeros)
+            );
+        }
+    }
+
+    #[test]
+    fn memory_stays_within_the_stated_bound() {
+        // Every bin of every binade within reach: the worst case.
+        let mut h = PagedCounts::<u64>::new();
+        for e in 900..1100u64 {
+            for b in 0..BINS_PER_PAGE as u64 {
+                for sign in [0u64, 1] {
+                    h.add(f64::from_bits(sign << 63 | e << 52 | b << SHIFT), 1);
+                }
+            }
+        }
+        let binades = 2 * (FLOOR_BINADES + 1);
+        assert_eq!(h.pages.len(), binades);
+        assert_eq!(h.narrow.len(), binades * CHUNKS_PER_PAGE);
+        assert!(h.heap_bytes() <= 4 << 20, "{}", h.heap_bytes());
+        // Widening every chunk: still within the bound.
+        let mut wide = h.clone();
+        for _ in 0..16 {
+            wide.merge(&wide.clone());
+        }
+        assert_eq!(wide.wide.len(), binades * CHUNKS_PER_PAGE);
+        assert!(wide.heap_bytes() <= 4 << 20, "{}", wide.heap_bytes());
+        // A value reached once costs one narrow chunk, not a page of 16 KiB.
+        let mut h = PagedCounts::<u64>::new();
+        h.add(1.5, 1);
+        h.add(1e-3, 1);
+        assert_eq!((h.narrow.len(), h.wide.len()), (2, 0));
+    }
+
+    #[test]
+    fn adding_a_slice_counts_as_adding_each_value() {
+        let xs = values(30_000, 0.618_033_988_7);
+        let mut one_by_one = PagedCounts::<u64>::new();
+        xs.iter().for_each(|&x| one_by_one.add(x, 1));
+        let mut sliced = PagedCounts::<u64>::new();
+        for part in xs.chunks(1000) {
+            sliced.add_each(part);
+        }
+        sliced.add_each(&[-0.0, 0.0]);
+        one_by_one.add(-0.0, 1);
+        one_by_one.add(0.0, 1);
+        assert_eq!(bins_of(&sliced), bins_of(&one_by_one));
+        assert_eq!(
+            (sliced.total, sliced.zeros, sliced.pooled, sliced.range()),
+            (
+                one_by_one.total,
+                one_by_one.zeros,
+                one_by_one.pooled,
+                one_by_one.range()
+            )
+        );
+        // Past 65,535 in one bin: widened on the slice path too.
+        let mut many = PagedCounts::<u64>::new();
+        let mut expected = PagedCounts::<u64>::new();
+        for _ in 0..70 {
+            many.add_each(&[3.0; 1000]);
+            expected.add(3.0, 1000);
+        }
+        many.add_each(&xs);
+        xs.iter().for_each(|&x| expected.add(x, 1));
+        assert_eq!(bins_of(&many), bins_of(&expected));
+    }
+
+    #[test]
+    fn widened_chunks_keep_their_counts() {
+        let mut narrow = PagedCounts::<u64>::new();
+        let mut one = PagedCounts::<u64>::new();
+        for i in 0..70_000u64 {
+            narrow.add(if i % 2 == 0 { 2.0 } else { 2.01 }, 1);
+        }
+        one.add(2.0, 35_000);
+        one.add(2.01, 35_000);
+        one.add(2.0, 70_000);
+        one.add(2.01, 70_000);
+        for _ in 0..70_000 {
+            narrow.add(2.0, 1);
+            narrow.add(2.01, 1);
+        }
+        // 105,000 in each bin: past 65,535, so the chunk was widened on the way.
+        assert_eq!((narrow.wide.len(), narrow.free_narrow.len()), (1, 1));
+        assert_eq!(bins_of(&narrow), bins_of(&one));
+        assert_eq!(bins_of(&narrow)[0].0, 105_000);
+    }
+
+    #[test]
+    fn data_round_trips() {
+        let mut h = PagedCounts::<u64>::new();
+        values(5_000, 0.754_877_666_2)
+            .iter()
+            .for_each(|&x| h.add(x, 1));
+        let back = PagedCounts::from_data(h.to_data()).unwrap();
+        assert_eq!(bins_of(&back), bins_of(&h));
+        let mut below = h.to_data();
+        let low = below.chunks.iter().map(|c| c.1).min().unwrap();
+        below.chunks[0].1 = low.min(below.top - FLOOR_BINADES as u16) - 1;
+        assert!(PagedCounts::from_data(below).is_err());
+    }
+}
