@@ -215,7 +215,8 @@ fn check(s: &Summary, weighted: bool) -> Result<(), Broken> {
                 );
             };
             let scale = o.min.abs().max(o.max.abs()).max(f64::MIN_POSITIVE);
-            if !weighted && !(le(o.min, m.mean, scale) && le(m.mean, o.max, scale)) {
+            let inside = le(o.min, m.mean, scale) && le(m.mean, o.max, scale);
+            if !weighted && !inside {
                 return broken(
                     at(&format!("outputs.{name}.mean")),
                     format!(
