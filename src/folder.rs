@@ -35,6 +35,12 @@ pub enum FolderError {
         /// The folder.
         dir: PathBuf,
     },
+    /// A file (not a folder) of that name exists: invalid input.
+    #[error("{}: a file of this name exists, so it cannot be the folder of results; accepted: a folder, or a name not taken yet", dir.display())]
+    NotAFolder {
+        /// The path given as a folder.
+        dir: PathBuf,
+    },
     /// The folder cannot be created, opened or locked.
     #[error("{}: {message}: {source}", dir.display())]
     Io {
@@ -95,6 +101,11 @@ pub fn lock(dir: &Path) -> Result<FolderLock, FolderError> {
             source,
         }
     };
+    if dir.exists() && !dir.is_dir() {
+        return Err(FolderError::NotAFolder {
+            dir: dir.to_path_buf(),
+        });
+    }
     std::fs::create_dir_all(dir).map_err(io("cannot create the folder"))?;
     #[cfg(unix)]
     let file = File::open(dir).map_err(io("cannot open the folder to lock it"))?;

@@ -42,6 +42,7 @@ pub mod sampling;
 pub mod sensitivity;
 pub mod stats;
 pub mod summary;
+mod summary_check;
 pub mod sweep;
 /// Synthetic models of any size, for benchmarks (`benches/engine.rs`) and the binary's
 /// `bench --sectors`; not part of the API.

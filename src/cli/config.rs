@@ -322,7 +322,8 @@ impl Claim {
                 }
                 .abandon();
                 return Err(match e {
-                    e @ folder::FolderError::Busy { .. } => Failure::invalid(e),
+                    e @ (folder::FolderError::Busy { .. }
+                    | folder::FolderError::NotAFolder { .. }) => Failure::invalid(e),
                     e => Failure {
                         code: 1,
                         message: format!("error: {e}"),

@@ -9,6 +9,7 @@
 mod config;
 mod lines;
 mod render;
+mod written;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,6 +24,7 @@ use tariffsim::stats::RunStats;
 
 use config::{load, Claim, PlannedRun, RunPlan, SweepPlan};
 use render::{print_stdout, progress_bar, Failure, Progress};
+use written::Written;
 
 /// Monte Carlo engine for the macro impact of trade policy.
 #[derive(Debug, Parser)]
@@ -326,8 +328,9 @@ struct SensitivityArgs {
     /// An extra group: NAME=path1,path2 (a `*` segment matches any one segment). Repeatable.
     #[arg(long = "group", value_name = "NAME=PATHS")]
     groups: Vec<String>,
-    /// Bootstrap resamples behind the 95 % intervals.
-    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=100_000))]
+    /// Bootstrap resamples behind the 95 % intervals (1 to 100000; with none there would be no
+    /// intervals to report).
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     bootstrap: u64,
     /// Worker threads (0 = all cores). Results do not depend on it.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1024))]
@@ -350,7 +353,8 @@ pub fn main() -> ExitCode {
     let world = MpiWorld::init();
     let result = match cli.command {
         Command::Run(args) => RunPlan::new(args, world.as_ref()).and_then(|plan| {
-            let result = run_cmd(&plan, world.as_ref());
+            let written = run_files(&plan);
+            let result = run_cmd(&plan, world.as_ref()).map_err(|f| written.explain(f));
             if result.is_err() {
                 plan.claim.abandon();
             }
@@ -442,6 +446,34 @@ fn validate(models: &[PathBuf]) -> Result<(), Failure> {
             message: failures.join("\n"),
         })
     }
+}
+
+/// The files a `run` writes, in the folders it writes them to (to say which were completed if
+/// a write fails).
+fn run_files(plan: &RunPlan) -> Written {
+    let mut dirs: Vec<&Path> = vec![&plan.out];
+    let mut expected = Vec::new();
+    for r in &plan.runs {
+        dirs.push(&r.out);
+        if matches!(plan.range, BlockRange::Shard { .. }) {
+            expected.push(r.out.join(report::PARTIAL_FILE));
+            continue;
+        }
+        expected.push(r.out.join("summary.json"));
+        expected.push(r.out.join("quantiles.csv"));
+        if plan.save_draws {
+            expected.push(r.out.join("draws.csv"));
+        }
+        if plan.report {
+            expected.push(r.out.join("report.html"));
+        }
+    }
+    if plan.compares() {
+        expected.push(plan.out.join("comparison.csv"));
+    }
+    dirs.extend(plan.checkpoint.as_deref());
+    dirs.extend(plan.charts.as_deref());
+    Written::start(&dirs, expected)
 }
 
 /// `run`: every model of the plan, then comparison.csv when there are several.
@@ -662,7 +694,11 @@ fn merge(parts: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Failure> {
     let merged = run::partial::merge(read, true)?;
     let model = merged.model()?;
     let claim = Claim::new([out])?;
-    let result = merge_write(&merged, &model, out, quiet);
+    let written = Written::start(
+        &[out],
+        vec![out.join("summary.json"), out.join("quantiles.csv")],
+    );
+    let result = merge_write(&merged, &model, out, quiet).map_err(|f| written.explain(f));
     if result.is_err() {
         claim.abandon();
     }
@@ -695,7 +731,11 @@ fn merge_write(
 fn sweep(args: &SweepArgs) -> Result<(), Failure> {
     let plan = SweepPlan::new(args)?;
     let claim = Claim::new([args.out.as_path()])?;
-    let result = sweep_run(args, &plan);
+    let written = Written::start(
+        &[&args.out],
+        vec![args.out.join("sweep.csv"), args.out.join("sweep.json")],
+    );
+    let result = sweep_run(args, &plan).map_err(|f| written.explain(f));
     if result.is_err() {
         claim.abandon();
     }
@@ -758,7 +798,10 @@ fn report_cmd(
     } else {
         Claim::default()
     };
-    let result = report_write(dir, charts, sensitivity);
+    let mut dirs = vec![dir];
+    dirs.extend(charts);
+    let written = Written::start(&dirs, vec![dir.join("report.html")]);
+    let result = report_write(dir, charts, sensitivity).map_err(|f| written.explain(f));
     if result.is_err() {
         claim.abandon();
     }
@@ -833,7 +876,8 @@ fn sensitivity(args: SensitivityArgs) -> Result<(), Failure> {
         },
     };
     let claim = Claim::new([args.out.as_path()])?;
-    let result = sensitivity_run(&args, &model, &options);
+    let written = Written::start(&[&args.out], vec![args.out.join("sensitivity.json")]);
+    let result = sensitivity_run(&args, &model, &options).map_err(|f| written.explain(f));
     if result.is_err() {
         claim.abandon();
     }
@@ -897,7 +941,27 @@ fn backtest(args: BacktestArgs) -> Result<(), Failure> {
         antithetic: args.sampling.antithetic,
     };
     let claim = Claim::new([args.out.as_path()])?;
-    let result = backtest_run(&args, &model, &config, &observations);
+    let updated = args.out.join("updated");
+    let mut expected: Vec<PathBuf> = ["summary.json", "quantiles.csv", "backtest.json"]
+        .iter()
+        .map(|f| args.out.join(f))
+        .collect();
+    // Whether the update is made depends on the observations (those with an sd).
+    if observations.iter().any(|o| o.sd.is_some()) {
+        expected.push(updated.join("summary.json"));
+    }
+    if args.report {
+        expected.extend(
+            expected
+                .clone()
+                .iter()
+                .filter(|p| p.ends_with("summary.json"))
+                .filter_map(|p| p.parent().map(|d| d.join("report.html"))),
+        );
+    }
+    let written = Written::start(&[&args.out, &updated], expected);
+    let result =
+        backtest_run(&args, &model, &config, &observations).map_err(|f| written.explain(f));
     if result.is_err() {
         claim.abandon();
     }

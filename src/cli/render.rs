@@ -66,7 +66,9 @@ impl From<PartialError> for Failure {
     fn from(e: PartialError) -> Self {
         Failure {
             code: match e {
-                PartialError::Mismatch(_) | PartialError::Corrupt { .. } => 2,
+                PartialError::Mismatch(_)
+                | PartialError::Corrupt { .. }
+                | PartialError::Unreadable { .. } => 2,
                 PartialError::File { .. } => 1,
             },
             message: format!("error: {e}"),
@@ -84,7 +86,9 @@ impl From<ModelError> for Failure {
     fn from(e: ModelError) -> Self {
         Failure {
             code: match e {
-                ModelError::Io { .. } => 1,
+                // A model file that is missing, unreadable or a folder is the user's input
+                // (README: exit 2 for invalid input).
+                ModelError::Io { .. } => 2,
                 ModelError::Invalid { .. } => 2,
             },
             message: render_model_error(&e),

@@ -96,17 +96,27 @@ pub fn compile_model(text: &str, file: &str) -> Result<Model, ModelError> {
     let raw: RawModel = match toml::from_str(text) {
         Ok(raw) => raw,
         Err(e) => {
-            let span = e.span().unwrap_or(0..0);
-            let (line, column) = index.position(span.start);
+            // Every unknown key, wrong types with their key path and range (issue 15, items
+            // 7 and 10): see keys.rs.
             let message = e.message().trim().replace('\n', " ");
-            return Err(invalid(vec![Diagnostic {
-                line,
-                column,
-                span,
-                key: String::new(),
-                message: explain_toml_error(&message),
-            }]));
+            return Err(invalid(super::keys::diagnose(
+                text,
+                (message, e.span()),
+                &index,
+                explain_toml_error,
+            )));
         }
+    };
+    compile_raw(raw, text, file)
+}
+
+/// Compiles a parsed model file (`text` for positions in errors).
+pub(crate) fn compile_raw(raw: RawModel, text: &str, file: &str) -> Result<Model, ModelError> {
+    let index = LineIndex::new(text);
+    let invalid = |diagnostics: Vec<Diagnostic>| ModelError::Invalid {
+        file: file.to_string(),
+        source_text: text.to_string(),
+        diagnostics,
     };
     let mut compiler = Compiler {
         index: &index,

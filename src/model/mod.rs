@@ -6,6 +6,7 @@
 mod compile;
 mod domain;
 mod error;
+mod keys;
 mod overrides;
 mod schema;
 

@@ -262,13 +262,24 @@ pub fn read_run(dir: &Path) -> Result<(Summary, serde_json::Value), ReportError>
         }
     }
     if let Ok(bt) = std::fs::read_to_string(dir.join("backtest.json")) {
-        if let Ok(bt) = serde_json::from_str::<serde_json::Value>(&bt) {
-            extra["backtest"] = bt;
-        }
+        // Present but broken: refused like a broken summary.json, not silently left out.
+        let bt =
+            serde_json::from_str::<serde_json::Value>(&bt).map_err(|e| ReportError::Malformed {
+                path: dir.join("backtest.json"),
+                message: format!("not valid JSON: {e}"),
+            })?;
+        extra["backtest"] = bt;
     }
+    let weighted = value.get("update").is_some();
     let summary: Summary = serde_json::from_value(value).map_err(|e| {
         malformed(format!(
             "not the layout of a tariffsim summary.json ({e}); rerun the model"
+        ))
+    })?;
+    // Values that no run writes (issue 15, item 7): refused, not drawn.
+    summary.check(weighted).map_err(|e| {
+        malformed(format!(
+            "{e}; this is not a summary.json as tariffsim wrote it (changed or damaged after the run); rerun the model"
         ))
     })?;
     Ok((summary, extra))

@@ -62,15 +62,23 @@ pub fn comparison_csv(runs: &[(String, &Model, &RunStats)]) -> Result<Vec<u8>, R
 
 /// Reads `DIR/partial.tariffsim` (or the file itself when given a file).
 pub fn read_partial(path: &Path) -> Result<PartialResult, PartialError> {
+    let accepted = "accepted: the --out folder of a `run --shard K/N`, a --checkpoint folder, or a partial.tariffsim file";
     let file = if path.is_dir() {
-        path.join(PARTIAL_FILE)
+        let file = path.join(PARTIAL_FILE);
+        if !file.exists() {
+            return Err(PartialError::Unreadable {
+                path: path.display().to_string(),
+                message: format!("the folder holds no {PARTIAL_FILE}; {accepted}"),
+            });
+        }
+        file
     } else {
         path.to_path_buf()
     };
     let name = file.display().to_string();
-    let bytes = std::fs::read(&file).map_err(|e| PartialError::File {
+    let bytes = std::fs::read(&file).map_err(|e| PartialError::Unreadable {
         path: name.clone(),
-        message: format!("cannot read: {e}"),
+        message: format!("cannot read: {e}; {accepted}"),
     })?;
     PartialResult::from_bytes(&bytes, &name)
 }

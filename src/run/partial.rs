@@ -75,6 +75,15 @@ pub enum PartialError {
         /// What is wrong with it.
         message: String,
     },
+    /// A partial result that was asked for cannot be read (no such file or folder, a folder
+    /// without one, unreadable): invalid input.
+    #[error("{path}: {message}")]
+    Unreadable {
+        /// The file or folder as given.
+        path: String,
+        /// What is wrong, and what is accepted.
+        message: String,
+    },
     /// A file could not be read or written.
     #[error("{path}: {message}")]
     File {

@@ -4,8 +4,10 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod backtest;
 mod batch;
 mod competitors;
+mod exit_codes;
 mod files;
 mod folders;
 mod report;

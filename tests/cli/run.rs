@@ -400,7 +400,7 @@ fn validate_reports_each_file() {
         .arg(&missing)
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("missing.toml: cannot read"));
 }
 

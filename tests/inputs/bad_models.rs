@@ -106,13 +106,17 @@ fn unknown_key_is_an_error() {
     rejects(
         &with("exports = 34.7", "exports = 34.7\nexprots = 1"),
         23,
-        &["unknown field `exprots`"],
+        &["unknown key `exprots` in `sectors.autos`; did you mean `exports`?"],
     );
 }
 
 #[test]
 fn wrong_type_is_an_error() {
-    rejects(&with("gdp = 1870.0", "gdp = \"big\""), 7, &["invalid type"]);
+    rejects(
+        &with("gdp = 1870.0", "gdp = \"big\""),
+        7,
+        &["baseline.gdp: got \"big\", where a number belongs; accepted: > 0"],
+    );
 }
 
 #[test]

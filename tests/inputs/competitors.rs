@@ -285,7 +285,7 @@ fn competitor_ids_are_checked() {
     rejects(
         &with("id = \"mexico\"", "id = \"mexico\"\nshare = 0.2"),
         "share = 0.2",
-        &["unknown field `share`"],
+        &["unknown key `share` in `competitors.mexico`"],
     );
 }
 

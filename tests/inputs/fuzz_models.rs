@@ -88,7 +88,49 @@ fn mutate(text: &str, rng: &mut Lcg) -> String {
     lines.join("\n")
 }
 
-fn fuzz(cases: usize, seed: u64) {
+/// An accepted model runs a few draws to finite outputs, or says why not: a refusal of the run
+/// settings with a message, or a warning about the non-finite outputs (issue 15, fuzzing).
+fn run_a_few_draws(model: &tariffsim::Model, case: usize, text: &str) {
+    use tariffsim::run::{run, RunConfig};
+    let config = RunConfig {
+        draws: 128,
+        threads: 1,
+        ..RunConfig::default()
+    };
+    let started = std::time::Instant::now();
+    let outcome = catch_unwind(AssertUnwindSafe(|| run(model, &config)))
+        .unwrap_or_else(|_| panic!("case {case}: the run panicked on:\n{text}"));
+    assert!(
+        started.elapsed().as_secs_f64() < 10.0,
+        "case {case}: 128 draws took {:?} on:\n{text}",
+        started.elapsed()
+    );
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            assert!(
+                !e.to_string().is_empty(),
+                "case {case}: refused without a message"
+            );
+            return;
+        }
+    };
+    let warnings = tariffsim::report::run_warnings(model, &outcome.stats);
+    for (o, name) in tariffsim::outputs::output_names(model).iter().enumerate() {
+        let s = outcome.stats.output_summary(o);
+        let finite = s.mean.is_finite() && s.min.is_finite() && s.max.is_finite();
+        assert!(
+            finite || warnings.iter().any(|w| w.contains(name.as_str())),
+            "case {case}: output {name} has mean {} min {} max {} and no warning names it (warnings: {warnings:?}) on:\n{text}",
+            s.mean,
+            s.min,
+            s.max
+        );
+    }
+}
+
+/// `cases` mutants compiled; the first `runs` accepted ones also run a few draws.
+fn fuzz(cases: usize, seed: u64, runs: usize) {
     let mut rng = Lcg(seed);
     let (mut accepted, mut refused) = (0, 0);
     for case in 0..cases {
@@ -106,7 +148,12 @@ fn fuzz(cases: usize, seed: u64) {
             started.elapsed()
         );
         match result {
-            Ok(_) => accepted += 1,
+            Ok(model) => {
+                accepted += 1;
+                if accepted <= runs {
+                    run_a_few_draws(&model, case, &text);
+                }
+            }
             Err(ModelError::Invalid { diagnostics, .. }) => {
                 refused += 1;
                 assert!(
@@ -134,12 +181,13 @@ fn fuzz(cases: usize, seed: u64) {
 #[test]
 fn mutated_models_never_panic_and_refusals_name_a_line() {
     // 3000 cases took 70 s on the shared 2-core machine; 1000 keep the suite quick.
-    fuzz(1000, 15);
+    // The first 150 accepted mutants also run 128 draws each.
+    fuzz(1000, 15, 150);
 }
 
 /// The long version (run with `-- --ignored`).
 #[test]
 #[ignore]
 fn fuzz_models_long() {
-    fuzz(200_000, 1515);
+    fuzz(200_000, 1515, 20_000);
 }

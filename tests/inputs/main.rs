@@ -7,3 +7,5 @@ mod bad_models;
 mod competitors;
 mod fuzz_models;
 mod partial_files;
+mod summary_files;
+mod toml_layer;
