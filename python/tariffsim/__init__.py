@@ -332,6 +332,12 @@ class Model:
         output and input (a parameter, a cluster of correlated parameters or a group), with
         first-order and total indices and their bootstrap intervals. The whole of
         sensitivity.json is in the frame's ``attrs["sensitivity"]``."""
+        # The same ranges as the CLI's flags (issue 15, item 7): with no resamples there would
+        # be no intervals to report, and fewer than 2 samples give no variance.
+        if not 1 <= bootstrap <= 100_000:
+            raise ValueError(f"bootstrap = {bootstrap}: accepted 1 to 100000 resamples")
+        if not 2 <= samples <= 1_000_000_000:
+            raise ValueError(f"samples = {samples}: accepted 2 to 1000000000")
         group_list = [(str(k), [str(p) for p in v]) for k, v in (groups or {}).items()]
         doc = json.loads(self._m.sensitivity(samples, seed, threads, group_list, bootstrap))
         rows = []

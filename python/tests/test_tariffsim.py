@@ -152,6 +152,12 @@ def test_sensitivity_frame():
     assert (loss.total_lo <= loss.total_hi).all()
 
 
+def test_sensitivity_refuses_zero_bootstrap():
+    # Issue 15 item 7's sibling: the CLI refuses --bootstrap 0; so does Python, before any work.
+    with pytest.raises(ValueError, match="bootstrap = 0"):
+        tariffsim.Model.default().sensitivity(samples=64, bootstrap=0)
+
+
 def test_nan_statistics_are_nan():
     r = tariffsim.Model.default().run(draws=1, seed=0)
     assert r.summary["outputs"]["export_loss"]["sd"] is None
