@@ -218,7 +218,8 @@ pub struct ScenarioSummary {
 pub struct TornadoEntry {
     /// Parameter path (or `scenario`).
     pub parameter: String,
-    /// Rank correlation of the input with the output.
+    /// Rank correlation of the input with the output; for `scenario`, a category, the
+    /// correlation ratio η in [0, 1] (no sign, independent of the scenarios' order).
     #[serde(with = "serde_finite")]
     pub correlation: f64,
 }
@@ -386,7 +387,25 @@ impl Summary {
                     .enumerate()
                     .map(|(j, name)| TornadoEntry {
                         parameter: name.clone(),
-                        correlation: stats.tornado_correlation(t, j),
+                        // The scenario (coordinate 0) is a category: its correlation ratio η,
+                        // as in the report and the terminal tornado (issue 15, item 13), not
+                        // a rank correlation with its index, whose sign and size depend on
+                        // the order of the scenarios in the file.
+                        correlation: if j == 0 {
+                            let all = stats.output_summary(o);
+                            correlation_ratio(
+                                (0..model.scenarios.len()).map(|k| {
+                                    (
+                                        stats.scenario_counts()[k] as f64 / draws,
+                                        stats.scenario_moments(k, o).mean,
+                                    )
+                                }),
+                                all.mean,
+                                all.sd,
+                            )
+                        } else {
+                            stats.tornado_correlation(t, j)
+                        },
                     })
                     .filter(|r| r.correlation.is_finite())
                     .collect();

@@ -427,3 +427,46 @@ fn several_models_get_folders_and_a_comparison() {
         rows[n].split_once(',').unwrap().1
     );
 }
+
+/// Issue 15, item 13 (the sibling in summary.json): the `scenario` row of the tornado is the
+/// correlation ratio η computed from the summary's own scenario frequencies and conditional
+/// means, in [0, 1], and the same whatever the order of the scenarios in the file.
+#[test]
+fn summary_tornado_ranks_the_scenario_by_its_correlation_ratio() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let r = run(&[
+        "run",
+        "--draws",
+        "8192",
+        "--seed",
+        "3",
+        "--quiet",
+        "--out",
+        path(&out),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let s = summary(&out);
+    let row = s["tornado"]["export_loss"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["parameter"] == "scenario")
+        .expect("scenario in the tornado");
+    let eta = row["correlation"].as_f64().unwrap();
+    let o = &s["outputs"]["export_loss"];
+    let (mean, sd) = (o["mean"].as_f64().unwrap(), o["sd"].as_f64().unwrap());
+    let between: f64 = s["scenarios"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| {
+            let f = v["frequency"].as_f64().unwrap();
+            let m = v["outputs"]["export_loss"]["mean"].as_f64().unwrap();
+            f * (m - mean) * (m - mean)
+        })
+        .sum();
+    let expected = (between / (sd * sd)).sqrt();
+    assert!((0.0..=1.0).contains(&eta), "{eta}");
+    assert!((eta - expected).abs() < 1e-12, "{eta} vs {expected}");
+}
