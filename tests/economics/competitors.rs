@@ -460,34 +460,16 @@ pub const COMPETITOR_MODEL: &str = include_str!("../fixtures/competitors.toml");
 
 #[test]
 fn a_block_of_draws_equals_the_draws_evaluated_alone_bit_for_bit() {
-    use rand::{RngExt, SeedableRng};
     let model = compile_model(COMPETITOR_MODEL, "competitors.toml").unwrap();
     let kernel = Kernel::new(&model);
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
     let n = 517;
-    let width = model.value_len();
     let n_out = kernel.n_outputs();
-    let rows: Vec<Vec<f64>> = (0..n)
-        .map(|_| {
-            let mut v: Vec<f64> = model
-                .params
-                .iter()
-                .map(|p| p.dist.quantile(rng.random_range(0.0..1.0)))
-                .collect();
-            v.extend_from_slice(&model.constants);
-            v
-        })
-        .collect();
-    let scenarios: Vec<u32> = (0..n)
-        .map(|_| rng.random_range(0..model.scenarios.len() as u32))
-        .collect();
     let stride = n + 3;
-    let mut columns = vec![f64::NAN; width * stride];
-    for (d, row) in rows.iter().enumerate() {
-        for (j, &x) in row.iter().enumerate() {
-            columns[j * stride + d] = x;
-        }
-    }
+    let crate::kernel_block::RandomBlock {
+        rows,
+        scenarios,
+        columns,
+    } = crate::kernel_block::random_block(&model, 13, n, stride);
     let mut block = vec![f64::NAN; n_out * stride];
     let mut scratch = KernelScratch::default();
     kernel.evaluate_block(
