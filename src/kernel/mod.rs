@@ -255,12 +255,15 @@ fn adjusted_path(
         let (ln_v, sum) = (&mut w.ln_v[..n], &mut w.sum[..n]);
         for d in 0..n {
             let a = (month[d] - start).clamp(0.0, 1.0);
+            // All three targets loaded and the right one selected (not loaded under a
+            // branch), so that the loop vectorises: same values, same bits.
+            let (i, s, p) = (ln_i[d], ln_s[d], ln_p[d]);
             let target = if a >= 1.0 {
-                ln_i[d]
+                i
             } else if a <= 0.0 {
-                ln_s[d]
+                s
             } else {
-                ln_p[d]
+                p
             };
             ln_v[d] = keep[d] * ln_v[d] + lambda[d] * target;
         }
