@@ -115,15 +115,20 @@ pub fn ln(x: f64) -> f64 {
     let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
     let r = t2 + t1;
     let y = s * (half_f_squared + r) + k * LN2_LO - half_f_squared + f + k * LN2_HI;
-    // Special values by select: 0 → −∞, +∞ → +∞, negative or NaN → NaN.
-    if x > 0.0 && x < f64::INFINITY {
-        y
-    } else if x == 0.0 {
+    // Special values by select: 0 → −∞, +∞ → +∞, negative or NaN → NaN. Written as three
+    // independent compare-and-selects: the earlier chained form (x > 0 && x < ∞, then x == 0,
+    // then x == ∞) was turned by LLVM into a floating-point class test done with ~28 integer
+    // vector instructions; this form takes 6, with the same result for every x (tested).
+    let special = if x == 0.0 {
         f64::NEG_INFINITY
-    } else if x == f64::INFINITY {
-        x
     } else {
         f64::NAN
+    };
+    let finite = if x > 0.0 { y } else { special };
+    if x == f64::INFINITY {
+        x
+    } else {
+        finite
     }
 }
 
@@ -277,6 +282,46 @@ mod tests {
             worst = worst.max(ulps(ln(x), x.ln()));
         }
         assert!(worst <= 1, "worst {worst} ulps");
+    }
+
+    /// The special values by three selects (issue 16) give what the chained form gave, for
+    /// every class of x.
+    #[test]
+    fn ln_selects_as_the_chained_form() {
+        let chained = |x: f64, y: f64| {
+            if x > 0.0 && x < f64::INFINITY {
+                y
+            } else if x == 0.0 {
+                f64::NEG_INFINITY
+            } else if x == f64::INFINITY {
+                x
+            } else {
+                f64::NAN
+            }
+        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(6);
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -f64::NAN,
+            f64::MIN_POSITIVE,
+            f64::MIN_POSITIVE / 8.0,
+            f64::MAX,
+            -1.0,
+            -f64::MIN_POSITIVE / 8.0,
+        ];
+        xs.extend((0..100_000).map(|_| f64::from_bits(rng.random::<u64>())));
+        for x in xs {
+            let want = chained(x, ln(x));
+            let got = ln(x);
+            assert!(
+                want.to_bits() == got.to_bits() || (want.is_nan() && got.is_nan()),
+                "{x:e}: {want} vs {got}"
+            );
+        }
     }
 
     #[test]
