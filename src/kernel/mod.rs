@@ -439,6 +439,10 @@ pub struct Kernel<'m> {
     max_named: usize,
     /// Whether any sector has a redirection share that is not a constant 0 (MODEL.md §11).
     redirects: bool,
+    /// Per sector: whether no tariff of it or of its competitors ever changes, in any regime
+    /// (V = 1 in every draw): its monthly path is V_t = 1 in every month, known without the
+    /// recursion.
+    exempt_everywhere: Vec<bool>,
 }
 
 impl<'m> Kernel<'m> {
@@ -483,7 +487,7 @@ impl<'m> Kernel<'m> {
             .map(|p| p.slots.len())
             .max()
             .unwrap_or(0);
-        Kernel {
+        let mut kernel = Kernel {
             model,
             shares: model
                 .sectors
@@ -555,7 +559,29 @@ impl<'m> Kernel<'m> {
                 .sectors
                 .iter()
                 .any(|s| fixed_value(model, s.redirection) != Some(0.0)),
-        }
+            exempt_everywhere: Vec::new(),
+        };
+        kernel.exempt_everywhere = (0..model.sectors.len())
+            .map(|s| {
+                !kernel.line_plan.as_ref().is_some_and(|p| p.backs(s))
+                    && std::iter::once(&kernel.interim)
+                        .chain(&kernel.scenarios)
+                        .all(|plan| kernel.exempt(plan, s))
+            })
+            .collect();
+        kernel
+    }
+
+    /// Whether no tariff of sector `s` or of its competitors changes under `plan` in any draw
+    /// (each is a point mass or constant equal to its base): then V = 1 for every source.
+    fn exempt(&self, plan: &RegimePlan, s: usize) -> bool {
+        let (ln_base_t, ln_base_c) = self.ln_base[s];
+        let fixed = |slot: Slot, base: f64| self.fixed_ln_one_plus[slot.index()].map(|l| l - base);
+        let named_fixed = (0..self.model.sectors[s].competitors.len())
+            .all(|k| fixed(plan.slots[plan.named[s][k]], self.named_ln_base[s][k]) == Some(0.0));
+        fixed(plan.slots[plan.tariff[s]], ln_base_t) == Some(0.0)
+            && fixed(plan.slots[plan.competitor[s]], ln_base_c) == Some(0.0)
+            && named_fixed
     }
 
     /// Number of values in an output row.
@@ -869,19 +895,9 @@ impl<'m> Kernel<'m> {
             let (ln_base_t, ln_base_c) = self.ln_base[s];
             let (t, c) = (plan.tariff[s], plan.competitor[s]);
             let tariff_slot = plan.slots[t];
-            let competitor_slot = plan.slots[c];
-            let fixed = |slot: crate::model::Slot, base: f64| {
-                self.fixed_ln_one_plus[slot.index()].map(|l| l - base)
-            };
             let named = sector.competitors.len();
-            let named_fixed = (0..named).all(|k| {
-                fixed(plan.slots[plan.named[s][k]], self.named_ln_base[s][k]) == Some(0.0)
-            });
             let values_out = &mut scratch.export_value[..len];
-            if fixed(tariff_slot, ln_base_t) == Some(0.0)
-                && fixed(competitor_slot, ln_base_c) == Some(0.0)
-                && named_fixed
-            {
+            if self.exempt(plan, s) {
                 // No tariff ever changes (an exempt sector): V = 1 in every draw, for every source.
                 values_out.fill(1.0);
                 scratch.named_values[..named * len].fill(1.0);
@@ -1015,6 +1031,20 @@ impl<'m> Kernel<'m> {
             }
             let column = &mut outputs[(FIRST_SECTOR + s) * stride..][..stride];
             let tariffs = values.column(tariff_slot.index());
+            // A sector that adjusts gradually takes its annual V and its competitors' from the
+            // monthly path (§12), which writes over the sector column and the tracks: §3's
+            // weighted sums would be thrown away, so they are not taken (issue 16).
+            let from_path = self.path && self.adjusts[s];
+            if from_path {
+                for &d in draws {
+                    let d = d as usize;
+                    let w = weight[d];
+                    if w > 0.0 {
+                        weighted_tariff[d] += sector.exports * w * tariffs[d];
+                    }
+                }
+                continue;
+            }
             for (&v, &d) in scratch.export_value[..len].iter().zip(draws) {
                 let d = d as usize;
                 let w = weight[d];
@@ -1101,6 +1131,31 @@ impl Kernel<'_> {
                         loss[d] += x0_month * (1.0 - v);
                         change[d] += x0 * (1.0 + growth[d]) * v;
                     }
+                }
+                continue;
+            }
+            if self.exempt_everywhere[s] {
+                // V = 1 in every regime: ln V*_t = 0, so ln V_t = 0 and V_t = 1 in every month
+                // (exactly, whatever h), and Σ_t V_t = months: the recursion would give the
+                // same bits (issue 16).
+                let total = months as f64;
+                if monthly {
+                    for t in 0..months {
+                        let (loss, rest) =
+                            month_columns[t * per_month * stride..].split_at_mut(stride);
+                        let change = &mut rest[..stride];
+                        // The operations of the recursion's months, with V_t = 1.
+                        let v = 1.0;
+                        for d in 0..n {
+                            loss[d] += x0_month * (1.0 - v);
+                            change[d] += x0 * (1.0 + growth[d]) * v;
+                        }
+                    }
+                }
+                head[(FIRST_SECTOR + s) * stride..][..n].fill(total / h_months);
+                for k in 0..sector.competitors.len() {
+                    let t = self.track_start[s] + k;
+                    track_annual[t * n..][..n].fill(total / h_months);
                 }
                 continue;
             }
