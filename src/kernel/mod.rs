@@ -231,10 +231,12 @@ fn annual_from_factors(
     annual_body(w, n, months, month, partial, v_interim, v_deal)
 }
 
-/// Σ_t V_t of §12's recursion: [`path_from_factors`] without monthly outputs. (Keeping a
-/// group of draws' ln V_t and Σ_t V_t in registers through the months, months innermost, was
-/// tried: LLVM does not vectorise that form, and spilled 16-draw tiles cost more
-/// instructions than the two vectorised column loops per month below; issue 16.)
+/// Σ_t V_t of §12's recursion: [`path_from_factors`] without monthly outputs, with the
+/// recursion and the exponential in one loop over the draws per month (ln V_t is not stored
+/// and read back, V_t not stored at all; issue 16). The same operations in the same order,
+/// so the same bits. (Keeping a group of draws' ln V_t and Σ_t V_t in registers through the
+/// months, months innermost, was tried: LLVM does not vectorise that form, and spilled
+/// 16-draw tiles cost more instructions than this loop.)
 #[inline(always)]
 fn annual_body(
     w: &mut AdjustWork,
@@ -245,7 +247,20 @@ fn annual_body(
     v_interim: &[f64],
     v_deal: &[f64],
 ) {
-    path_from_factors(w, n, months, month, partial, v_interim, v_deal, |_, _| {});
+    path_logs(w, n, partial, v_interim, v_deal);
+    let month = &month[..n];
+    let (ln_i, ln_s, ln_p) = (&w.ln_interim[..n], &w.ln_deal[..n], &w.ln_partial[..n]);
+    let (keep, lambda) = (&w.keep[..n], &w.lambda[..n]);
+    let (ln_v, sum) = (&mut w.ln_v[..n], &mut w.sum[..n]);
+    for t in 0..months {
+        let start = t as f64;
+        for d in 0..n {
+            let target = month_target(month[d], start, ln_i[d], ln_s[d], ln_p[d]);
+            let l = keep[d] * ln_v[d] + lambda[d] * target;
+            ln_v[d] = l;
+            sum[d] += fastmath::exp(l);
+        }
+    }
 }
 
 /// ln V*_t of the month starting at `start` for a draw whose deal takes effect at month `m`:
@@ -254,7 +269,9 @@ fn annual_body(
 /// and one is selected, without a branch, so that loops over draws vectorise.
 #[inline(always)]
 fn month_target(m: f64, start: f64, ln_interim: f64, ln_deal: f64, ln_partial: f64) -> f64 {
-    let a = (m - start).clamp(0.0, 1.0);
+    // clamp(x, 0, 1) ≥ 1 exactly when x ≥ 1, and ≤ 0 exactly when x ≤ 0 (NaN: neither), so
+    // the clamp itself is not needed to choose.
+    let a = m - start;
     if a >= 1.0 {
         ln_interim
     } else if a <= 0.0 {
@@ -318,20 +335,20 @@ fn path_from_factors(
     // mix of the month in which the deal takes effect; their logs are taken once.
     path_logs(w, n, partial, v_interim, v_deal);
     let month = &month[..n];
+    let (ln_i, ln_s, ln_p) = (&w.ln_interim[..n], &w.ln_deal[..n], &w.ln_partial[..n]);
+    let (keep, lambda) = (&w.keep[..n], &w.lambda[..n]);
+    let (ln_v, sum) = (&mut w.ln_v[..n], &mut w.sum[..n]);
+    let v_month = &mut w.v_month[..n];
     for t in 0..months {
         let start = t as f64;
-        let (ln_i, ln_s, ln_p) = (&w.ln_interim[..n], &w.ln_deal[..n], &w.ln_partial[..n]);
-        let (keep, lambda) = (&w.keep[..n], &w.lambda[..n]);
-        let (ln_v, sum) = (&mut w.ln_v[..n], &mut w.sum[..n]);
+        // V_t once per month, for the year's sum and the month's outputs.
         for d in 0..n {
             let target = month_target(month[d], start, ln_i[d], ln_s[d], ln_p[d]);
-            ln_v[d] = keep[d] * ln_v[d] + lambda[d] * target;
-        }
-        // V_t once per month, for the year's sum and the month's outputs.
-        let v_month = &mut w.v_month[..n];
-        for ((v, total), &l) in v_month.iter_mut().zip(sum.iter_mut()).zip(ln_v.iter()) {
-            *v = fastmath::exp(l);
-            *total += *v;
+            let l = keep[d] * ln_v[d] + lambda[d] * target;
+            ln_v[d] = l;
+            let v = fastmath::exp(l);
+            v_month[d] = v;
+            sum[d] += v;
         }
         each_month(t, v_month);
     }
