@@ -633,3 +633,39 @@ fn line_paths_are_bit_identical_across_threads_and_shards() {
             && outputs.contains("months.3.export_loss")
     );
 }
+
+#[test]
+fn the_shipped_line_example_with_half_lives_and_competitors_is_the_default_model_to_rounding() {
+    // Its lines carry no share or base tariff and its rates are by sector, so every line of a
+    // sector has the sector's V: the example must give the default model's outputs (the same
+    // parameters, so the same draws), up to the rounding of summing its lines.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let example = tariffsim::model::load_model(
+        &root.join("models/examples/lines/korea_us_2025_by_line.toml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let default = tariffsim::model::compile_model(
+        tariffsim::model::DEFAULT_MODEL_TEXT,
+        tariffsim::model::DEFAULT_MODEL_FILE,
+    )
+    .unwrap();
+    assert_eq!(example.lines.len(), 301);
+    assert!(example.monthly);
+    let params = |m: &Model| m.params.iter().map(|p| p.path.clone()).collect::<Vec<_>>();
+    assert_eq!(params(&example), params(&default));
+    let names = output_names(&default);
+    assert_eq!(names, output_names(&example));
+    let (a, _) = evaluate(&example, 1500, 2);
+    let (b, _) = evaluate(&default, 1500, 2);
+    for (d, (ra, rb)) in a.iter().zip(&b).enumerate() {
+        for (o, (&x, &y)) in ra.iter().zip(rb).enumerate() {
+            // Losses are sums over 301 lines of X0_l·(…) against one X0·(…): 1e-12 of the
+            // exports (127.8) or of a percentage.
+            assert!(
+                (x - y).abs() <= 1e-12 * x.abs().max(y.abs()).max(128.0),
+                "draw {d} {}: by line {x}, default {y}",
+                names[o]
+            );
+        }
+    }
+}
