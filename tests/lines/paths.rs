@@ -649,6 +649,26 @@ fn the_shipped_line_example_with_half_lives_and_competitors_is_the_default_model
         tariffsim::model::DEFAULT_MODEL_FILE,
     )
     .unwrap();
+    // The example is the default model's text with lines added, so that it keeps the default
+    // model's numbers and source comments: drop its header, `[lines]` block, `codes` and name.
+    let text =
+        std::fs::read_to_string(root.join("models/examples/lines/korea_us_2025_by_line.toml"))
+            .unwrap();
+    let body = &text[text.find("[model]").unwrap()..];
+    let start = body.find("# Tariff lines (docs/lines.md)").unwrap();
+    let end = start + body[start..].find("\n# ----").unwrap() + 1;
+    let keep = |l: &&str| !l.starts_with("codes = ") && !l.starts_with("name = \"US tariffs");
+    let joined = [&body[..start], &body[end..]].concat();
+    let stripped: Vec<&str> = joined.lines().filter(keep).collect();
+    let default_text = tariffsim::model::DEFAULT_MODEL_TEXT;
+    let expected: Vec<&str> = default_text[default_text.find("[model]").unwrap()..]
+        .lines()
+        .filter(keep)
+        .collect();
+    assert_eq!(
+        stripped, expected,
+        "the example drifted from models/korea_us_2025.toml: regenerate it (docs/lines.md)"
+    );
     assert_eq!(example.lines.len(), 301);
     assert!(example.monthly);
     let params = |m: &Model| m.params.iter().map(|p| p.path.clone()).collect::<Vec<_>>();
