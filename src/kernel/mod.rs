@@ -154,10 +154,9 @@ struct AdjustWork {
 
 /// [`adjusted_path`] for a series whose months are not reported (a named competitor): Σ_t V_t
 /// only, compiled for AVX2 when the CPU has it (the same IEEE operations, so the same bits).
-/// The engine calls its two halves, so that a sector's keep and λ serve its competitors too;
-/// this whole is the entry point for series with a half-life column of their own (kept for
-/// the line-backed sectors, MODEL.md §14).
-#[allow(clippy::too_many_arguments, dead_code)]
+/// The engine calls its two halves for a sector and its competitors, so that the sector's
+/// keep and λ serve its competitors too; the line-backed sectors (MODEL.md §14) call this.
+#[allow(clippy::too_many_arguments)]
 fn adjusted_annual(
     w: &mut AdjustWork,
     n: usize,
@@ -300,8 +299,8 @@ fn path_logs(w: &mut AdjustWork, n: usize, partial: &[f64], v_interim: &[f64], v
 
 /// MODEL.md §12 for one series over the draws 0..n: ln V_t = (1 − λ)·ln V_{t−1} + λ·ln V*_t,
 /// V_0 = 1, λ = 1 − 2^(−1/h); leaves Σ_t V_t in `w.sum` and calls `each_month(t, V_t)`.
-/// (The engine calls its two halves, as for [`adjusted_annual`].)
-#[allow(clippy::too_many_arguments, dead_code)]
+/// (The engine calls its two halves for a sector, as for [`adjusted_annual`].)
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn adjusted_path(
     w: &mut AdjustWork,
