@@ -574,7 +574,10 @@ impl BacktestState {
         let names = output_names(model);
         for o in &self.observations {
             if names.get(o.index) != Some(&o.output) {
-                return Err(format!("`{}` is not output {} of the model", o.output, o.index));
+                return Err(format!(
+                    "`{}` is not output {} of the model",
+                    o.output, o.index
+                ));
             }
             if !o.value.is_finite() || o.sd.is_some_and(|sd| !(sd.is_finite() && sd > 0.0)) {
                 return Err(format!("observation of `{}` out of range", o.output));
@@ -591,7 +594,9 @@ impl BacktestState {
         match (&self.weighted, update) {
             (Some(w), true) => w.check_shape(names.len(), model.scenarios.len()),
             (None, false) => Ok(()),
-            _ => Err("weighted statistics where no observation has an sd, or none where one has".into()),
+            _ => Err(
+                "weighted statistics where no observation has an sd, or none where one has".into(),
+            ),
         }
     }
 

@@ -243,9 +243,9 @@ impl RunPlan {
                 &config,
             )
             .and_then(|resume| {
-                    planned.resume = resume;
-                    validate_run(planned, &args, &config, range, world)
-                });
+                planned.resume = resume;
+                validate_run(planned, &args, &config, range, world)
+            });
             if let Err(e) = resumed {
                 claim.abandon();
                 return Err(e);
