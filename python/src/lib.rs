@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use tariffsim::run::{Observer, StopRule};
@@ -24,6 +24,14 @@ use tariffsim::{Cancel, DrawCollector, Draws, Error, Model, RunConfig, SamplerKi
 fn to_py(e: Error) -> PyErr {
     if e.is_invalid_input() {
         PyValueError::new_err(e.to_string())
+    } else if let Error::Model(tariffsim::model::ModelError::Io { source, .. }) = &e {
+        // A missing model file is the FileNotFoundError Python users expect from `open`
+        // (an OSError, as the other read failures).
+        if source.kind() == std::io::ErrorKind::NotFound {
+            PyFileNotFoundError::new_err(e.to_string())
+        } else {
+            PyOSError::new_err(e.to_string())
+        }
     } else if matches!(
         e,
         Error::Model(tariffsim::model::ModelError::Io { .. }) | Error::Report(_)
@@ -392,18 +400,31 @@ impl PyRunResult {
     /// the draws were saved) and, with `report`, report.html.
     #[pyo3(signature = (dir, report = false))]
     fn write(&self, py: Python<'_>, dir: PathBuf, report: bool) -> PyResult<()> {
-        py.detach(|| -> Result<(), Error> {
-            tariffsim::report::write_summary(&dir, &self.summary)?;
-            if let Some(d) = &self.draws {
-                d.write_csv_file(&dir.join("draws.csv"))?;
-            }
-            if report {
-                tariffsim::report::write_report(&dir, None)?;
-            }
-            Ok(())
+        py.detach(|| -> PyResult<()> {
+            // The folder lock of the CLI: a second writer (a CLI run, another notebook) into
+            // the same folder is refused instead of interleaving files.
+            let _lock =
+                tariffsim::folder::lock(&dir).map_err(|e| PyOSError::new_err(e.to_string()))?;
+            write_result_files(&dir, &self.summary, self.draws.as_ref(), report).map_err(to_py)
         })
-        .map_err(to_py)
     }
+}
+
+/// The files of [`PyRunResult::write`], written under the folder's lock.
+fn write_result_files(
+    dir: &std::path::Path,
+    summary: &Summary,
+    draws: Option<&Draws>,
+    report: bool,
+) -> Result<(), Error> {
+    tariffsim::report::write_summary(dir, summary)?;
+    if let Some(d) = draws {
+        d.write_csv_file(&dir.join("draws.csv"))?;
+    }
+    if report {
+        tariffsim::report::write_report(dir, None)?;
+    }
+    Ok(())
 }
 
 /// The Rust core of the `tariffsim` Python package.

@@ -3,6 +3,7 @@ messages as ValueError, and shapes its DataFrames as documented (docs/python.md)
 
 import json
 import math
+import os
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,23 @@ def test_quantiles_frame_is_quantiles_csv(cli, tmp_path):
     assert q.loc["export_loss", "p95"] == r.summary["outputs"]["export_loss"]["quantiles"]["0.95"]
 
 
+def test_write_refuses_a_folder_another_writer_holds(tmp_path):
+    import fcntl
+
+    r = tariffsim.Model.default().run(draws=1024, seed=0)
+    # Hold the folder's lock as a running `tariffsim run --out` does (flock on the folder).
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(OSError, match="another tariffsim process is writing into this folder"):
+            r.write(tmp_path)
+        assert not (tmp_path / "summary.json").exists()
+    finally:
+        os.close(fd)
+    r.write(tmp_path)
+    assert (tmp_path / "summary.json").exists()
+
+
 def test_report_is_written(tmp_path):
     tariffsim.Model.default().run(draws=2048, seed=0).write(tmp_path, report=True)
     assert (tmp_path / "report.html").read_text().startswith("<!DOCTYPE html>")
@@ -94,7 +112,8 @@ def test_model_errors_raise_value_error_with_the_cli_message(cli, tmp_path):
         m.run(draws=10, sampler="halton")
     with pytest.raises(ValueError, match="draws: 0; accepted: at least 1"):
         m.run(draws=0)
-    with pytest.raises(OSError):
+    # A missing file is Python's FileNotFoundError (an OSError), naming the file.
+    with pytest.raises(FileNotFoundError, match="missing.toml"):
         tariffsim.Model.from_path(tmp_path / "missing.toml")
 
 

@@ -2,8 +2,9 @@
 //! checkpoint and resume after SIGKILL.
 
 use std::path::Path;
+use std::time::Duration;
 
-use crate::common::{bin, path, run_bin as run, summary};
+use crate::common::{bin, kill_after_first_checkpoint, path, run_bin as run, summary};
 
 /// The part of summary.json that must be bit-identical (MODEL.md §9).
 fn results(dir: &Path) -> String {
@@ -178,8 +179,8 @@ fn killed_run_resumes_to_the_identical_result() {
     .success());
     let ckpt = dir.path().join("ckpt");
     let out = dir.path().join("resumed");
-    let mut child = bin()
-        .args([
+    kill_after_first_checkpoint(
+        &[
             "run",
             "--draws",
             draws,
@@ -192,17 +193,10 @@ fn killed_run_resumes_to_the_identical_result() {
             path(&ckpt),
             "--out",
             path(&out),
-        ])
-        .spawn()
-        .unwrap();
-    // Wait for the first checkpoint, then kill without warning.
-    let file = ckpt.join("partial.tariffsim");
-    let started = std::time::Instant::now();
-    while !file.exists() && started.elapsed().as_secs() < 60 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    unsafe_kill(&mut child);
+        ],
+        &ckpt,
+        Duration::from_millis(300),
+    );
     let finished_anyway = out.join("summary.json").exists();
     let resumed = run(&[
         "run",
@@ -242,14 +236,6 @@ fn killed_run_resumes_to_the_identical_result() {
     ]);
     assert_eq!(other.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&other.stderr).contains("another run"));
-}
-
-/// SIGKILL: no chance to clean up.
-fn unsafe_kill(child: &mut std::process::Child) {
-    let _ = std::process::Command::new("kill")
-        .args(["-9", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
 }
 
 #[test]

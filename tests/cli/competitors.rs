@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::common::{bin, path, run_bin as run, summary};
+use crate::common::{assert_ok, kill_after_first_checkpoint, path, run_bin as run, summary};
 
 const MODEL: &str = include_str!("../fixtures/competitors.toml");
 
@@ -20,15 +20,6 @@ fn model_file(dir: &Path) -> std::path::PathBuf {
     file
 }
 
-#[track_caller]
-fn ok(out: std::process::Output) {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn competitor_outputs_are_written_and_identical_across_threads_and_shards() {
     let dir = tempfile::tempdir().unwrap();
@@ -36,7 +27,7 @@ fn competitor_outputs_are_written_and_identical_across_threads_and_shards() {
     let model = path(&file);
     let draws = "9000"; // 8 full blocks and a partial one
     let one = dir.path().join("one");
-    ok(run(&[
+    assert_ok(&run(&[
         "run",
         model,
         "--draws",
@@ -61,7 +52,7 @@ fn competitor_outputs_are_written_and_identical_across_threads_and_shards() {
     let net = s["outputs"]["net_export_loss"]["mean"].as_f64().unwrap();
     assert!(net > 0.0 && net < loss, "net {net} vs loss {loss}");
     let two = dir.path().join("two");
-    ok(run(&[
+    assert_ok(&run(&[
         "run",
         model,
         "--draws",
@@ -78,7 +69,7 @@ fn competitor_outputs_are_written_and_identical_across_threads_and_shards() {
     let mut parts = Vec::new();
     for k in 1..=3 {
         let shard = dir.path().join(format!("shard{k}"));
-        ok(run(&[
+        assert_ok(&run(&[
             "run",
             model,
             "--draws",
@@ -97,7 +88,8 @@ fn competitor_outputs_are_written_and_identical_across_threads_and_shards() {
     let mut args = vec!["merge".to_string()];
     args.extend(parts.iter().map(|p| path(p).to_string()));
     args.extend(["--quiet".into(), "--out".into(), path(&merged).into()]);
-    ok(bin().args(&args).output().unwrap());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_ok(&run(&args));
     assert!(results(&one) == results(&merged), "merged shards differ");
 }
 
@@ -108,7 +100,7 @@ fn a_killed_competitor_run_resumes_to_the_identical_result() {
     let model = path(&file);
     let draws = "600000";
     let full = dir.path().join("full");
-    ok(run(&[
+    assert_ok(&run(&[
         "run",
         model,
         "--draws",
@@ -121,8 +113,8 @@ fn a_killed_competitor_run_resumes_to_the_identical_result() {
     ]));
     let ckpt = dir.path().join("ckpt");
     let out = dir.path().join("resumed");
-    let mut child = bin()
-        .args([
+    kill_after_first_checkpoint(
+        &[
             "run",
             model,
             "--draws",
@@ -136,20 +128,11 @@ fn a_killed_competitor_run_resumes_to_the_identical_result() {
             path(&ckpt),
             "--out",
             path(&out),
-        ])
-        .spawn()
-        .unwrap();
-    let partial = ckpt.join("partial.tariffsim");
-    let started = std::time::Instant::now();
-    while !partial.exists() && started.elapsed().as_secs() < 60 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    let _ = std::process::Command::new("kill")
-        .args(["-9", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
-    ok(run(&[
+        ],
+        &ckpt,
+        std::time::Duration::from_millis(200),
+    );
+    assert_ok(&run(&[
         "run",
         model,
         "--draws",

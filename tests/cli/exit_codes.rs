@@ -2,11 +2,7 @@
 //! exits 2 (README), and a write that fails midway says which files were completed and which
 //! were not.
 
-use crate::common::{path, run_bin as run};
-
-fn stderr(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::common::{path, run_bin as run, stderr};
 
 #[test]
 fn unusable_input_files_and_folders_exit_2() {

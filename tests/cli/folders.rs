@@ -5,34 +5,15 @@
 //! folders of a multi-model run stay inside `--out` whatever the model files are called.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
-use crate::common::{bin, path, run_bin as run, summary};
-
-fn stderr(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::common::{
+    bin, kill_9, kill_after_first_checkpoint, path, run_bin as run, stderr, summary, wait_for,
+};
 
 /// The statistics of summary.json that must be bit-identical between equal runs.
 fn results(dir: &Path) -> String {
     let s = summary(dir);
     serde_json::to_string(&(&s["outputs"], &s["scenarios"], &s["distributions"])).unwrap()
-}
-
-/// Waits (at most a minute) until `ready` holds.
-fn wait_for(mut ready: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !ready() && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// SIGKILL: the process gets no chance to clean up.
-fn kill_9(child: &mut std::process::Child) {
-    let _ = std::process::Command::new("kill")
-        .args(["-9", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
 }
 
 fn temporaries(dir: &Path) -> Vec<PathBuf> {
@@ -378,9 +359,7 @@ fn a_shard_checkpoints_and_resumes_after_a_kill() {
             path(&out),
         ];
         if k == 2 {
-            let mut child = bin().args(args).spawn().unwrap();
-            wait_for(|| ckpt.join("partial.tariffsim").exists());
-            kill_9(&mut child);
+            kill_after_first_checkpoint(&args, &ckpt, std::time::Duration::ZERO);
             let saved = tariffsim::report::read_partial(&ckpt).unwrap();
             let done: u64 = saved.completed.iter().map(|(a, b)| b - a).sum();
             assert!(done > 0, "the shard's checkpoint holds blocks");

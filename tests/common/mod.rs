@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
 
 use tariffsim::model::{compile_model, Model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
 
@@ -34,4 +35,45 @@ pub fn path(p: &Path) -> &str {
 pub fn summary(dir: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(dir.join("summary.json")).expect("summary.json exists");
     serde_json::from_str(&text).expect("summary.json is JSON")
+}
+
+/// The standard error of a finished command, as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts that a command succeeded, showing its standard error when it did not.
+#[track_caller]
+pub fn assert_ok(o: &Output) {
+    assert!(o.status.success(), "{}", stderr(o));
+}
+
+/// Waits (at most a minute) until `ready` holds.
+pub fn wait_for(mut ready: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !ready() && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// SIGKILL: the process gets no chance to clean up.
+pub fn kill_9(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-9", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+/// Starts the binary with `args` (a run that saves checkpoints into `checkpoint`), waits for
+/// its first checkpoint, lets it work `after` longer and kills it without warning: the
+/// interruption that `--resume` must recover from.
+pub fn kill_after_first_checkpoint(args: &[&str], checkpoint: &Path, after: Duration) {
+    let mut child = bin()
+        .args(args)
+        .spawn()
+        .expect("the tariffsim binary starts");
+    let file = checkpoint.join("partial.tariffsim");
+    wait_for(|| file.exists());
+    std::thread::sleep(after);
+    kill_9(&mut child);
 }
