@@ -6,6 +6,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::common::path;
+
 fn tariffsim(args: &[&str], dir: &Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_tariffsim"))
         .args(args)
@@ -375,12 +377,19 @@ fn killed_backtest_resumes_to_the_identical_result() {
     std::fs::write(d.join("obs.csv"), OBSERVED).unwrap();
     let draws = ["--draws", "400000", "--quiet"];
     backtest_ok(d, &model, &[&draws[..], &["--out", "full"]].concat());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tariffsim"))
-        .args([
+    // Absolute paths: the helper starts the binary in the test's own folder.
+    let (m, obs, ckpt, resumed) = (
+        d.join(&model),
+        d.join("obs.csv"),
+        d.join("ckpt"),
+        d.join("resumed"),
+    );
+    crate::common::kill_after_first_checkpoint(
+        &[
             "backtest",
-            &model,
+            path(&m),
             "--observed",
-            "obs.csv",
+            path(&obs),
             "--seed",
             "5",
             "--draws",
@@ -389,24 +398,13 @@ fn killed_backtest_resumes_to_the_identical_result() {
             "--threads",
             "1",
             "--checkpoint",
-            "ckpt",
+            path(&ckpt),
             "--out",
-            "resumed",
-        ])
-        .current_dir(d)
-        .spawn()
-        .unwrap();
-    // Wait for the first checkpoint, then kill without warning.
-    let file = d.join("ckpt/partial.tariffsim");
-    let started = std::time::Instant::now();
-    while !file.exists() && started.elapsed().as_secs() < 120 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let _ = Command::new("kill")
-        .args(["-9", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
+            path(&resumed),
+        ],
+        &ckpt,
+        std::time::Duration::from_millis(300),
+    );
     let finished_anyway = d.join("resumed/backtest.json").exists();
     // Another observation file cannot resume this checkpoint.
     std::fs::write(d.join("other.csv"), OBSERVED.replace("-5.68", "-5.0")).unwrap();
