@@ -742,14 +742,12 @@ impl Stateful for BacktestSink<'_> {
                 columns.data.iter().map(|c| c[..done].to_vec()).collect()
             }
         };
+        // The workers' accumulators merged into one, lent to the state (see `take_back`).
         let weighted = if self.update {
             let mut pool = self.pool.lock().map_err(poisoned)?;
             let mut all = WeightedStats::new(self.shifts.len(), self.n_scenarios);
             for part in pool.drain(..) {
                 all.merge(&part);
-            }
-            if !last {
-                pool.push(all.clone());
             }
             Some(all)
         } else {
@@ -762,6 +760,15 @@ impl Stateful for BacktestSink<'_> {
             columns,
             weighted,
         });
+        Ok(())
+    }
+
+    /// The saved copy of the columns is dropped (the sink's own columns go on); the merged
+    /// weighted statistics go back to the pool.
+    fn take_back(&self, state: &mut PartialResult) -> Result<(), RunError> {
+        if let Some(saved) = state.backtest.take() {
+            self.pool.lock().map_err(poisoned)?.extend(saved.weighted);
+        }
         Ok(())
     }
 }

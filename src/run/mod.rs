@@ -231,6 +231,9 @@ pub trait Stateful: Sync {
     /// Puts the observer's state for the blocks of `state.completed` into `state`; `last`:
     /// the run is over and the observer may give its state away.
     fn save(&self, state: &mut PartialResult, last: bool) -> Result<(), RunError>;
+    /// After a checkpoint was written (not after the last save): takes back from `state` what
+    /// [`Stateful::save`] put there, so that the run goes on without a second copy of it.
+    fn take_back(&self, state: &mut PartialResult) -> Result<(), RunError>;
 }
 
 /// Blocks per group between two checkpoint saves: small enough that little work is lost,
@@ -568,8 +571,9 @@ impl<'a> Run<'a> {
                         s.save(&mut state, false)?;
                     }
                     ck.save(&state)?;
-                    // The observer keeps the live state; the saved copy is not needed.
-                    state.backtest = None;
+                    if let Some(s) = self.stateful {
+                        s.take_back(&mut state)?;
+                    }
                 }
             }
         }

@@ -153,13 +153,18 @@ impl PartialResult {
     /// Encodes to bytes: the magic line, the body's length and SHA-256, then the body
     /// (postcard).
     pub fn to_bytes(&self) -> Result<Vec<u8>, PartialError> {
-        let body = postcard::to_stdvec(self)
-            .map_err(|e| PartialError::Mismatch(format!("cannot encode a partial result: {e}")))?;
-        let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+        // The body is encoded straight after a placeholder header, then the header is filled
+        // in: one buffer, not a body and a copy of it (a backtest's state is 8 bytes per draw
+        // and observation).
+        let mut out = Vec::with_capacity(HEADER_LEN);
         out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-        out.extend_from_slice(&Sha256::digest(&body));
-        out.extend_from_slice(&body);
+        out.resize(HEADER_LEN, 0);
+        let mut out = postcard::to_extend(self, out)
+            .map_err(|e| PartialError::Mismatch(format!("cannot encode a partial result: {e}")))?;
+        let body_len = (out.len() - HEADER_LEN) as u64;
+        let digest = Sha256::digest(&out[HEADER_LEN..]);
+        out[MAGIC.len()..MAGIC.len() + 8].copy_from_slice(&body_len.to_le_bytes());
+        out[MAGIC.len() + 8..HEADER_LEN].copy_from_slice(&digest);
         Ok(out)
     }
 
