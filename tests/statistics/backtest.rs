@@ -149,12 +149,11 @@ fn update_is_exact_bayes_on_point_masses() {
     // Per-scenario ESS (Σ_{i∈k} w_i)² / Σ_{i∈k} w_i²: every draw of a scenario has the same
     // weight, so it is the scenario's number of draws, while the run's ESS is far below the
     // run's draws (the two scenarios' weights differ).
-    for k in 0..2 {
-        let n_k = counts[k] as f64;
+    for (k, (&ess, &n_k)) in update.scenario_ess.iter().zip(&counts).enumerate() {
+        let n_k = n_k as f64;
         assert!(
-            (update.scenario_ess[k] - n_k).abs() < 1e-9 * n_k,
-            "scenario {k}: ESS {} vs {n_k} draws",
-            update.scenario_ess[k]
+            (ess - n_k).abs() < 1e-9 * n_k,
+            "scenario {k}: ESS {ess} vs {n_k} draws"
         );
     }
     assert!(update.ess < 0.99 * draws as f64, "{}", update.ess);
