@@ -138,3 +138,35 @@ pub fn synthetic_lines_model(lines: usize, sectors: usize) -> (String, String) {
     }
     (text, csv)
 }
+
+/// `bench --lines N --line-paths`: the synthetic line model's sectors (from
+/// [`synthetic_lines_model`]) with a gradual adjustment and named competitors as the default
+/// model has them (MODEL.md §10, §12, §14): a half-life of pert(4, 8, 14) months per sector
+/// (the default model's cars), three named competitors with 45 % of each sector's imports
+/// between them, at η = ∞ (the composite solve) except in the two finite-η sectors of every
+/// eleven, whose competitors get a lognormal η (the multi-source Newton solve), and their own
+/// uncertain interim tariffs. The line file is unchanged; `bench --monthly` adds the monthly
+/// outputs.
+pub fn with_line_paths(text: &str, sectors: usize) -> String {
+    let mut t = text.to_string();
+    for s in 0..sectors {
+        let competitor_eta = if s % 11 < 2 {
+            "competitor_eta = { dist = \"lognormal\", median = 4.0, sd_log = 0.6 }\n"
+        } else {
+            ""
+        };
+        t = t.replacen(
+            &format!("\n[[sectors]]\nid = \"s{s}\"\n"),
+            &format!(
+                "\n[[sectors]]\nid = \"s{s}\"\nhalf_life_months = {{ dist = \"pert\", low = 4.0, mode = 8.0, high = 14.0 }}\ncompetitor_shares = {{ c1 = 0.2, c2 = 0.15, c3 = 0.1 }}\n{competitor_eta}"
+            ),
+            1,
+        );
+    }
+    for (id, low, high) in [("c1", 0.1, 0.25), ("c2", 0.0, 0.1), ("c3", 0.1, 0.5)] {
+        t.push_str(&format!(
+            "\n[[competitors]]\nid = \"{id}\"\n\n[interim.competitors.{id}]\ntariff = {{ default = {{ dist = \"uniform\", low = {low}, high = {high} }} }}\n"
+        ));
+    }
+    t
+}

@@ -118,8 +118,11 @@ pub(crate) fn run(command: LinesCommand) -> Result<(), Failure> {
 
 /// The synthetic model of `bench --lines N`: written to a temporary folder (the model names
 /// its line file by a relative path) and compiled.
-pub(crate) fn synthetic(lines: usize, sectors: usize) -> Result<Model, Failure> {
-    let (text, csv) = tariffsim::synthetic::synthetic_lines_model(lines, sectors);
+pub(crate) fn synthetic(lines: usize, sectors: usize, paths: bool) -> Result<Model, Failure> {
+    let (mut text, csv) = tariffsim::synthetic::synthetic_lines_model(lines, sectors);
+    if paths {
+        text = tariffsim::synthetic::with_line_paths(&text, sectors.clamp(1, lines.max(1)));
+    }
     let dir = tempfile::tempdir().map_err(|e| Failure {
         code: 1,
         message: format!("error: cannot create a temporary folder: {e}"),

@@ -120,6 +120,10 @@ enum Command {
         /// Keep the per-line sketches of lines.csv (`run --line-outputs`) in the run measured.
         #[arg(long)]
         line_outputs: bool,
+        /// Give the synthetic line model's sectors half-lives and three named competitors, as
+        /// the default model has (docs/lines.md); add --monthly for its monthly outputs.
+        #[arg(long, requires = "lines")]
+        line_paths: bool,
     },
     /// Tariff lines (MODEL.md §14): turn a UN Comtrade download into a line file.
     Lines {
@@ -404,10 +408,11 @@ pub fn main() -> ExitCode {
             lines,
             line_sectors,
             line_outputs,
+            line_paths,
         } => bench(
             model.as_deref(),
             sectors.map(|n| n as usize),
-            lines.map(|n| (n as usize, line_sectors as usize)),
+            lines.map(|n| (n as usize, line_sectors as usize, line_paths)),
             draws,
             threads as usize,
             seed,
@@ -662,7 +667,7 @@ fn peak_rss_mib() -> Option<f64> {
 fn bench(
     path: Option<&Path>,
     sectors: Option<usize>,
-    lines: Option<(usize, usize)>,
+    lines: Option<(usize, usize, bool)>,
     draws: u64,
     threads: usize,
     seed: u64,
@@ -670,7 +675,7 @@ fn bench(
     line_outputs: bool,
 ) -> Result<(), Failure> {
     let model = match (sectors, lines) {
-        (_, Some((n, in_sectors))) => lines::synthetic(n, in_sectors)?,
+        (_, Some((n, in_sectors, paths))) => lines::synthetic(n, in_sectors, paths)?,
         (Some(n), None) if n >= 1 => {
             model::compile_model(&tariffsim::synthetic::synthetic_model_text(n), "synthetic")?
         }

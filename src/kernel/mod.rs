@@ -581,6 +581,8 @@ impl<'m> Kernel<'m> {
                 self.max_line_slots,
                 model.lines.len(),
                 model.line_outputs,
+                self.max_named,
+                self.path,
             );
         }
         let KernelScratch { draws, regime } = scratch;
@@ -645,6 +647,7 @@ impl<'m> Kernel<'m> {
                 &mut draws.path,
                 &mut draws.track_annual,
                 outputs,
+                regime,
             );
         }
         // MODEL.md §10: competitors.<j>.export_loss = Σ_s X0_{j,s}·(1 − V_annual,{j,s}).
@@ -790,16 +793,24 @@ impl<'m> Kernel<'m> {
         for (s, sector) in self.model.sectors.iter().enumerate() {
             if let Some(line_plan) = self.line_plan.as_ref().filter(|p| p.backs(s)) {
                 // MODEL.md §14: the sector is the sum of its lines.
+                let tracks =
+                    self.track_start[s] * n..(self.track_start[s] + sector.competitors.len()) * n;
                 self.line_sector_values(
                     line_plan,
                     &plan.lines,
                     s,
                     RegimeDraws { draws, weight },
                     values,
-                    &mut outputs[(FIRST_SECTOR + s) * stride..][..stride],
-                    weighted_tariff,
+                    lines::LineSinks {
+                        column: &mut outputs[(FIRST_SECTOR + s) * stride..][..stride],
+                        weighted_tariff,
+                        tracks: &mut track_annual[tracks.clone()],
+                        kept: kept
+                            .as_mut()
+                            .map(|(k, t)| (&mut k[s * n..][..n], &mut t[tracks])),
+                    },
                     scratch,
-                    kept.as_mut().map(|(k, _)| &mut k[s * n..][..n]),
+                    !self.adjusts[s],
                 );
                 continue;
             }
@@ -993,6 +1004,7 @@ impl Kernel<'_> {
         path: &mut PathScratch,
         track_annual: &mut [f64],
         outputs: &mut [f64],
+        regime: &mut RegimeScratch,
     ) {
         let model = self.model;
         let stride = values.stride;
@@ -1009,6 +1021,28 @@ impl Kernel<'_> {
         let month = &path.month[..n];
         let partial = &path.partial[..n];
         for (s, sector) in model.sectors.iter().enumerate() {
+            if self.adjusts[s] && self.line_plan.as_ref().is_some_and(|p| p.backs(s)) {
+                // MODEL.md §14: every line of the sector follows its own path.
+                let tracks =
+                    self.track_start[s] * n..(self.track_start[s] + sector.competitors.len()) * n;
+                let path = lines::LinePath {
+                    by_scenario,
+                    group_start,
+                    month,
+                    partial,
+                    work: &mut path.work,
+                    month_columns: if monthly {
+                        &mut month_columns[..]
+                    } else {
+                        &mut []
+                    },
+                    stride,
+                    column: &mut head[(FIRST_SECTOR + s) * stride..][..n],
+                    tracks: &mut track_annual[tracks],
+                };
+                self.line_sector_path(s, n, values, path, regime);
+                continue;
+            }
             let v_interim = &path.v_interim[s * n..][..n];
             let v_deal = &path.v_deal[s * n..][..n];
             let x0 = sector.exports;

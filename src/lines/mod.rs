@@ -70,6 +70,28 @@ pub struct Line {
     pub base_tariff: f64,
     /// c0 of the line.
     pub competitor_base_tariff: f64,
+    /// θ_j of the line for each named competitor of its sector (in the sector's
+    /// `competitors` order): θ_j,sector·(1 − θ_line)/(1 − θ_sector), 0 when θ_sector = 1
+    /// (MODEL.md §14). Empty for a sector without named competitors.
+    pub competitor_shares: Vec<f64>,
+    /// θ_rest of the line: the sector's θ_rest scaled alike (1 − θ_line when θ_sector = 1).
+    pub rest_share: f64,
+    /// X0_j of the line for each named competitor of its sector:
+    /// X0_line·(θ_j,line/θ_line)·(1 + τ0_line)/(1 + τ0_j) (MODEL.md §10 on the line).
+    pub competitor_exports: Vec<f64>,
+}
+
+/// The factor (1 − θ_line)/(1 − θ_sector) that scales a sector's named competitors' shares
+/// and its `rest` to a line's (MODEL.md §14): the line keeps the sector's mix of the
+/// importer's other sources. 0 when θ_sector = 1 (the sector has no other source, and
+/// neither has a line of it but `rest`). Taken as one factor, so that a line with the
+/// sector's share gets the sector's shares bit for bit.
+pub fn competitor_scale(line_share: f64, sector_share: f64) -> f64 {
+    if sector_share >= 1.0 {
+        0.0
+    } else {
+        (1.0 - line_share) / (1.0 - sector_share)
+    }
 }
 
 /// The longest of `prefixes` that `code` starts with, as (index, length); `"*"` matches every

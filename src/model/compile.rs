@@ -453,7 +453,7 @@ impl Compiler<'_> {
             .lines
             .as_ref()
             .map(|l| l.get_ref().file.get_ref().clone());
-        let lines = self.assign_lines(raw.lines.as_ref(), &raw.sectors, &mut sectors, file);
+        let mut lines = self.assign_lines(raw.lines.as_ref(), &raw.sectors, &mut sectors, file);
         let sector_ids: Vec<String> = sectors.iter().map(|s| s.id.clone()).collect();
         // MODEL.md §11: exports to all markets, at least those to the importer.
         let exports_to_importer: f64 = sectors.iter().map(|s| s.exports).sum();
@@ -505,6 +505,13 @@ impl Compiler<'_> {
                 id,
             });
         }
+        // MODEL.md §14: lines of sectors with named competitors get the sector's mix, scaled.
+        lines::line_competitors(&mut lines, &mut sectors);
+        // A line's base tariff on a named competitor is the competitor's for the line's sector.
+        let competitor_line_base: Vec<Vec<Slot>> = competitor_base
+            .iter()
+            .map(|base| lines.iter().map(|l| base[l.sector]).collect())
+            .collect();
         let in_shares: Vec<bool> = (0..competitor_ids.len())
             .map(|ci| {
                 sectors
@@ -588,19 +595,22 @@ impl Compiler<'_> {
             &base_competitor,
             (&lines, &base_line_competitor),
         );
+        let (interim_competitors, interim_line_competitors) = self.competitor_regimes(
+            "interim",
+            interim_competitors.as_ref(),
+            &competitor_ids,
+            &in_shares,
+            &sector_ids,
+            (&competitor_base, &competitor_line_base),
+            &lines,
+        );
         let interim = Regime {
             tariff,
             competitor_tariff,
             line_tariff,
             line_competitor_tariff,
-            competitors: self.competitor_regimes(
-                "interim",
-                interim_competitors.as_ref(),
-                &competitor_ids,
-                &in_shares,
-                &sector_ids,
-                &competitor_base,
-            ),
+            competitors: interim_competitors,
+            line_competitors: interim_line_competitors,
         };
 
         // Scenarios (MODEL.md §4).
@@ -642,13 +652,14 @@ impl Compiler<'_> {
                 &interim.competitor_tariff,
                 (&lines, &interim.line_competitor_tariff),
             );
-            let competitor_tariffs = self.competitor_regimes(
+            let (competitor_tariffs, line_competitors) = self.competitor_regimes(
                 &prefix,
                 s.competitors.as_ref(),
                 &competitor_ids,
                 &in_shares,
                 &sector_ids,
-                &interim.competitors,
+                (&interim.competitors, &interim.line_competitors),
+                &lines,
             );
             let effective_month = match &s.effective_month {
                 Some(v) => self.param(format!("{prefix}.effective_month"), v, month_domain),
@@ -684,6 +695,7 @@ impl Compiler<'_> {
                     line_tariff,
                     line_competitor_tariff,
                     competitors: competitor_tariffs,
+                    line_competitors,
                 },
             });
         }
@@ -781,6 +793,7 @@ impl Compiler<'_> {
             r.line_tariff.iter_mut().for_each(fix);
             r.line_competitor_tariff.iter_mut().for_each(fix);
             r.competitors.iter_mut().flatten().for_each(fix);
+            r.line_competitors.iter_mut().flatten().for_each(fix);
         };
         fix_regime(&mut interim);
         for s in &mut sectors {
@@ -1079,6 +1092,7 @@ impl Compiler<'_> {
 
     /// A regime's `competitors.<j>` tables (MODEL.md §10): per named competitor and sector,
     /// the regime's own rate, else its `default`, else `previous` (the previous regime's).
+    #[allow(clippy::too_many_arguments)]
     fn competitor_regimes(
         &mut self,
         prefix: &str,
@@ -1086,11 +1100,13 @@ impl Compiler<'_> {
         competitor_ids: &[String],
         in_shares: &[bool],
         sector_ids: &[String],
-        previous: &[Vec<Slot>],
-    ) -> Vec<Vec<Slot>> {
+        (previous, previous_lines): (&[Vec<Slot>], &[Vec<Slot>]),
+        lines: &[crate::lines::Line],
+    ) -> (Vec<Vec<Slot>>, Vec<Vec<Slot>>) {
         let mut resolved = previous.to_vec();
+        let mut resolved_lines = previous_lines.to_vec();
         let Some(tables) = tables else {
-            return resolved;
+            return (resolved, resolved_lines);
         };
         for (key, regime) in tables.get_ref() {
             let k = key.get_ref();
@@ -1105,19 +1121,17 @@ impl Compiler<'_> {
                     "line {line}: `{path}` sets tariffs on competitor `{k}`, which has no share in any sector (no `competitor_shares` names it), so they have no effect"
                 ));
             }
-            // Named competitors' tables are per sector; lines with named competitors are
-            // refused (compile/lines.rs), so no line rates here.
-            resolved[ci] = self
-                .tariff_table(
-                    &format!("{path}.tariff"),
-                    regime.get_ref().tariff.as_ref(),
-                    sector_ids,
-                    &previous[ci],
-                    (&[], &[]),
-                )
-                .0;
+            // MODEL.md §14: `hs:` keys set a named competitor's rate line by line, as they do
+            // the exporter's and `rest`'s.
+            (resolved[ci], resolved_lines[ci]) = self.tariff_table(
+                &format!("{path}.tariff"),
+                regime.get_ref().tariff.as_ref(),
+                sector_ids,
+                &previous[ci],
+                (lines, &previous_lines[ci]),
+            );
         }
-        resolved
+        (resolved, resolved_lines)
     }
 
     /// Resolves one regime table per sector (own entry, else `default`, else `previous`) and

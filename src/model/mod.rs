@@ -135,6 +135,10 @@ pub struct Regime {
     pub line_competitor_tariff: Vec<Slot>,
     /// Tariff on each named competitor (MODEL.md §10), per competitor then per sector.
     pub competitors: Vec<Vec<Slot>>,
+    /// Tariff on each named competitor, per competitor then per line (MODEL.md §14: longest
+    /// `hs:` prefix of the competitor's table → the line's sector → `default` → previous
+    /// regime; empty without lines).
+    pub line_competitors: Vec<Vec<Slot>>,
 }
 
 /// A deal scenario.

@@ -132,19 +132,42 @@ fn model_keys_of_lines_are_checked_too() {
         );
     let stderr = rejected(&no_lines, ok_lines);
     assert!(stderr.contains("needs tariff lines"), "{stderr}");
-    // Named competitors (MODEL.md §10) inside a line-backed sector: refused in this version.
+    // Named competitors (MODEL.md §10) inside a line-backed sector need the sector's own
+    // share (a line's θ_j is the sector's scaled by (1 − θ_line)/(1 − θ_sector)).
     let with_competitors = MODEL
         .replace("[lines]", "[[competitors]]\nid = \"japan\"\n\n[lines]")
+        .replace("share = 0.2\n", "")
         .replace(
             "codes = [\"8703\"]",
             "codes = [\"8703\"]\ncompetitor_shares = { japan = 0.2 }",
         );
-    let stderr = rejected(&with_competitors, ok_lines);
+    let stderr = rejected(&with_competitors, "code,exports,share\n870323,1,0.3\n");
     assert!(
         stderr.contains("sectors.autos.competitor_shares")
-            && stderr.contains("not supported in this version"),
+            && stderr.contains("need the sector's own `share`")
+            && stderr.contains("accepted: a `share` in (0, 1] on the sector"),
         "{stderr}"
     );
+    // file:line:col of the competitor_shares value.
+    let full = format!("{}{with_competitors}", super::HEAD);
+    let line = full[..full.find("competitor_shares = ").unwrap()]
+        .matches('\n')
+        .count()
+        + 1;
+    assert!(
+        stderr.contains(&format!("model.toml:{line}:")),
+        "expected model.toml:{line}: in {stderr}"
+    );
+    // With the sector's share, the same model is accepted.
+    let dir = tempfile::tempdir().unwrap();
+    let ok = MODEL
+        .replace("[lines]", "[[competitors]]\nid = \"japan\"\n\n[lines]")
+        .replace(
+            "codes = [\"8703\"]",
+            "codes = [\"8703\"]\ncompetitor_shares = { japan = 0.2 }\nhalf_life_months = 2.0",
+        );
+    let file = write(dir.path(), &ok, "code,exports,share\n870323,1,0.3\n");
+    tariffsim::model::load_model(&file).unwrap_or_else(|e| panic!("{e}"));
     // A row with fewer cells than the header.
     let stderr = rejected(
         &MODEL.replace("codes = [\"8703\"]", "codes = [\"9999\"]"),

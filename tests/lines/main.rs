@@ -9,6 +9,7 @@ mod bad_files;
 mod economics;
 mod import;
 mod outputs;
+mod paths;
 
 use std::path::Path;
 

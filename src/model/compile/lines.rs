@@ -6,7 +6,8 @@ use toml::Spanned;
 
 use super::{Compiler, Slot};
 use crate::lines::{
-    diagnostic_at, longest_prefix, read_line_file, valid_code, Line, CATCH_ALL, CODE_RULE,
+    competitor_scale, diagnostic_at, longest_prefix, read_line_file, valid_code, Line, CATCH_ALL,
+    CODE_RULE,
 };
 use crate::model::error::ModelError;
 use crate::model::schema::{RawLines, RawSector};
@@ -203,6 +204,11 @@ impl Compiler<'_> {
                             competitor_base_tariff: row
                                 .competitor_base_tariff
                                 .unwrap_or(sector.competitor_base_tariff),
+                            // Filled in by `line_competitors` once the competitors' base
+                            // tariffs are known.
+                            competitor_shares: Vec::new(),
+                            rest_share: 1.0 - share,
+                            competitor_exports: Vec::new(),
                         });
                     }
                     if !diagnostics.is_empty() {
@@ -221,25 +227,14 @@ impl Compiler<'_> {
             let key = format!("sectors.{}", sectors[s].id);
             let sector = &mut sectors[s];
             if has_lines[s] {
-                let zero = |v: &toml::Value| v.as_float() == Some(0.0) || v.as_integer() == Some(0);
-                if let Some(h) = raw.half_life_months.as_ref().filter(|h| !zero(h.get_ref())) {
-                    // The monthly path of a gradual adjustment is non-linear in V, so it would
-                    // have to run per line; not implemented yet (docs/lines.md).
+                // MODEL.md §14: a line's θ_j = θ_j,sector·(1 − θ_line)/(1 − θ_sector) needs the
+                // sector's own θ; the export-weighted mean of the lines' shares would make the
+                // sector's `competitor_shares` mean something that depends on the line file.
+                if let (Some(named), None) = (&raw.competitor_shares, &raw.share) {
                     self.error(
-                        h.span(),
-                        &format!("{key}.half_life_months"),
-                        "a sector backed by tariff lines adjusts at once in this version; accepted: no half_life_months on a sector that takes lines".into(),
-                    );
-                }
-                // MODEL.md §10 inside lines (θ_j scaled by (1 − θ_line)/(1 − θ_sector)) is not
-                // in the line solve yet: refused rather than solved as if no competitor were named.
-                let named = raw.competitor_shares.as_ref().map(|t| t.span());
-                let eta = raw.competitor_eta.as_ref().map(|t| t.span());
-                if let Some(span) = named.or(eta) {
-                    self.error(
-                        span,
+                        named.span(),
                         &format!("{key}.competitor_shares"),
-                        "named competitors (competitor_shares, competitor_eta) on a sector backed by tariff lines are not supported in this version; accepted: a line-backed sector without them (its competitors are the composite of §2), or the sector without lines".into(),
+                        "named competitors on a sector backed by tariff lines need the sector's own `share` (a line's competitor shares are the sector's scaled by (1 - line share)/(1 - sector share)); accepted: a `share` in (0, 1] on the sector, or no competitor_shares".into(),
                     );
                 }
                 let sum = line_exports[s];
@@ -284,5 +279,46 @@ impl Compiler<'_> {
             }
         }
         lines
+    }
+}
+
+/// MODEL.md §14 with §10: each line's shares of its sector's named competitors and `rest`
+/// (the sector's mix, scaled by (1 − θ_line)/(1 − θ_sector)) and its competitors' baseline
+/// exports X0_j,line = X0_line·(θ_j,line/θ_line)·(1 + τ0_line)/(1 + τ0_j); a line-backed
+/// sector's X0_j is then the sum over its lines (a line with the sector's data gets the
+/// sector's numbers bit for bit: the same expressions on the same values).
+pub(super) fn line_competitors(lines: &mut [Line], sectors: &mut [Sector]) {
+    let mut has_lines = vec![false; sectors.len()];
+    for line in lines.iter_mut() {
+        let sector = &sectors[line.sector];
+        has_lines[line.sector] = true;
+        let scale = competitor_scale(line.share, sector.share);
+        line.rest_share = if sector.share >= 1.0 {
+            1.0 - line.share
+        } else {
+            sector.rest_share * scale
+        };
+        line.competitor_shares = sector.competitors.iter().map(|c| c.share * scale).collect();
+        line.competitor_exports = sector
+            .competitors
+            .iter()
+            .zip(&line.competitor_shares)
+            .map(|(c, &theta_j)| {
+                line.exports * (theta_j / line.share) * (1.0 + line.base_tariff)
+                    / (1.0 + c.base_tariff)
+            })
+            .collect();
+    }
+    for (s, sector) in sectors.iter_mut().enumerate() {
+        if !has_lines[s] {
+            continue;
+        }
+        for (k, c) in sector.competitors.iter_mut().enumerate() {
+            c.exports = lines
+                .iter()
+                .filter(|l| l.sector == s)
+                .map(|l| l.competitor_exports[k])
+                .sum();
+        }
     }
 }
