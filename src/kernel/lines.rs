@@ -5,6 +5,8 @@
 //! (1 − θ_line)/(1 − θ_sector), compiled into [`crate::lines::Line`]); their V per line are
 //! summed, weighted by the lines' X0_j, into the sector's competitor tracks.
 //!
+//! Lines of a sector that differ only in their exports are solved once ([`LineClass`]).
+//!
 //! A sector whose half-life is 0 is summed regime by regime ([`Kernel::line_sector_values`]):
 //! V*_t is linear in V, so the sector's path is the path of its summed V. A sector that adjusts
 //! gradually cannot be (ln V_t is not linear in V): each line runs its own §12 recursion
@@ -53,6 +55,29 @@ pub(super) struct LinePlan {
     /// Per line, X0_j,line / X0_j,sector of each named competitor of its sector: the line's
     /// weight in the sector's competitor track (0 where the sector's X0_j is 0).
     track_weight: Vec<Vec<f64>>,
+    /// Per sector, its classes' positions in `classes`.
+    class_range: Vec<Range<usize>>,
+    /// Classes of identical lines, sector after sector (see [`LineClass`]).
+    classes: Vec<LineClass>,
+    /// The lines of each class (line indices), class after class.
+    class_lines: Vec<usize>,
+}
+
+/// Lines of one sector that differ in nothing but their exports: the same share, base
+/// tariffs and rate slots (their own, `rest`'s and each named competitor's) in every regime.
+/// They have the same V in every draw, so the class is solved once, for its first line, and
+/// weighted by the sum of its lines' weights (HS6 lines of one sector under one `hs:` key
+/// with the sector's share are one class). A class of one line is that line, bit for bit.
+#[derive(Debug, Clone)]
+struct LineClass {
+    /// The line solved for the class.
+    line: usize,
+    /// Its lines' positions in `class_lines`.
+    lines: Range<usize>,
+    /// Σ X0_l/X0_s, Σ X0_l and, per named competitor, Σ X0_j,l/X0_j,s over its lines.
+    weight: f64,
+    exports: f64,
+    track_weight: Vec<f64>,
 }
 
 /// A regime's line rates arranged for evaluation: per sector, the distinct slots its lines
@@ -113,7 +138,7 @@ impl LinePlan {
             by_sector[s] = start..end;
             start = end;
         }
-        Some(LinePlan {
+        let mut plan = LinePlan {
             by_sector,
             order,
             shares: model
@@ -157,7 +182,81 @@ impl LinePlan {
                         .collect()
                 })
                 .collect(),
-        })
+            class_range: Vec::new(),
+            classes: Vec::new(),
+            class_lines: Vec::new(),
+        };
+        plan.classify(model);
+        Some(plan)
+    }
+
+    /// Groups each sector's lines into classes of identical lines (see [`LineClass`]), in
+    /// file order of their first lines.
+    fn classify(&mut self, model: &Model) {
+        let regimes: Vec<&Regime> = std::iter::once(&model.interim)
+            .chain(model.scenarios.iter().map(|s| &s.regime))
+            .collect();
+        for s in 0..model.sectors.len() {
+            let competitors = &model.sectors[s].competitors;
+            let first = self.classes.len();
+            let mut members: Vec<Vec<usize>> = Vec::new();
+            let mut keys: std::collections::HashMap<Vec<u64>, usize> =
+                std::collections::HashMap::new();
+            for &l in &self.order[self.by_sector[s].clone()] {
+                let line = &model.lines[l];
+                let mut key = vec![
+                    line.share.to_bits(),
+                    line.base_tariff.to_bits(),
+                    line.competitor_base_tariff.to_bits(),
+                ];
+                for r in &regimes {
+                    key.push(r.line_tariff[l].index() as u64);
+                    key.push(r.line_competitor_tariff[l].index() as u64);
+                    key.extend(
+                        competitors
+                            .iter()
+                            .map(|c| r.line_competitors[c.competitor][l].index() as u64),
+                    );
+                }
+                let next = members.len();
+                let class = *keys.entry(key).or_insert(next);
+                if class == next {
+                    members.push(Vec::new());
+                }
+                members[class].push(l);
+            }
+            for lines in members {
+                let start = self.class_lines.len();
+                self.class_lines.extend_from_slice(&lines);
+                // Summed from the first line on (not from 0), so a class of one line keeps
+                // the line's numbers exactly.
+                let sum = |f: &dyn Fn(usize) -> f64| {
+                    lines[1..]
+                        .iter()
+                        .fold(f(lines[0]), |total, &l| total + f(l))
+                };
+                self.classes.push(LineClass {
+                    line: lines[0],
+                    lines: start..self.class_lines.len(),
+                    weight: sum(&|l| self.weight[l]),
+                    exports: sum(&|l| model.lines[l].exports),
+                    track_weight: (0..competitors.len())
+                        .map(|k| sum(&|l| self.track_weight[l][k]))
+                        .collect(),
+                });
+            }
+            self.class_range.push(first..self.classes.len());
+        }
+    }
+
+    /// The classes of identical lines of sector `s`.
+    fn classes_of(&self, s: usize) -> &[LineClass] {
+        &self.classes[self.class_range[s].clone()]
+    }
+
+    /// The lines of a class.
+    fn members(&self, class: &LineClass) -> &[usize] {
+        &self.class_lines[class.lines.clone()]
     }
 
     /// Whether sector `s` is solved line by line.
@@ -475,7 +574,8 @@ impl Kernel<'_> {
             ls.sector_value[..len].fill(0.0);
             ls.track_value[..named * len].fill(0.0);
         }
-        for &l in plan.lines_of(s) {
+        for class in plan.classes_of(s) {
+            let l = class.line;
             let t = regime.tariff[l];
             if solve {
                 let v = &mut export_value[..len];
@@ -519,38 +619,35 @@ impl Kernel<'_> {
                     v.fill(1.0);
                     named_v.fill(1.0);
                 }
-                let phi = plan.weight[l];
+                let phi = class.weight;
                 for (total, &x) in ls.sector_value[..len].iter_mut().zip(v.iter()) {
                     *total += phi * x;
                 }
-                for (k, &psi) in plan.track_weight[l].iter().enumerate() {
+                for (k, &psi) in class.track_weight.iter().enumerate() {
                     let track = &mut ls.track_value[k * len..(k + 1) * len];
                     for (total, &x) in track.iter_mut().zip(&named_v[k * len..(k + 1) * len]) {
                         *total += psi * x;
                     }
                 }
             }
-            let exports = self.model.lines[l].exports;
+            let exports = class.exports;
             let tariffs = values.column(slots[t].index());
-            let line_values =
-                (solve && !ls.line_values.is_empty()).then(|| &mut ls.line_values[l * n..][..n]);
-            match line_values {
-                Some(line_values) => {
+            for &d in draws {
+                let d = d as usize;
+                let w = weight[d];
+                if w > 0.0 {
+                    weighted_tariff[d] += exports * w * tariffs[d];
+                }
+            }
+            if solve && !ls.line_values.is_empty() {
+                // Every line of the class has the class's V.
+                for &member in plan.members(class) {
+                    let line_values = &mut ls.line_values[member * n..][..n];
                     for (&x, &d) in export_value[..len].iter().zip(draws) {
                         let d = d as usize;
                         let w = weight[d];
                         if w > 0.0 {
                             line_values[d] += w * x;
-                            weighted_tariff[d] += exports * w * tariffs[d];
-                        }
-                    }
-                }
-                None => {
-                    for &d in draws {
-                        let d = d as usize;
-                        let w = weight[d];
-                        if w > 0.0 {
-                            weighted_tariff[d] += exports * w * tariffs[d];
                         }
                     }
                 }
@@ -720,7 +817,8 @@ impl Kernel<'_> {
         let half_life = &values.column(sector.half_life_months.index())[..n];
         let growth = &values.column(sector.growth.index())[..n];
         let interim_column = |slot: Slot| &values.column(slot.index())[..n];
-        for &l in plan.lines_of(s) {
+        for class in plan.classes_of(s) {
+            let l = class.line;
             // V under the draw's scenario, scenario by scenario over its draws.
             let mut offset = 0;
             for (regime, start, end) in scenario_groups() {
@@ -806,7 +904,7 @@ impl Kernel<'_> {
                 named_v.fill(1.0);
             }
             // The line's path and its months (MODEL.md §12 on the line, the sector's λ).
-            let x0 = model.lines[l].exports;
+            let x0 = class.exports;
             let x0_month = x0 / h_months;
             adjusted_path(
                 work,
@@ -832,17 +930,20 @@ impl Kernel<'_> {
                     }
                 },
             );
-            let phi = plan.weight[l];
+            let phi = class.weight;
             for (v, &total) in column[..n].iter_mut().zip(&work.sum[..n]) {
                 *v += phi * (total / h_months);
             }
             if !ls.line_values.is_empty() {
-                for (v, &total) in ls.line_values[l * n..][..n].iter_mut().zip(&work.sum[..n]) {
-                    *v = total / h_months;
+                for &member in plan.members(class) {
+                    let line_values = &mut ls.line_values[member * n..][..n];
+                    for (v, &total) in line_values.iter_mut().zip(&work.sum[..n]) {
+                        *v = total / h_months;
+                    }
                 }
             }
             // Its named competitors, each on its own path with the same half-life.
-            for (k, &psi) in plan.track_weight[l].iter().enumerate() {
+            for (k, &psi) in class.track_weight.iter().enumerate() {
                 adjusted_annual(
                     work,
                     n,

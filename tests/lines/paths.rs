@@ -675,8 +675,27 @@ fn the_shipped_line_example_with_half_lives_and_competitors_is_the_default_model
     assert_eq!(params(&example), params(&default));
     let names = output_names(&default);
     assert_eq!(names, output_names(&example));
-    let (a, _) = evaluate(&example, 1500, 2);
+    let example = example.with_line_outputs(true).unwrap();
+    let (a, line_losses) = evaluate(&example, 1500, 2);
     let (b, _) = evaluate(&default, 1500, 2);
+    // All lines of a sector are one class (solved once): each line's loss is its share of its
+    // sector's loss.
+    for (l, line) in example.lines.iter().enumerate() {
+        let sector = &example.sectors[line.sector];
+        let column = names
+            .iter()
+            .position(|n| *n == format!("sectors.{}.export_loss", sector.id))
+            .unwrap();
+        for (d, row) in a.iter().enumerate() {
+            let expected = row[column] * line.exports / sector.exports;
+            assert!(
+                (line_losses[l][d] - expected).abs() <= 1e-12 * sector.exports,
+                "line {} draw {d}: {} vs {expected}",
+                line.code,
+                line_losses[l][d]
+            );
+        }
+    }
     for (d, (ra, rb)) in a.iter().zip(&b).enumerate() {
         for (o, (&x, &y)) in ra.iter().zip(rb).enumerate() {
             // Losses are sums over 301 lines of X0_l·(…) against one X0·(…): 1e-12 of the
