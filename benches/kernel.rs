@@ -1,5 +1,6 @@
 //! ns per sector solve (MODEL.md §2) for η = inf and finite η: one draw at a time, and over a
-//! block of 1024 draws as the engine runs it (vectorised closed form and Newton steps).
+//! block of 1024 draws as the engine runs it (vectorised closed form and Newton steps); and the
+//! whole kernel on a block of the default model (solves, named competitors, monthly path).
 
 use std::hint::black_box;
 
@@ -9,6 +10,9 @@ use tariffsim::kernel::armington::{
     Elasticities, FoldScratch, SectorColumns, SectorShares, SolveScratch, SourceColumns,
     SourceScratch, SourceShares,
 };
+use tariffsim::kernel::{Evaluator, Kernel, KernelScratch, ValueColumns};
+use tariffsim::model::{compile_model, DEFAULT_MODEL_FILE, DEFAULT_MODEL_TEXT};
+use tariffsim::sampling::{SamplerKind, BLOCK_SIZE};
 
 fn sector_solve(c: &mut Criterion) {
     let shares = SectorShares::new(0.16);
@@ -177,5 +181,51 @@ fn named_competitors(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, sector_solve, named_competitors);
+/// The kernel alone (`Kernel::evaluate_block`: the solves of every regime, the named
+/// competitors, the monthly path of §12 and the outputs) on one block of 1024 draws of the
+/// default model, from values drawn once: what issue 16's speed work on the kernel changed.
+fn default_model_kernel(c: &mut Criterion) {
+    let model = compile_model(DEFAULT_MODEL_TEXT, DEFAULT_MODEL_FILE).expect("default model");
+    let n = BLOCK_SIZE as usize;
+    let evaluator = Evaluator::new(&model);
+    let mut buf = evaluator.buffers(n);
+    SamplerKind::MonteCarlo
+        .point_set(model.dimension, BLOCK_SIZE, 0, false)
+        .expect("points")
+        .fill_block(0, 0, buf.points_mut(n));
+    evaluator.evaluate(&mut buf, n);
+    // The block's values in the kernel's column layout: value j of draw d at j·n + d.
+    let drawn = buf.values(n);
+    let width = drawn.ncols();
+    let mut data = vec![0.0; width * n];
+    for j in 0..width {
+        for d in 0..n {
+            data[j * n + d] = drawn[[d, j]];
+        }
+    }
+    let scenarios = buf.scenarios(n).to_vec();
+    let kernel = Kernel::new(&model);
+    let mut outputs = vec![0.0; kernel.n_outputs() * n];
+    let mut scratch = KernelScratch::default();
+    let mut group = c.benchmark_group("default_model_kernel_block1024");
+    group.throughput(Throughput::Elements(n as u64));
+    group.bench_function("evaluate_block", |b| {
+        b.iter(|| {
+            let values = ValueColumns {
+                data: black_box(&data),
+                stride: n,
+            };
+            kernel.evaluate_block(&values, &scenarios, &mut outputs, &mut scratch);
+            outputs[n - 1]
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    sector_solve,
+    named_competitors,
+    default_model_kernel
+);
 criterion_main!(benches);

@@ -11,15 +11,30 @@
 //! Determinism: the observed columns are written at their draw's index; weights are exact
 //! integers (see [`crate::stats::WEIGHT_BITS`]); weighted sums are block sums in draw order
 //! added into exact sums. So results are the same bits for any thread count.
+//!
+//! Shards and checkpoints: the sink is a [`Stateful`] observer of the run driver, so a
+//! partial result of a backtest carries a [`BacktestState`] (the observations, the observed
+//! draws of its blocks in draw order, the weighted statistics). Merging shards concatenates
+//! the draws in block order and merges the weighted statistics exactly; resuming restores
+//! them. The scores and the update are then computed from the whole as in one process, so
+//! they are the same bits ([`backtest_from_partial`]).
 
+use std::ops::Range;
 use std::sync::Mutex;
+use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 
 use crate::model::{Model, YearMonth};
 use crate::outputs::{month_output, output_names, MONTH_EXPORT_CHANGE_PCT};
 use crate::report::json_number;
-use crate::run::{BlockView, Engine, Observer, Run, RunConfig, RunError, RunOutcome};
+use crate::run::{
+    BlockRange, BlockView, Checkpoint, Engine, Observer, PartialError, PartialResult, Run,
+    RunConfig, RunError, RunOutcome, Stateful,
+};
+use crate::sampling::BLOCK_SIZE;
 use crate::stats::{
     fixed_weight, weight_value, ExactSum, WeightedHistogram, ES_KEYS, ES_LEVELS, QUANTILE_KEYS,
     QUANTILE_LEVELS,
@@ -33,7 +48,7 @@ pub const BACKTEST_LEVELS: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 pub const BACKTEST_KEYS: [&str; 5] = ["0.05", "0.25", "0.5", "0.75", "0.95"];
 
 /// One observed value of an output.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Observation {
     /// The output's name (a `period` row becomes `months.<t>.export_change_pct`).
     pub output: String,
@@ -416,19 +431,22 @@ pub enum BacktestError {
     Underflow(String),
 }
 
-/// Weighted accumulators of one worker (exact merges, see the module docs).
-#[derive(Debug, Clone)]
-struct WeightedStats {
+/// Weighted accumulators of one worker, or of the completed blocks in a partial result
+/// (exact merges, see the module docs).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct WeightedStats {
     histograms: Vec<WeightedHistogram>,
     /// [scenario][output] Σ w·(x − c) and Σ w·(x − c)².
     moments: Vec<(ExactSum, ExactSum)>,
     /// Σ w per scenario (fixed point) and Σ w as f64 per scenario (exact sums of the f64 weights).
     weight: Vec<u128>,
     weight_f64: Vec<ExactSum>,
-    /// Σ w² (f64 weights).
-    weight_sq: ExactSum,
+    /// Σ w² per scenario (f64 weights): the per-scenario ESS needs it.
+    weight_sq: Vec<ExactSum>,
     /// Block scratch: fixed and f64 weight per draw.
+    #[serde(skip)]
     fixed: Vec<u128>,
+    #[serde(skip)]
     value: Vec<f64>,
 }
 
@@ -439,10 +457,40 @@ impl WeightedStats {
             moments: vec![(ExactSum::new(), ExactSum::new()); n_outputs * n_scenarios],
             weight: vec![0; n_scenarios],
             weight_f64: vec![ExactSum::new(); n_scenarios],
-            weight_sq: ExactSum::new(),
+            weight_sq: vec![ExactSum::new(); n_scenarios],
             fixed: Vec::new(),
             value: Vec::new(),
         }
+    }
+
+    /// Checks the shape against a model of `n_outputs` outputs and `n_scenarios` scenarios,
+    /// and that the total weight cannot overflow (a file's field, before any merge uses it).
+    fn check_shape(&self, n_outputs: usize, n_scenarios: usize) -> Result<(), String> {
+        if self.histograms.len() != n_outputs
+            || self.moments.len() != n_outputs * n_scenarios
+            || self.weight.len() != n_scenarios
+            || self.weight_f64.len() != n_scenarios
+            || self.weight_sq.len() != n_scenarios
+        {
+            return Err(format!(
+                "weighted statistics of {} outputs and {} scenarios, where the model has {n_outputs} and {n_scenarios}",
+                self.histograms.len(),
+                self.weight.len()
+            ));
+        }
+        let total = self
+            .weight
+            .iter()
+            .try_fold(0u128, |a, &w| a.checked_add(w))
+            .ok_or("the weights overflow")?;
+        // At most one full weight (2^WEIGHT_BITS) per draw: far below u128's range.
+        if total >> 120 != 0 {
+            return Err("implausible total weight".into());
+        }
+        if self.histograms.iter().any(|h| h.total() > total) {
+            return Err("a histogram holds more weight than the draws".into());
+        }
+        Ok(())
     }
 
     fn merge(&mut self, other: &WeightedStats) {
@@ -459,31 +507,279 @@ impl WeightedStats {
         for (a, b) in self.weight_f64.iter_mut().zip(&other.weight_f64) {
             a.merge(b);
         }
-        self.weight_sq.merge(&other.weight_sq);
+        for (a, b) in self.weight_sq.iter_mut().zip(&other.weight_sq) {
+            a.merge(b);
+        }
     }
+}
+
+/// SHA-256 (hex) of observations: output, value, sd and label of each, in file order (not
+/// the file's bytes, so a reformatted file with the same observations still matches).
+pub fn observations_sha256(observations: &[Observation]) -> String {
+    let mut hash = Sha256::new();
+    for o in observations {
+        hash.update(o.output.as_bytes());
+        hash.update([0]);
+        hash.update(o.value.to_bits().to_le_bytes());
+        match o.sd {
+            Some(sd) => {
+                hash.update([1]);
+                hash.update(sd.to_bits().to_le_bytes());
+            }
+            None => hash.update([0]),
+        }
+        hash.update(o.label.as_bytes());
+        hash.update([0]);
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Draws of blocks `a..b` of a run of `draws` draws.
+fn range_draws(a: u64, b: u64, draws: u64) -> u64 {
+    b.saturating_mul(BLOCK_SIZE).min(draws) - a.saturating_mul(BLOCK_SIZE).min(draws)
+}
+
+/// What a partial result (a shard, a checkpoint) of a backtest carries besides the run's
+/// statistics: the observations, so that `merge` needs no observation file and refuses shards
+/// of different ones; every draw of each observed output over the completed blocks, in draw
+/// order (8 bytes × draws × observations: the exact PIT and CRPS need them); and the weighted
+/// statistics of the update, which merge exactly.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BacktestState {
+    /// The observation file as given (for messages).
+    pub observed_file: String,
+    /// [`observations_sha256`] of `observations`.
+    pub observations_sha256: String,
+    /// The observations, in file order.
+    pub observations: Vec<Observation>,
+    /// Per observation, the observed output of every draw of the completed blocks, the blocks
+    /// in order.
+    pub columns: Vec<Vec<f64>>,
+    /// The weighted statistics of those draws (when any observation has an sd).
+    weighted: Option<WeightedStats>,
+}
+
+impl BacktestState {
+    /// Checks a decoded state against the run's `model` and the `draws` its partial result
+    /// covers: observations of this model's outputs matching their SHA-256, one column of
+    /// `draws` values per observation, weighted statistics of the model's shape exactly when
+    /// an observation has an sd.
+    pub fn validate(&self, model: &Model, draws: u64) -> Result<(), String> {
+        if observations_sha256(&self.observations) != self.observations_sha256 {
+            return Err("the stored observations do not match their SHA-256".into());
+        }
+        if self.observations.is_empty() {
+            return Err("no observations".into());
+        }
+        let names = output_names(model);
+        for o in &self.observations {
+            if names.get(o.index) != Some(&o.output) {
+                return Err(format!(
+                    "`{}` is not output {} of the model",
+                    o.output, o.index
+                ));
+            }
+            if !o.value.is_finite() || o.sd.is_some_and(|sd| !(sd.is_finite() && sd > 0.0)) {
+                return Err(format!("observation of `{}` out of range", o.output));
+            }
+        }
+        if self.columns.len() != self.observations.len()
+            || self.columns.iter().any(|c| c.len() as u64 != draws)
+        {
+            return Err(format!(
+                "observed draws do not cover the partial result's {draws} draws"
+            ));
+        }
+        let update = self.observations.iter().any(|o| o.sd.is_some());
+        match (&self.weighted, update) {
+            (Some(w), true) => w.check_shape(names.len(), model.scenarios.len()),
+            (None, false) => Ok(()),
+            _ => Err(
+                "weighted statistics where no observation has an sd, or none where one has".into(),
+            ),
+        }
+    }
+
+    /// Merges the states of partial results of one backtest, each with the blocks it covers
+    /// (the blocks are disjoint: checked by the caller): the observed draws in block order,
+    /// the weighted statistics exactly. Refuses states of different observations.
+    pub(crate) fn merge(
+        parts: Vec<(Vec<(u64, u64)>, BacktestState)>,
+        draws: u64,
+    ) -> Result<BacktestState, String> {
+        let first = &parts
+            .first()
+            .ok_or_else(|| "no backtest states to merge".to_string())?
+            .1;
+        for (_, p) in &parts[1..] {
+            if p.observations_sha256 != first.observations_sha256 {
+                return Err(format!(
+                    "shards of backtests against different observations: {} (sha256 {}) vs {} (sha256 {}); accepted: the shards of one backtest, all run with the same observation file",
+                    first.observed_file,
+                    first.observations_sha256.get(..12).unwrap_or_default(),
+                    p.observed_file,
+                    p.observations_sha256.get(..12).unwrap_or_default()
+                ));
+            }
+        }
+        // (first block, part, offset in the part's columns, draws) of every block range.
+        let mut segments = Vec::new();
+        for (i, (completed, _)) in parts.iter().enumerate() {
+            let mut offset = 0;
+            for &(a, b) in completed {
+                let n = range_draws(a, b, draws) as usize;
+                segments.push((a, i, offset, n));
+                offset += n;
+            }
+        }
+        segments.sort_unstable();
+        let total: usize = segments.iter().map(|s| s.3).sum();
+        let n_obs = first.observations.len();
+        let mut columns = vec![Vec::with_capacity(total); n_obs];
+        for &(_, i, offset, n) in &segments {
+            for (column, part) in columns.iter_mut().zip(&parts[i].1.columns) {
+                column.extend_from_slice(&part[offset..offset + n]);
+            }
+        }
+        let mut weighted: Option<WeightedStats> = None;
+        for (_, p) in &parts {
+            if let Some(w) = &p.weighted {
+                match weighted.as_mut() {
+                    Some(all) => all.merge(w),
+                    None => weighted = Some(w.clone()),
+                }
+            }
+        }
+        let (_, first) = parts.into_iter().next().unwrap_or_else(|| unreachable!());
+        Ok(BacktestState {
+            observed_file: first.observed_file,
+            observations_sha256: first.observations_sha256,
+            observations: first.observations,
+            columns,
+            weighted,
+        })
+    }
+}
+
+/// The observed columns of the blocks this process runs, from its first draw on.
+struct Columns {
+    first_draw: u64,
+    data: Vec<Vec<f64>>,
 }
 
 /// The block sink of a backtest: observed columns and weighted statistics.
 struct BacktestSink<'a> {
     observations: &'a [Observation],
+    observed_file: String,
+    sha256: String,
+    draws: u64,
     n_scenarios: usize,
     shifts: Vec<f64>,
-    columns: Mutex<Vec<Vec<f64>>>,
+    columns: Mutex<Columns>,
     /// Idle per-worker accumulators (taken for a block, put back after).
     pool: Mutex<Vec<WeightedStats>>,
     update: bool,
 }
 
+fn poisoned<T>(_: T) -> RunError {
+    RunError::Observer("a worker panicked".into())
+}
+
+impl Stateful for BacktestSink<'_> {
+    fn check(&self, saved: &PartialResult) -> Result<(), RunError> {
+        if saved.completed.is_empty() {
+            return Ok(());
+        }
+        let mismatch = |m: String| Err(RunError::Partial(PartialError::Mismatch(m)));
+        match &saved.backtest {
+            None => mismatch("the checkpoint was saved by a run, not a backtest: the observed draws of its blocks are missing; accepted: a checkpoint of `tariffsim backtest`".into()),
+            Some(b) if b.observations_sha256 != self.sha256 => mismatch(format!(
+                "the checkpoint is of a backtest against other observations ({}, sha256 {}; these: {}, sha256 {}); accepted: resuming with the same observations",
+                b.observed_file,
+                b.observations_sha256.get(..12).unwrap_or_default(),
+                self.observed_file,
+                self.sha256.get(..12).unwrap_or_default()
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+
+    fn start(&self, blocks: Range<u64>, state: &mut PartialResult) -> Result<(), RunError> {
+        let n = range_draws(blocks.start, blocks.end, self.draws) as usize;
+        let mut data = vec![vec![0.0; n]; self.observations.len()];
+        let mut pool = self.pool.lock().map_err(poisoned)?;
+        pool.clear();
+        if let Some(saved) = state.backtest.take() {
+            // `check` and the driver's resume checks: the saved blocks are a prefix of
+            // `blocks` and their draws those of the saved columns.
+            for (column, saved) in data.iter_mut().zip(&saved.columns) {
+                let m = saved.len().min(n);
+                column[..m].copy_from_slice(&saved[..m]);
+            }
+            pool.extend(saved.weighted);
+        }
+        *self.columns.lock().map_err(poisoned)? = Columns {
+            first_draw: blocks.start.saturating_mul(BLOCK_SIZE).min(self.draws),
+            data,
+        };
+        Ok(())
+    }
+
+    fn save(&self, state: &mut PartialResult, last: bool) -> Result<(), RunError> {
+        let done: u64 = state
+            .completed
+            .iter()
+            .map(|&(a, b)| range_draws(a, b, self.draws))
+            .sum();
+        let done = done as usize;
+        let columns = {
+            let mut columns = self.columns.lock().map_err(poisoned)?;
+            if last {
+                let mut data = std::mem::take(&mut columns.data);
+                data.iter_mut().for_each(|c| c.truncate(done));
+                data
+            } else {
+                columns.data.iter().map(|c| c[..done].to_vec()).collect()
+            }
+        };
+        // The workers' accumulators merged into one, lent to the state (see `take_back`).
+        let weighted = if self.update {
+            let mut pool = self.pool.lock().map_err(poisoned)?;
+            let mut all = WeightedStats::new(self.shifts.len(), self.n_scenarios);
+            for part in pool.drain(..) {
+                all.merge(&part);
+            }
+            Some(all)
+        } else {
+            None
+        };
+        state.backtest = Some(BacktestState {
+            observed_file: self.observed_file.clone(),
+            observations_sha256: self.sha256.clone(),
+            observations: self.observations.to_vec(),
+            columns,
+            weighted,
+        });
+        Ok(())
+    }
+
+    /// The saved copy of the columns is dropped (the sink's own columns go on); the merged
+    /// weighted statistics go back to the pool.
+    fn take_back(&self, state: &mut PartialResult) -> Result<(), RunError> {
+        if let Some(saved) = state.backtest.take() {
+            self.pool.lock().map_err(poisoned)?.extend(saved.weighted);
+        }
+        Ok(())
+    }
+}
+
 impl Observer for BacktestSink<'_> {
     fn block(&self, view: &BlockView<'_>) -> Result<(), RunError> {
         let n = view.scenarios.len();
-        let first = view.first_draw as usize;
         {
-            let mut columns = self
-                .columns
-                .lock()
-                .map_err(|_| RunError::Observer("a worker panicked".into()))?;
-            for (column, o) in columns.iter_mut().zip(self.observations) {
+            let mut columns = self.columns.lock().map_err(poisoned)?;
+            let first = (view.first_draw - columns.first_draw) as usize;
+            for (column, o) in columns.data.iter_mut().zip(self.observations) {
                 for (slot, &x) in column[first..first + n]
                     .iter_mut()
                     .zip(view.outputs.column(o.index))
@@ -501,7 +797,7 @@ impl Observer for BacktestSink<'_> {
         // w = Π_k φ(z_k) / φ(0) = exp(−½·Σ_k z_k²), in (0, 1]: no data-dependent shift needed.
         stats.fixed.resize(n, 0);
         stats.value.resize(n, 0.0);
-        let mut sq = 0.0;
+        let mut sq = vec![0.0; self.n_scenarios];
         for d in 0..n {
             let mut log_w = 0.0;
             for o in self.observations {
@@ -514,11 +810,13 @@ impl Observer for BacktestSink<'_> {
             let w = weight_value(fixed);
             stats.fixed[d] = fixed;
             stats.value[d] = w;
-            sq += w * w;
             let k = view.scenarios[d] as usize;
+            sq[k] += w * w;
             stats.weight[k] += fixed;
         }
-        stats.weight_sq.add(sq);
+        for (sum, s) in stats.weight_sq.iter_mut().zip(&sq) {
+            sum.add(*s);
+        }
         let mut per_scenario = vec![(0.0, 0.0, 0.0); self.n_scenarios];
         for (o, column) in view.outputs.columns().into_iter().enumerate() {
             let shift = self.shifts[o];
@@ -559,6 +857,9 @@ pub struct Update {
     shifts: Vec<f64>,
     /// Effective sample size (Σw)² / Σw².
     pub ess: f64,
+    /// Each scenario's own effective sample size (Σ_{i∈k} w_i)² / Σ_{i∈k} w_i² (0 for a
+    /// scenario without weight).
+    pub scenario_ess: Vec<f64>,
     /// ln((1/N)·Σ_i w_i) with w_i the product of normal densities.
     pub log_evidence: f64,
     /// Observations with an sd.
@@ -593,7 +894,9 @@ impl Update {
         all.value()
     }
 
-    fn moments(&self, o: usize, scenarios: &[usize]) -> (f64, f64) {
+    /// Weighted mean and sd of output `o` over the draws of `scenarios`, whose effective
+    /// sample size is `ess`.
+    fn moments(&self, o: usize, scenarios: &[usize], ess: f64) -> (f64, f64) {
         let n_outputs = self.shifts.len();
         let (mut s1, mut s2) = (ExactSum::new(), ExactSum::new());
         for &k in scenarios {
@@ -607,8 +910,8 @@ impl Update {
         let (s1, s2) = (s1.value(), s2.value());
         let mean = self.shifts[o] + s1 / w;
         // Reliability weights: Σw(x − μ)² / (V1 − V2/V1) = Σw(x − μ)² / (V1·(1 − 1/ESS)),
-        // with the run's ESS (per scenario too: an approximation there).
-        let var = (s2 - s1 * s1 / w) / (w * (1.0 - 1.0 / self.ess));
+        // with the ESS of the same draws (a scenario's own for a scenario's sd).
+        let var = (s2 - s1 * s1 / w) / (w * (1.0 - 1.0 / ess));
         (mean, var.max(0.0).sqrt())
     }
 
@@ -625,7 +928,7 @@ impl Update {
     /// Weighted summary of output `o`.
     pub fn output_summary(&self, o: usize) -> WeightedSummary {
         let all: Vec<usize> = (0..self.stats.weight.len()).collect();
-        let (mean, sd) = self.moments(o, &all);
+        let (mean, sd) = self.moments(o, &all, self.ess);
         let levels: Vec<f64> = QUANTILE_LEVELS.iter().chain(&ES_LEVELS).copied().collect();
         let found = self.stats.histograms[o].quantiles_and_tail_means(&levels);
         let mut quantiles = [f64::NAN; 9];
@@ -644,9 +947,10 @@ impl Update {
         }
     }
 
-    /// Weighted mean and sd of output `o` over the draws of scenario `k`.
+    /// Weighted mean and sd of output `o` over the draws of scenario `k` (the sd's
+    /// correction with the scenario's own ESS, [`Update::scenario_ess`]).
     pub fn scenario_moments(&self, k: usize, o: usize) -> (f64, f64) {
-        self.moments(o, &[k])
+        self.moments(o, &[k], self.scenario_ess[k])
     }
 
     /// The warning when ESS < [`ESS_WARNING`].
@@ -774,6 +1078,7 @@ impl Backtest {
                     "prior_frequency": json_number(counts[k] as f64 / draws),
                     "probability": json_number(probabilities[k]),
                     "frequency": json_number(probabilities[k]),
+                    "ess": json_number(update.scenario_ess[k]),
                     "draws": counts[k],
                     "outputs": per_output,
                 }),
@@ -828,81 +1133,179 @@ impl Backtest {
 
 /// Runs `model` with `config`, scoring the draws against `observations` and, when any has an
 /// `sd`, updating the forecast on them. `observers` see every block as in an ordinary run.
-/// The run covers all the draws in this process (a backtest is not sharded: the exact scores
-/// need every draw of the observed outputs).
+/// The run covers all the draws in this process; see [`run_backtest_with`] for shards and
+/// checkpoints.
 pub fn run_backtest(
     model: &Model,
     config: &RunConfig,
     observations: &[Observation],
     observers: &[&dyn Observer],
 ) -> Result<Backtest, BacktestError> {
+    match run_backtest_with(
+        model,
+        config,
+        observations,
+        observers,
+        BacktestSetup::default(),
+    )? {
+        BacktestRun::Done(backtest) => Ok(*backtest),
+        BacktestRun::Part(_) => unreachable!("a backtest of every block is done"),
+    }
+}
+
+/// How a backtest's run is split and saved: by default every block in one go.
+pub struct BacktestSetup<'a> {
+    /// The model's source text (partial results carry it; needed with a shard or a checkpoint).
+    pub model_text: &'a str,
+    /// The observation file as given, named in messages and in partial results.
+    pub observed_file: &'a str,
+    /// Which blocks to run (a shard writes a partial result for `tariffsim merge`).
+    pub range: BlockRange,
+    /// Saves the state (with the backtest's) after groups of blocks.
+    pub checkpoint: Option<&'a dyn Checkpoint>,
+    /// The saved state to continue from (with `checkpoint`).
+    pub resume: Option<PartialResult>,
+}
+
+impl Default for BacktestSetup<'_> {
+    fn default() -> Self {
+        BacktestSetup {
+            model_text: "",
+            observed_file: "",
+            range: BlockRange::All,
+            checkpoint: None,
+            resume: None,
+        }
+    }
+}
+
+/// What a backtest run gives: the scores and update of the whole run, or a shard's partial
+/// result (with its [`BacktestState`]) to merge.
+pub enum BacktestRun {
+    /// Every block was run here (possibly resumed from a checkpoint).
+    Done(Box<Backtest>),
+    /// A shard: its partial result.
+    Part(Box<PartialResult>),
+}
+
+/// [`run_backtest`] with a block range, a checkpoint and a state to resume from: the backtest's
+/// own state (observed draws, weighted statistics) is saved with every checkpoint and in the
+/// shard's partial result, so that a resumed run or merged shards give the same bits as one
+/// process.
+pub fn run_backtest_with(
+    model: &Model,
+    config: &RunConfig,
+    observations: &[Observation],
+    observers: &[&dyn Observer],
+    setup: BacktestSetup<'_>,
+) -> Result<BacktestRun, BacktestError> {
     // The moment shifts of the run's own statistics (outputs at the median input).
     let n_outputs = crate::outputs::output_count(model);
     let shifts: Vec<f64> = {
         let engine = Engine::new(model, config)?;
         (0..n_outputs).map(|o| engine.shift(o)).collect()
     };
-    let draws = config.draws as usize;
-    let update = observations.iter().any(|o| o.sd.is_some());
     let sink = BacktestSink {
         observations,
+        observed_file: setup.observed_file.to_string(),
+        sha256: observations_sha256(observations),
+        draws: config.draws,
         n_scenarios: model.scenarios.len(),
         shifts,
-        columns: Mutex::new(vec![vec![0.0; draws]; observations.len()]),
+        columns: Mutex::new(Columns {
+            first_draw: 0,
+            data: Vec::new(),
+        }),
         pool: Mutex::new(Vec::new()),
-        update,
+        update: observations.iter().any(|o| o.sd.is_some()),
     };
-    let mut run = Run::new(model, config).observe(&sink);
+    let mut run = Run::new(model, config)
+        .model_text(setup.model_text)
+        .blocks(setup.range)
+        .observe_with_state(&sink);
     for o in observers {
         run = run.observe(*o);
     }
-    let run: RunOutcome = run.execute()?;
-    let columns = sink.columns.into_inner().unwrap_or_default();
-    let scores = columns
+    if let Some(ck) = setup.checkpoint {
+        run = run.checkpoint(ck, setup.resume);
+    }
+    let mut outcome: RunOutcome = run.execute()?;
+    if setup.range != BlockRange::All {
+        return Ok(BacktestRun::Part(Box::new(outcome.partial)));
+    }
+    let state = outcome
+        .partial
+        .backtest
+        .take()
+        .ok_or_else(|| RunError::Observer("the backtest's state was not saved".into()))?;
+    let shifts = sink.shifts;
+    conclude(outcome, state, shifts).map(|b| BacktestRun::Done(Box::new(b)))
+}
+
+/// The scores and the update of a whole run from its statistics and its backtest state.
+fn conclude(
+    run: RunOutcome,
+    state: BacktestState,
+    shifts: Vec<f64>,
+) -> Result<Backtest, BacktestError> {
+    let observations = state.observations;
+    let scores = state
+        .columns
         .into_iter()
-        .zip(observations)
+        .zip(&observations)
         .map(|(mut column, o)| score(&mut column, o))
         .collect();
-    let update = if update {
-        let mut merged = WeightedStats::new(n_outputs, model.scenarios.len());
-        for part in sink.pool.into_inner().unwrap_or_default() {
-            merged.merge(&part);
-        }
-        let total: u128 = merged.weight.iter().sum();
-        if total == 0 {
-            let observed: Vec<String> = observations
+    let draws = run.stats.draws();
+    let update = match state.weighted {
+        Some(merged) => {
+            let total: u128 = merged.weight.iter().sum();
+            if total == 0 {
+                let observed: Vec<String> = observations
+                    .iter()
+                    .filter_map(|o| {
+                        o.sd.map(|sd| format!("{} = {} (sd {sd})", o.output, o.value))
+                    })
+                    .collect();
+                return Err(BacktestError::Underflow(format!(
+                    "every draw's weight underflows: the observations ({}) lie outside what the model can produce (more than ~11 sd from every one of the {draws} draws); check the observations and their units, or widen the model's priors",
+                    observed.join(", "),
+                )));
+            }
+            let w = weight_value(total);
+            let (mut all_w, mut all_sq) = (ExactSum::new(), ExactSum::new());
+            merged.weight_f64.iter().for_each(|s| all_w.merge(s));
+            merged.weight_sq.iter().for_each(|s| all_sq.merge(s));
+            let sum_w = all_w.value();
+            let ess = sum_w * sum_w / all_sq.value();
+            let scenario_ess = merged
+                .weight_f64
                 .iter()
-                .filter_map(|o| {
-                    o.sd.map(|sd| format!("{} = {} (sd {sd})", o.output, o.value))
+                .zip(&merged.weight_sq)
+                .map(|(w, sq)| {
+                    let (w, sq) = (w.value(), sq.value());
+                    if sq > 0.0 {
+                        w * w / sq
+                    } else {
+                        0.0
+                    }
                 })
                 .collect();
-            return Err(BacktestError::Underflow(format!(
-                "every draw's weight underflows: the observations ({}) lie outside what the model can produce (more than ~11 sd from every one of the {} draws); check the observations and their units, or widen the model's priors",
-                observed.join(", "),
-                config.draws
-            )));
+            let norm: f64 = observations
+                .iter()
+                .filter_map(|o| o.sd)
+                .map(|sd| (sd * (2.0 * std::f64::consts::PI).sqrt()).ln())
+                .sum();
+            let log_evidence = w.ln() - (draws as f64).ln() - norm;
+            Some(Update {
+                stats: merged,
+                shifts,
+                ess,
+                scenario_ess,
+                log_evidence,
+                observations: observations.iter().filter(|o| o.sd.is_some()).count(),
+            })
         }
-        let w = weight_value(total);
-        let shifts = sink.shifts;
-        let mut all_w = ExactSum::new();
-        merged.weight_f64.iter().for_each(|s| all_w.merge(s));
-        let sum_w = all_w.value();
-        let ess = sum_w * sum_w / merged.weight_sq.value();
-        let norm: f64 = observations
-            .iter()
-            .filter_map(|o| o.sd)
-            .map(|sd| (sd * (2.0 * std::f64::consts::PI).sqrt()).ln())
-            .sum();
-        let log_evidence = w.ln() - (config.draws as f64).ln() - norm;
-        Some(Update {
-            stats: merged,
-            shifts,
-            ess,
-            log_evidence,
-            observations: observations.iter().filter(|o| o.sd.is_some()).count(),
-        })
-    } else {
-        None
+        None => None,
     };
     Ok(Backtest {
         run,
@@ -947,6 +1350,11 @@ pub fn run_backtest_documents(
     observers: &[&dyn Observer],
 ) -> Result<BacktestResult, BacktestError> {
     let backtest = run_backtest(model, config, observations, observers)?;
+    Ok(backtest_documents(model, config, backtest))
+}
+
+/// The documents of a finished backtest of `model` run with `config` (its seed and sampler).
+pub fn backtest_documents(model: &Model, config: &RunConfig, backtest: Backtest) -> BacktestResult {
     let info = crate::summary::RunInfo {
         draws: backtest.run.stats.draws(),
         seed: config.seed,
@@ -958,11 +1366,48 @@ pub fn run_backtest_documents(
     let prior = crate::report::summary_json(model, &info, &backtest.run.stats);
     let backtest_json = backtest.backtest_json();
     let updated_json = backtest.updated_json(model, &prior);
-    Ok(BacktestResult {
+    BacktestResult {
         backtest,
         info,
         prior,
         backtest_json,
         updated_json,
-    })
+    }
+}
+
+/// The backtest of merged partial results (`tariffsim merge` of the shards of `tariffsim
+/// backtest`): `merged` must cover every block and carry the backtest's state. Returns the
+/// run's model (rebuilt from the stored text and overrides) and the same documents, to the
+/// bit, as one process would have made.
+pub fn backtest_from_partial(
+    mut merged: PartialResult,
+) -> Result<(Model, BacktestResult), BacktestError> {
+    let model = merged.model().map_err(RunError::from)?;
+    let config = merged.config().map_err(RunError::from)?;
+    let state = merged.backtest.take().ok_or_else(|| {
+        RunError::Partial(PartialError::Mismatch(
+            "the partial results are of a run, not of a backtest".into(),
+        ))
+    })?;
+    let n_outputs = crate::outputs::output_count(&model);
+    let shifts: Vec<f64> = {
+        let engine = Engine::new(
+            &model,
+            &RunConfig {
+                threads: 1,
+                ..config.clone()
+            },
+        )?;
+        (0..n_outputs).map(|o| engine.shift(o)).collect()
+    };
+    let run = RunOutcome {
+        stats: merged.stats.clone(),
+        threads: merged.threads,
+        elapsed: Duration::from_secs_f64(merged.elapsed_s),
+        stopping: None,
+        partial: merged,
+    };
+    let backtest = conclude(run, state, shifts)?;
+    let documents = backtest_documents(&model, &config, backtest);
+    Ok((model, documents))
 }

@@ -235,11 +235,17 @@ impl RunPlan {
         };
         if let Some(dir) = &args.checkpoint {
             let planned = &mut runs[0];
-            let resumed =
-                saved_checkpoint(dir, &args, &planned.loaded.model, &config).and_then(|resume| {
-                    planned.resume = resume;
-                    validate_run(planned, &args, &config, range, world)
-                });
+            let resumed = saved_checkpoint(
+                dir,
+                args.resume,
+                args.overwrite,
+                &planned.loaded.model,
+                &config,
+            )
+            .and_then(|resume| {
+                planned.resume = resume;
+                validate_run(planned, &args, &config, range, world)
+            });
             if let Err(e) = resumed {
                 claim.abandon();
                 return Err(e);
@@ -355,9 +361,11 @@ impl Claim {
 /// with `--resume`, the saved state, or none when no checkpoint was saved yet (the run starts
 /// from the beginning, and says so); without it, a folder already holding a checkpoint is
 /// refused unless `--overwrite` is given, so that no run's progress is lost by mistake.
-fn saved_checkpoint(
+/// Shared by `run` and `backtest` (`resume`, `overwrite`: their flags).
+pub(crate) fn saved_checkpoint(
     dir: &Path,
-    args: &RunArgs,
+    resume: bool,
+    overwrite: bool,
     model: &Model,
     config: &RunConfig,
 ) -> Result<Option<PartialResult>, Failure> {
@@ -367,7 +375,7 @@ fn saved_checkpoint(
         message: format!("error: {}: cannot read: {e}", file.display()),
     })?;
     if !exists {
-        if args.resume {
+        if resume {
             eprintln!(
                 "note: --resume: {} holds no checkpoint yet (the run was stopped before its first save, or never started): starting from the beginning",
                 dir.display()
@@ -375,14 +383,14 @@ fn saved_checkpoint(
         }
         return Ok(None);
     }
-    if args.resume {
+    if resume {
         return Ok(Some(report::read_partial(dir)?));
     }
     let what = match report::read_partial(dir) {
         Ok(saved) => describe_checkpoint(&saved, model, config),
         Err(e) => format!("a checkpoint that cannot be read ({e})"),
     };
-    if args.overwrite {
+    if overwrite {
         eprintln!("note: --overwrite: replacing {what} in {}", dir.display());
         return Ok(None);
     }

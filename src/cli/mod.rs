@@ -16,6 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use tariffsim::backtest::{BacktestRun, BacktestSetup};
 use tariffsim::deal::DealCosts;
 use tariffsim::model::{self, Model};
 use tariffsim::report::{self, CheckpointDir, DrawsCsv, RunInfo};
@@ -67,17 +68,22 @@ enum Command {
         #[arg(required = true)]
         models: Vec<PathBuf>,
     },
-    /// Combine the partial results of `run --shard K/N` into the full result.
+    /// Combine the partial results of `run --shard K/N` (or `backtest --shard K/N`) into the
+    /// full result.
     Merge {
         /// Folders (or partial.tariffsim files) written by the shards.
         #[arg(required = true)]
         parts: Vec<PathBuf>,
-        /// Output folder for summary.json and quantiles.csv.
+        /// Output folder for summary.json and quantiles.csv (and, for the shards of a
+        /// backtest, backtest.json and updated/).
         #[arg(long, default_value = "tariffsim-out")]
         out: PathBuf,
         /// No table on the terminal.
         #[arg(long)]
         quiet: bool,
+        /// Also write report.html (and, for a backtest, updated/report.html).
+        #[arg(long)]
+        report: bool,
     },
     /// Run a model at every point of a grid of parameter values, with common random numbers.
     Sweep(SweepArgs),
@@ -159,6 +165,19 @@ struct BacktestArgs {
     /// Also write report.html (observations on the fan chart) and updated/report.html.
     #[arg(long)]
     report: bool,
+    /// Run only the K-th of N contiguous ranges of blocks and write a partial result with the
+    /// backtest's state (merge with `tariffsim merge`).
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    shard: Option<(u64, u64)>,
+    /// Save completed blocks, with the backtest's observed draws, to DIR as the run goes.
+    #[arg(long, value_name = "DIR")]
+    checkpoint: Option<PathBuf>,
+    /// Continue the backtest saved in --checkpoint DIR (from the beginning when none was saved yet).
+    #[arg(long, requires = "checkpoint")]
+    resume: bool,
+    /// Replace the checkpoint another run left in --checkpoint DIR.
+    #[arg(long, requires = "checkpoint", conflicts_with = "resume")]
+    overwrite: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -371,7 +390,12 @@ pub fn main() -> ExitCode {
         } => report_cmd(&dir, charts.as_deref(), sensitivity.as_deref()),
         Command::Compare { a, b, out } => compare_cmd(&a, &b, &out),
         Command::Validate { models } => validate(&models),
-        Command::Merge { parts, out, quiet } => merge(&parts, &out, quiet),
+        Command::Merge {
+            parts,
+            out,
+            quiet,
+            report,
+        } => merge(&parts, &out, quiet, report),
         Command::Sweep(args) => sweep(&args),
         Command::Sensitivity(args) => sensitivity(args),
         Command::Bench {
@@ -691,19 +715,35 @@ fn bench(
     Ok(())
 }
 
-fn merge(parts: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Failure> {
+fn merge(parts: &[PathBuf], out: &Path, quiet: bool, report: bool) -> Result<(), Failure> {
     let read: Vec<run::PartialResult> = parts
         .iter()
         .map(|p| report::read_partial(p))
         .collect::<Result<_, _>>()?;
     let merged = run::partial::merge(read, true)?;
+    if let Some(state) = &merged.backtest {
+        // The shards of a backtest: the same files as `tariffsim backtest` in one process.
+        let observed = state.observed_file.clone();
+        let update = state.observations.iter().any(|o| o.sd.is_some());
+        let (model, result) = tariffsim::backtest::backtest_from_partial(merged)
+            .map_err(|e| backtest_failure(e, &observed))?;
+        let claim = Claim::new([out])?;
+        let written = backtest_files(out, update, report);
+        let result = write_backtest(out, &model, &result, report, quiet, true)
+            .map_err(|f| written.explain(f));
+        if result.is_err() {
+            claim.abandon();
+        }
+        return result;
+    }
     let model = merged.model()?;
     let claim = Claim::new([out])?;
-    let written = Written::start(
-        &[out],
-        vec![out.join("summary.json"), out.join("quantiles.csv")],
-    );
-    let result = merge_write(&merged, &model, out, quiet).map_err(|f| written.explain(f));
+    let mut expected = vec![out.join("summary.json"), out.join("quantiles.csv")];
+    if report {
+        expected.push(out.join("report.html"));
+    }
+    let written = Written::start(&[out], expected);
+    let result = merge_write(&merged, &model, out, quiet, report).map_err(|f| written.explain(f));
     if result.is_err() {
         claim.abandon();
     }
@@ -715,6 +755,7 @@ fn merge_write(
     model: &Model,
     out: &Path,
     quiet: bool,
+    report: bool,
 ) -> Result<(), Failure> {
     let info = RunInfo {
         draws: merged.draws,
@@ -726,6 +767,9 @@ fn merge_write(
     };
     let costs = DealCosts::for_run(model, &info.sampler, info.seed, info.draws, info.threads)?;
     report::write_results(model, &info, &merged.stats, costs, out)?;
+    if report {
+        report::write_report(out, None)?;
+    }
     if !quiet {
         print_stdout(&render::headline(model, &merged.stats, &info, out));
         print_stdout(&render::month_table_text(model, &merged.stats));
@@ -929,7 +973,9 @@ fn sensitivity_run(
 
 /// `tariffsim backtest`: one run scored against the observations and, where they have an sd,
 /// updated on them. Everything is computed before anything is written, so a bad observation
-/// file or an update whose weights all underflow leaves no files behind.
+/// file or an update whose weights all underflow leaves no files behind. With `--shard K/N`
+/// only the shard's partial result is written (merged by `tariffsim merge`); with
+/// `--checkpoint` the backtest's state is saved with the run's, and `--resume` continues it.
 fn backtest(args: BacktestArgs) -> Result<(), Failure> {
     let loaded = load(args.model.as_deref(), &args.set, None)?;
     // Observations may name any monthly output: switched on when the horizon allows.
@@ -945,17 +991,56 @@ fn backtest(args: BacktestArgs) -> Result<(), Failure> {
         sampler: args.sampling.sampler.0,
         antithetic: args.sampling.antithetic,
     };
-    let claim = Claim::new([args.out.as_path()])?;
-    let updated = args.out.join("updated");
+    let range = match args.shard {
+        Some((k, n)) => BlockRange::Shard { k, n },
+        None => BlockRange::All,
+    };
+    let mut dirs = vec![args.out.as_path()];
+    dirs.extend(args.checkpoint.as_deref());
+    let claim = Claim::new(dirs)?;
+    let resume = match &args.checkpoint {
+        Some(dir) => {
+            match config::saved_checkpoint(dir, args.resume, args.overwrite, &model, &config) {
+                Ok(resume) => resume,
+                Err(e) => {
+                    claim.abandon();
+                    return Err(e);
+                }
+            }
+        }
+        None => None,
+    };
+    let written = if range == BlockRange::All {
+        let update = observations.iter().any(|o| o.sd.is_some());
+        backtest_files(&args.out, update, args.report)
+    } else {
+        Written::start(&[&args.out], vec![args.out.join(report::PARTIAL_FILE)])
+    };
+    let setup = BacktestSetup {
+        range,
+        resume,
+        ..Default::default()
+    };
+    let result = backtest_run(&args, &loaded.text, &model, &config, &observations, setup)
+        .map_err(|f| written.explain(f));
+    if result.is_err() {
+        claim.abandon();
+    }
+    result
+}
+
+/// The files a backtest of every block writes into `out` (to say which were completed if a
+/// write fails): `update`, whether any observation has an sd.
+fn backtest_files(out: &Path, update: bool, report: bool) -> Written {
+    let updated = out.join("updated");
     let mut expected: Vec<PathBuf> = ["summary.json", "quantiles.csv", "backtest.json"]
         .iter()
-        .map(|f| args.out.join(f))
+        .map(|f| out.join(f))
         .collect();
-    // Whether the update is made depends on the observations (those with an sd).
-    if observations.iter().any(|o| o.sd.is_some()) {
+    if update {
         expected.push(updated.join("summary.json"));
     }
-    if args.report {
+    if report {
         expected.extend(
             expected
                 .clone()
@@ -964,64 +1049,121 @@ fn backtest(args: BacktestArgs) -> Result<(), Failure> {
                 .filter_map(|p| p.parent().map(|d| d.join("report.html"))),
         );
     }
-    let written = Written::start(&[&args.out, &updated], expected);
-    let result =
-        backtest_run(&args, &model, &config, &observations).map_err(|f| written.explain(f));
-    if result.is_err() {
-        claim.abandon();
+    Written::start(&[out, &updated], expected)
+}
+
+/// A backtest's failure for people: an update whose weights all underflow is bad input (the
+/// observations, named by `observed`), exit 2.
+fn backtest_failure(e: tariffsim::backtest::BacktestError, observed: &str) -> Failure {
+    match e {
+        tariffsim::backtest::BacktestError::Underflow(m) => {
+            Failure::invalid(format!("{observed}: {m}"))
+        }
+        tariffsim::backtest::BacktestError::Run(e) => e.into(),
     }
-    result
 }
 
 fn backtest_run(
     args: &BacktestArgs,
+    model_text: &str,
     model: &Model,
     config: &RunConfig,
     observations: &[tariffsim::backtest::Observation],
+    setup: BacktestSetup<'_>,
 ) -> Result<(), Failure> {
-    // The updated forecast's folder is written under the lock of --out.
-    for stale in tariffsim::folder::remove_stale(&args.out.join("updated")).unwrap_or_default() {
-        eprintln!("note: removed {stale}, a temporary file left by an interrupted run");
-    }
-    let bar = progress_bar(config.draws, args.quiet, "draws");
+    let blocks = setup.range.blocks(config.draws);
+    let bar = progress_bar(
+        ((blocks.end - blocks.start) * tariffsim::sampling::BLOCK_SIZE).min(config.draws),
+        args.quiet,
+        "draws",
+    );
     let progress = bar.clone().map(Progress);
     let observers: Vec<&dyn Observer> = progress.iter().map(|p| p as &dyn Observer).collect();
-    let result =
-        tariffsim::backtest::run_backtest_documents(model, config, observations, &observers)
-            .map_err(|e| match e {
-                tariffsim::backtest::BacktestError::Underflow(m) => {
-                    Failure::invalid(format!("{}: {m}", args.observed.display()))
-                }
-                tariffsim::backtest::BacktestError::Run(e) => e.into(),
-            })?;
+    let checkpoint = match &args.checkpoint {
+        Some(dir) => Some(CheckpointDir::create(dir)?),
+        None => None,
+    };
+    let observed = args.observed.display().to_string();
+    let setup = BacktestSetup {
+        model_text,
+        observed_file: &observed,
+        checkpoint: checkpoint.as_ref().map(|c| c as &dyn run::Checkpoint),
+        ..setup
+    };
+    let done =
+        tariffsim::backtest::run_backtest_with(model, config, observations, &observers, setup)
+            .map_err(|e| backtest_failure(e, &observed))?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    match done {
+        BacktestRun::Part(partial) => {
+            report::ensure_dir(&args.out)?;
+            report::write_partial(&args.out, &partial)?;
+            if let (false, Some((k, n))) = (args.quiet, args.shard) {
+                print_stdout(&format!(
+                    "shard {k}/{n} of the backtest: blocks {}..{} of {} written to {}\n",
+                    blocks.start,
+                    blocks.end,
+                    tariffsim::sampling::block_count(config.draws),
+                    args.out.join(report::PARTIAL_FILE).display()
+                ));
+            }
+            Ok(())
+        }
+        BacktestRun::Done(backtest) => {
+            let result = tariffsim::backtest::backtest_documents(model, config, *backtest);
+            write_backtest(&args.out, model, &result, args.report, args.quiet, false)
+        }
+    }
+}
+
+/// Writes a finished backtest's files into `out`: summary.json and quantiles.csv of the prior
+/// run, backtest.json, updated/ where the forecast was updated, the reports with `report`
+/// (`tariffsim backtest` and `tariffsim merge` of its shards write the same).
+fn write_backtest(
+    out: &Path,
+    model: &Model,
+    result: &tariffsim::backtest::BacktestResult,
+    report: bool,
+    quiet: bool,
+    merged: bool,
+) -> Result<(), Failure> {
+    // The updated forecast's folder is written under the lock of --out.
+    for stale in tariffsim::folder::remove_stale(&out.join("updated")).unwrap_or_default() {
+        eprintln!("note: removed {stale}, a temporary file left by an interrupted run");
+    }
     let (bt, info, updated) = (&result.backtest, &result.info, &result.updated_json);
     let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
-    report::ensure_dir(&args.out)?;
-    report::write_results(model, info, &bt.run.stats, None, &args.out)?;
+    report::ensure_dir(out)?;
+    report::write_results(model, info, &bt.run.stats, None, out)?;
     report::write_atomic(
-        &args.out.join("backtest.json"),
+        &out.join("backtest.json"),
         pretty(&result.backtest_json).as_bytes(),
     )?;
     if let Some(updated) = updated {
-        let dir = args.out.join("updated");
+        let dir = out.join("updated");
         report::ensure_dir(&dir)?;
         report::write_atomic(&dir.join("summary.json"), pretty(updated).as_bytes())?;
     }
-    if args.report {
-        report::write_report(&args.out, None)?;
+    if report {
+        report::write_report(out, None)?;
         if updated.is_some() {
-            report::write_report(&args.out.join("updated"), None)?;
+            report::write_report(&out.join("updated"), None)?;
         }
     }
     if let Some(w) = bt.update.as_ref().and_then(|u| u.warning()) {
         eprintln!("warning: {w}");
     }
-    if !args.quiet {
+    if !quiet {
+        if merged {
+            print_stdout(&format!(
+                "merged the shards of a backtest ({} draws)\n",
+                info.draws
+            ));
+        }
         print_stdout(&render::backtest_text(model, bt));
-        print_stdout(&format!("results in {}\n", args.out.display()));
+        print_stdout(&format!("results in {}\n", out.display()));
     }
     Ok(())
 }

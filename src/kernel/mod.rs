@@ -154,6 +154,8 @@ struct AdjustWork {
 
 /// [`adjusted_path`] for a series whose months are not reported (a named competitor): Σ_t V_t
 /// only, compiled for AVX2 when the CPU has it (the same IEEE operations, so the same bits).
+/// The engine calls its two halves for a sector and its competitors, so that the sector's
+/// keep and λ serve its competitors too; the line-backed sectors (MODEL.md §14) call this.
 #[allow(clippy::too_many_arguments)]
 fn adjusted_annual(
     w: &mut AdjustWork,
@@ -165,30 +167,39 @@ fn adjusted_annual(
     v_deal: &[f64],
     half_life: &[f64],
 ) {
+    half_life_factors(w, n, half_life);
+    annual_from_factors(w, n, months, month, partial, v_interim, v_deal);
+}
+
+/// 1 − λ = 2^(−1/h) and λ of every draw into `w.keep` and `w.lambda`: once per sector and
+/// block, shared by the sector's own series and its named competitors' (the same h).
+fn half_life_factors(w: &mut AdjustWork, n: usize, half_life: &[f64]) {
+    #[inline(always)]
+    fn each(keep: &mut [f64], lambda: &mut [f64], half_life: &[f64]) {
+        for ((k, l), &h) in keep.iter_mut().zip(lambda.iter_mut()).zip(half_life) {
+            // 2^(−1/h) = exp(−ln 2 / h); h = 0 gives exp(−∞) = 0, i.e. λ = 1 (at once).
+            *k = fastmath::exp(-std::f64::consts::LN_2 / h);
+            *l = 1.0 - *k;
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn each_avx2(keep: &mut [f64], lambda: &mut [f64], half_life: &[f64]) {
+        each(keep, lambda, half_life)
+    }
+    let (keep, lambda, half_life) = (&mut w.keep[..n], &mut w.lambda[..n], &half_life[..n]);
     #[cfg(target_arch = "x86_64")]
     if fastmath::has_avx2() {
         // SAFETY: the CPU supports AVX2 (checked by has_avx2).
-        unsafe { adjusted_annual_avx2(w, n, months, month, partial, v_interim, v_deal, half_life) };
+        unsafe { each_avx2(keep, lambda, half_life) };
         return;
     }
-    adjusted_path(
-        w,
-        n,
-        months,
-        month,
-        partial,
-        v_interim,
-        v_deal,
-        half_life,
-        |_, _| {},
-    );
+    each(keep, lambda, half_life)
 }
 
-/// [`adjusted_annual`] compiled for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn adjusted_annual_avx2(
+/// [`adjusted_annual`] with `w.keep` and `w.lambda` already filled by [`half_life_factors`]:
+/// Σ_t V_t into `w.sum`, compiled for AVX2 when the CPU has it.
+fn annual_from_factors(
     w: &mut AdjustWork,
     n: usize,
     months: usize,
@@ -196,23 +207,99 @@ unsafe fn adjusted_annual_avx2(
     partial: &[f64],
     v_interim: &[f64],
     v_deal: &[f64],
-    half_life: &[f64],
 ) {
-    adjusted_path(
-        w,
-        n,
-        months,
-        month,
-        partial,
-        v_interim,
-        v_deal,
-        half_life,
-        |_, _| {},
-    );
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn avx2(
+        w: &mut AdjustWork,
+        n: usize,
+        months: usize,
+        month: &[f64],
+        partial: &[f64],
+        v_interim: &[f64],
+        v_deal: &[f64],
+    ) {
+        annual_body(w, n, months, month, partial, v_interim, v_deal)
+    }
+    #[cfg(target_arch = "x86_64")]
+    if fastmath::has_avx2() {
+        // SAFETY: the CPU supports AVX2 (checked by has_avx2).
+        unsafe { avx2(w, n, months, month, partial, v_interim, v_deal) };
+        return;
+    }
+    annual_body(w, n, months, month, partial, v_interim, v_deal)
+}
+
+/// Σ_t V_t of §12's recursion: [`path_from_factors`] without monthly outputs, with the
+/// recursion and the exponential in one loop over the draws per month (ln V_t is not stored
+/// and read back, V_t not stored at all; issue 16). The same operations in the same order,
+/// so the same bits. (Keeping a group of draws' ln V_t and Σ_t V_t in registers through the
+/// months, months innermost, was tried: LLVM does not vectorise that form, and spilled
+/// 16-draw tiles cost more instructions than this loop.)
+#[inline(always)]
+fn annual_body(
+    w: &mut AdjustWork,
+    n: usize,
+    months: usize,
+    month: &[f64],
+    partial: &[f64],
+    v_interim: &[f64],
+    v_deal: &[f64],
+) {
+    path_logs(w, n, partial, v_interim, v_deal);
+    let month = &month[..n];
+    let (ln_i, ln_s, ln_p) = (&w.ln_interim[..n], &w.ln_deal[..n], &w.ln_partial[..n]);
+    let (keep, lambda) = (&w.keep[..n], &w.lambda[..n]);
+    let (ln_v, sum) = (&mut w.ln_v[..n], &mut w.sum[..n]);
+    for t in 0..months {
+        let start = t as f64;
+        for d in 0..n {
+            let target = month_target(month[d], start, ln_i[d], ln_s[d], ln_p[d]);
+            let l = keep[d] * ln_v[d] + lambda[d] * target;
+            ln_v[d] = l;
+            sum[d] += fastmath::exp(l);
+        }
+    }
+}
+
+/// ln V*_t of the month starting at `start` for a draw whose deal takes effect at month `m`:
+/// ln V(interim) in whole interim months, ln V(scenario) after, the partial month's mix in the
+/// month of the deal (a_t = clamp(m − t, 0, 1) ≥ 1, ≤ 0, or between). All three are passed
+/// and one is selected, without a branch, so that loops over draws vectorise.
+#[inline(always)]
+fn month_target(m: f64, start: f64, ln_interim: f64, ln_deal: f64, ln_partial: f64) -> f64 {
+    // clamp(x, 0, 1) ≥ 1 exactly when x ≥ 1, and ≤ 0 exactly when x ≤ 0 (NaN: neither), so
+    // the clamp itself is not needed to choose.
+    let a = m - start;
+    if a >= 1.0 {
+        ln_interim
+    } else if a <= 0.0 {
+        ln_deal
+    } else {
+        ln_partial
+    }
+}
+
+/// ln V(interim), ln V(scenario) and ln V* of the partial month of every draw into `w`, and
+/// the recursion's start: ln V_0 = 0, Σ = 0 (in the same loop rather than two fills).
+#[inline(always)]
+fn path_logs(w: &mut AdjustWork, n: usize, partial: &[f64], v_interim: &[f64], v_deal: &[f64]) {
+    let (partial, v_interim, v_deal) = (&partial[..n], &v_interim[..n], &v_deal[..n]);
+    let (ln_i, ln_s) = (&mut w.ln_interim[..n], &mut w.ln_deal[..n]);
+    let (ln_p, ln_v, sum) = (&mut w.ln_partial[..n], &mut w.ln_v[..n], &mut w.sum[..n]);
+    for d in 0..n {
+        ln_i[d] = fastmath::ln(v_interim[d]);
+        ln_s[d] = fastmath::ln(v_deal[d]);
+        let a = partial[d];
+        ln_p[d] = fastmath::ln(a * v_interim[d] + (1.0 - a) * v_deal[d]);
+        ln_v[d] = 0.0;
+        sum[d] = 0.0;
+    }
 }
 
 /// MODEL.md §12 for one series over the draws 0..n: ln V_t = (1 − λ)·ln V_{t−1} + λ·ln V*_t,
 /// V_0 = 1, λ = 1 − 2^(−1/h); leaves Σ_t V_t in `w.sum` and calls `each_month(t, V_t)`.
+/// (The engine calls its two halves for a sector, as for [`adjusted_annual`].)
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn adjusted_path(
@@ -224,51 +311,43 @@ fn adjusted_path(
     v_interim: &[f64],
     v_deal: &[f64],
     half_life: &[f64],
+    each_month: impl FnMut(usize, &[f64]),
+) {
+    half_life_factors(w, n, half_life);
+    path_from_factors(w, n, months, month, partial, v_interim, v_deal, each_month);
+}
+
+/// [`adjusted_path`] with `w.keep` and `w.lambda` already filled by [`half_life_factors`].
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn path_from_factors(
+    w: &mut AdjustWork,
+    n: usize,
+    months: usize,
+    month: &[f64],
+    partial: &[f64],
+    v_interim: &[f64],
+    v_deal: &[f64],
     mut each_month: impl FnMut(usize, &[f64]),
 ) {
-    // Every column sliced to n, so that the loops run without bounds checks and vectorise.
-    let (month, partial, half_life) = (&month[..n], &partial[..n], &half_life[..n]);
-    let (v_interim, v_deal) = (&v_interim[..n], &v_deal[..n]);
     // V*_t takes three values: V(interim) in whole interim months, V(scenario) after, and the
     // mix of the month in which the deal takes effect; their logs are taken once.
-    {
-        let (keep, lambda) = (&mut w.keep[..n], &mut w.lambda[..n]);
-        let (ln_i, ln_s) = (&mut w.ln_interim[..n], &mut w.ln_deal[..n]);
-        let (ln_p, ln_v, sum) = (&mut w.ln_partial[..n], &mut w.ln_v[..n], &mut w.sum[..n]);
-        for d in 0..n {
-            // 2^(−1/h) = exp(−ln 2 / h); h = 0 gives exp(−∞) = 0, i.e. λ = 1 (at once).
-            let k = fastmath::exp(-std::f64::consts::LN_2 / half_life[d]);
-            keep[d] = k;
-            lambda[d] = 1.0 - k;
-            ln_i[d] = fastmath::ln(v_interim[d]);
-            ln_s[d] = fastmath::ln(v_deal[d]);
-            let a = partial[d];
-            ln_p[d] = fastmath::ln(a * v_interim[d] + (1.0 - a) * v_deal[d]);
-            ln_v[d] = 0.0;
-            sum[d] = 0.0;
-        }
-    }
+    path_logs(w, n, partial, v_interim, v_deal);
+    let month = &month[..n];
+    let (ln_i, ln_s, ln_p) = (&w.ln_interim[..n], &w.ln_deal[..n], &w.ln_partial[..n]);
+    let (keep, lambda) = (&w.keep[..n], &w.lambda[..n]);
+    let (ln_v, sum) = (&mut w.ln_v[..n], &mut w.sum[..n]);
+    let v_month = &mut w.v_month[..n];
     for t in 0..months {
         let start = t as f64;
-        let (ln_i, ln_s, ln_p) = (&w.ln_interim[..n], &w.ln_deal[..n], &w.ln_partial[..n]);
-        let (keep, lambda) = (&w.keep[..n], &w.lambda[..n]);
-        let (ln_v, sum) = (&mut w.ln_v[..n], &mut w.sum[..n]);
-        for d in 0..n {
-            let a = (month[d] - start).clamp(0.0, 1.0);
-            let target = if a >= 1.0 {
-                ln_i[d]
-            } else if a <= 0.0 {
-                ln_s[d]
-            } else {
-                ln_p[d]
-            };
-            ln_v[d] = keep[d] * ln_v[d] + lambda[d] * target;
-        }
         // V_t once per month, for the year's sum and the month's outputs.
-        let v_month = &mut w.v_month[..n];
-        for ((v, total), &l) in v_month.iter_mut().zip(sum.iter_mut()).zip(ln_v.iter()) {
-            *v = fastmath::exp(l);
-            *total += *v;
+        for d in 0..n {
+            let target = month_target(month[d], start, ln_i[d], ln_s[d], ln_p[d]);
+            let l = keep[d] * ln_v[d] + lambda[d] * target;
+            ln_v[d] = l;
+            let v = fastmath::exp(l);
+            v_month[d] = v;
+            sum[d] += v;
         }
         each_month(t, v_month);
     }
@@ -376,6 +455,10 @@ pub struct Kernel<'m> {
     max_named: usize,
     /// Whether any sector has a redirection share that is not a constant 0 (MODEL.md §11).
     redirects: bool,
+    /// Per sector: whether no tariff of it or of its competitors ever changes, in any regime
+    /// (V = 1 in every draw): its monthly path is V_t = 1 in every month, known without the
+    /// recursion.
+    exempt_everywhere: Vec<bool>,
 }
 
 impl<'m> Kernel<'m> {
@@ -420,7 +503,7 @@ impl<'m> Kernel<'m> {
             .map(|p| p.slots.len())
             .max()
             .unwrap_or(0);
-        Kernel {
+        let mut kernel = Kernel {
             model,
             shares: model
                 .sectors
@@ -492,7 +575,29 @@ impl<'m> Kernel<'m> {
                 .sectors
                 .iter()
                 .any(|s| fixed_value(model, s.redirection) != Some(0.0)),
-        }
+            exempt_everywhere: Vec::new(),
+        };
+        kernel.exempt_everywhere = (0..model.sectors.len())
+            .map(|s| {
+                !kernel.line_plan.as_ref().is_some_and(|p| p.backs(s))
+                    && std::iter::once(&kernel.interim)
+                        .chain(&kernel.scenarios)
+                        .all(|plan| kernel.exempt(plan, s))
+            })
+            .collect();
+        kernel
+    }
+
+    /// Whether no tariff of sector `s` or of its competitors changes under `plan` in any draw
+    /// (each is a point mass or constant equal to its base): then V = 1 for every source.
+    fn exempt(&self, plan: &RegimePlan, s: usize) -> bool {
+        let (ln_base_t, ln_base_c) = self.ln_base[s];
+        let fixed = |slot: Slot, base: f64| self.fixed_ln_one_plus[slot.index()].map(|l| l - base);
+        let named_fixed = (0..self.model.sectors[s].competitors.len())
+            .all(|k| fixed(plan.slots[plan.named[s][k]], self.named_ln_base[s][k]) == Some(0.0));
+        fixed(plan.slots[plan.tariff[s]], ln_base_t) == Some(0.0)
+            && fixed(plan.slots[plan.competitor[s]], ln_base_c) == Some(0.0)
+            && named_fixed
     }
 
     /// Number of values in an output row.
@@ -817,19 +922,9 @@ impl<'m> Kernel<'m> {
             let (ln_base_t, ln_base_c) = self.ln_base[s];
             let (t, c) = (plan.tariff[s], plan.competitor[s]);
             let tariff_slot = plan.slots[t];
-            let competitor_slot = plan.slots[c];
-            let fixed = |slot: crate::model::Slot, base: f64| {
-                self.fixed_ln_one_plus[slot.index()].map(|l| l - base)
-            };
             let named = sector.competitors.len();
-            let named_fixed = (0..named).all(|k| {
-                fixed(plan.slots[plan.named[s][k]], self.named_ln_base[s][k]) == Some(0.0)
-            });
             let values_out = &mut scratch.export_value[..len];
-            if fixed(tariff_slot, ln_base_t) == Some(0.0)
-                && fixed(competitor_slot, ln_base_c) == Some(0.0)
-                && named_fixed
-            {
+            if self.exempt(plan, s) {
                 // No tariff ever changes (an exempt sector): V = 1 in every draw, for every source.
                 values_out.fill(1.0);
                 scratch.named_values[..named * len].fill(1.0);
@@ -963,6 +1058,20 @@ impl<'m> Kernel<'m> {
             }
             let column = &mut outputs[(FIRST_SECTOR + s) * stride..][..stride];
             let tariffs = values.column(tariff_slot.index());
+            // A sector that adjusts gradually takes its annual V and its competitors' from the
+            // monthly path (§12), which writes over the sector column and the tracks: §3's
+            // weighted sums would be thrown away, so they are not taken (issue 16).
+            let from_path = self.path && self.adjusts[s];
+            if from_path {
+                for &d in draws {
+                    let d = d as usize;
+                    let w = weight[d];
+                    if w > 0.0 {
+                        weighted_tariff[d] += sector.exports * w * tariffs[d];
+                    }
+                }
+                continue;
+            }
             for (&v, &d) in scratch.export_value[..len].iter().zip(draws) {
                 let d = d as usize;
                 let w = weight[d];
@@ -1075,18 +1184,44 @@ impl Kernel<'_> {
                 }
                 continue;
             }
+            if self.exempt_everywhere[s] {
+                // V = 1 in every regime: ln V*_t = 0, so ln V_t = 0 and V_t = 1 in every month
+                // (exactly, whatever h), and Σ_t V_t = months: the recursion would give the
+                // same bits (issue 16).
+                let total = months as f64;
+                if monthly {
+                    for t in 0..months {
+                        let (loss, rest) =
+                            month_columns[t * per_month * stride..].split_at_mut(stride);
+                        let change = &mut rest[..stride];
+                        // The operations of the recursion's months, with V_t = 1.
+                        let v = 1.0;
+                        for d in 0..n {
+                            loss[d] += x0_month * (1.0 - v);
+                            change[d] += x0 * (1.0 + growth[d]) * v;
+                        }
+                    }
+                }
+                head[(FIRST_SECTOR + s) * stride..][..n].fill(total / h_months);
+                for k in 0..sector.competitors.len() {
+                    let t = self.track_start[s] + k;
+                    track_annual[t * n..][..n].fill(total / h_months);
+                }
+                continue;
+            }
             let half_life = &values.column(sector.half_life_months.index())[..n];
-            adjusted_path(
-                &mut path.work,
-                n,
-                months,
-                month,
-                partial,
-                v_interim,
-                v_deal,
-                half_life,
-                |t, v_month| {
-                    if monthly {
+            // keep and λ once per sector, shared by its named competitors (the same h).
+            half_life_factors(&mut path.work, n, half_life);
+            if monthly {
+                path_from_factors(
+                    &mut path.work,
+                    n,
+                    months,
+                    month,
+                    partial,
+                    v_interim,
+                    v_deal,
+                    |t, v_month| {
                         let (loss, rest) =
                             month_columns[t * per_month * stride..].split_at_mut(stride);
                         let change = &mut rest[..stride];
@@ -1095,9 +1230,11 @@ impl Kernel<'_> {
                             loss[d] += x0_month * (1.0 - v);
                             change[d] += x0 * (1.0 + growth[d]) * v;
                         }
-                    }
-                },
-            );
+                    },
+                );
+            } else {
+                annual_from_factors(&mut path.work, n, months, month, partial, v_interim, v_deal);
+            }
             // V_annual = (1/H)·Σ_t V_t replaces §3's value in the sector column.
             let column = &mut head[(FIRST_SECTOR + s) * stride..][..n];
             for (v, &total) in column.iter_mut().zip(&path.work.sum[..n]) {
@@ -1106,7 +1243,7 @@ impl Kernel<'_> {
             // The sector's named competitors follow the same path, with the same half-life.
             for k in 0..sector.competitors.len() {
                 let t = self.track_start[s] + k;
-                adjusted_annual(
+                annual_from_factors(
                     &mut path.work,
                     n,
                     months,
@@ -1114,7 +1251,6 @@ impl Kernel<'_> {
                     partial,
                     &path.track_interim[t * n..][..n],
                     &path.track_deal[t * n..][..n],
-                    half_life,
                 );
                 let annual = &mut track_annual[t * n..][..n];
                 for (v, &total) in annual.iter_mut().zip(&path.work.sum[..n]) {
@@ -1285,5 +1421,106 @@ fn column_pair(data: &mut [f64], stride: usize, a: usize, b: usize) -> (&mut [f6
     } else {
         let (left, right) = data.split_at_mut(a * stride);
         (&mut right[..stride], &mut left[b * stride..][..stride])
+    }
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+
+    /// The recursion of MODEL.md §12 written plainly, draw by draw, month by month.
+    fn reference(m: f64, h: f64, v_i: f64, v_s: f64, months: usize) -> f64 {
+        let keep = fastmath::exp(-std::f64::consts::LN_2 / h);
+        let lambda = 1.0 - keep;
+        let a = m - m.floor();
+        let (li, ls) = (fastmath::ln(v_i), fastmath::ln(v_s));
+        let lp = fastmath::ln(a * v_i + (1.0 - a) * v_s);
+        let (mut ln_v, mut total) = (0.0, 0.0);
+        for t in 0..months {
+            let a_t = (m - t as f64).clamp(0.0, 1.0);
+            let target = if a_t >= 1.0 {
+                li
+            } else if a_t <= 0.0 {
+                ls
+            } else {
+                lp
+            };
+            ln_v = keep * ln_v + lambda * target;
+            total += fastmath::exp(ln_v);
+        }
+        total
+    }
+
+    /// Random columns of n draws: month, its fraction, V(interim), V(scenario), h; months
+    /// with whole and partial values, h with zeros.
+    fn columns(n: usize, seed: u64) -> [Vec<f64>; 5] {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut c: [Vec<f64>; 5] = Default::default();
+        for d in 0..n {
+            let m = match d % 5 {
+                0 => rng.random_range(0..14) as f64,
+                _ => rng.random_range(0.0..14.0),
+            };
+            let h = if d % 7 == 0 {
+                0.0
+            } else {
+                rng.random_range(0.5..30.0)
+            };
+            c[0].push(m);
+            c[1].push(m - m.floor());
+            c[2].push(rng.random_range(0.2..1.5));
+            c[3].push(rng.random_range(0.2..1.5));
+            c[4].push(h);
+        }
+        c
+    }
+
+    fn work(n: usize) -> AdjustWork {
+        let mut w = AdjustWork::default();
+        for column in [
+            &mut w.ln_interim,
+            &mut w.ln_deal,
+            &mut w.ln_partial,
+            &mut w.keep,
+            &mut w.lambda,
+            &mut w.ln_v,
+            &mut w.sum,
+            &mut w.v_month,
+        ] {
+            column.resize(n, 0.0);
+        }
+        w
+    }
+
+    /// The months-innermost annual sum (in groups of lanes and in the remainder), the
+    /// month-by-month path and the plain recursion give the same bits, draw by draw.
+    #[test]
+    fn every_form_of_the_path_gives_the_same_bits() {
+        for n in [1, 3, 4, 7, 64, 1023] {
+            let [m, partial, v_i, v_s, h] = columns(n, n as u64);
+            let months = 12;
+            let mut w = work(n);
+            adjusted_annual(&mut w, n, months, &m, &partial, &v_i, &v_s, &h);
+            let annual = w.sum.clone();
+            let mut w = work(n);
+            let mut seen = vec![0.0; n];
+            adjusted_path(&mut w, n, months, &m, &partial, &v_i, &v_s, &h, |_, v| {
+                for (total, &v) in seen.iter_mut().zip(v) {
+                    *total += v;
+                }
+            });
+            let mut w2 = work(n);
+            half_life_factors(&mut w2, n, &h);
+            annual_body(&mut w2, n, months, &m, &partial, &v_i, &v_s);
+            for d in 0..n {
+                let want = reference(m[d], h[d], v_i[d], v_s[d], months);
+                assert_eq!(annual[d].to_bits(), want.to_bits(), "n {n} draw {d}");
+                assert_eq!(w.sum[d].to_bits(), want.to_bits(), "n {n} draw {d}");
+                assert_eq!(seen[d].to_bits(), want.to_bits(), "n {n} draw {d}");
+                // The generic (SSE2) body, whatever the CPU.
+                assert_eq!(w2.sum[d].to_bits(), want.to_bits(), "n {n} draw {d}");
+            }
+        }
     }
 }

@@ -96,11 +96,18 @@ pub fn write_partial(dir: &Path, partial: &PartialResult) -> Result<(), PartialE
 /// Minimum seconds between two checkpoint saves (a save writes the histograms, a few MB).
 const CHECKPOINT_INTERVAL_S: f64 = 1.0;
 
+/// A save is due only after this many times the last save's duration has passed: a large state
+/// (a backtest's observed draws, 8 bytes per draw and observation) is then saved less often,
+/// so that saving costs at most about a tenth of the run's time.
+const CHECKPOINT_COST_FACTOR: f64 = 10.0;
+
 /// A checkpoint folder: the run's state is saved there as `partial.tariffsim` at most once a
-/// second, and at the end.
+/// second (less often when a save takes longer than a tenth of a second), and at the end.
 pub struct CheckpointDir {
     dir: PathBuf,
     last_save: Cell<Instant>,
+    /// Seconds the last save took.
+    last_cost: Cell<f64>,
 }
 
 impl CheckpointDir {
@@ -110,6 +117,7 @@ impl CheckpointDir {
         Ok(CheckpointDir {
             dir: dir.to_path_buf(),
             last_save: Cell::new(Instant::now()),
+            last_cost: Cell::new(0.0),
         })
     }
 
@@ -121,11 +129,14 @@ impl CheckpointDir {
 
 impl Checkpoint for CheckpointDir {
     fn due(&self) -> bool {
-        self.last_save.get().elapsed().as_secs_f64() >= CHECKPOINT_INTERVAL_S
+        let wait = CHECKPOINT_INTERVAL_S.max(CHECKPOINT_COST_FACTOR * self.last_cost.get());
+        self.last_save.get().elapsed().as_secs_f64() >= wait
     }
 
     fn save(&self, state: &PartialResult) -> Result<(), RunError> {
+        let started = Instant::now();
         write_partial(&self.dir, state)?;
+        self.last_cost.set(started.elapsed().as_secs_f64());
         self.last_save.set(Instant::now());
         Ok(())
     }

@@ -7,7 +7,11 @@
 //!   rank's share, see [`Run::execute_ranks`]);
 //! - observers ([`Observer`]): progress bars, the draws.csv writer, anything that wants every
 //!   finished block;
-//! - a checkpoint ([`Checkpoint`]): the state after each group of blocks, to resume from.
+//! - a checkpoint ([`Checkpoint`]): the state after each group of blocks, to resume from;
+//! - an observer that accumulates state of its own ([`Stateful`], a backtest's observed
+//!   draws and weighted statistics): its state is saved with every checkpoint and in the
+//!   partial result, and restored when a run resumes, so it merges and resumes like the
+//!   statistics.
 //!
 //! Blocks of [`BLOCK_SIZE`](crate::sampling::BLOCK_SIZE) draws run in parallel; the driver
 //! works through its block range in groups (32 blocks when a standard error is targeted, 64
@@ -211,6 +215,27 @@ pub trait Checkpoint {
     fn save(&self, state: &PartialResult) -> Result<(), RunError>;
 }
 
+/// An observer whose accumulated state is part of the run's state (a backtest's observed
+/// draws and weighted statistics): the driver lets it restore that state from the state the
+/// run resumes from, and put it into [`PartialResult::backtest`] whenever the run's state is
+/// saved (between groups of blocks, when every block it saw is in
+/// [`PartialResult::completed`]) and at the end. Added with [`Run::observe_with_state`].
+pub trait Stateful: Sync {
+    /// Checks that `saved`, a state to resume from, carries this observer's state (called by
+    /// [`Run::validate`], before any work).
+    fn check(&self, saved: &PartialResult) -> Result<(), RunError>;
+    /// Called once before the first block: the run covers `blocks`, and `state` is where it
+    /// starts from (fresh, or resumed with its completed blocks a prefix of `blocks`); the
+    /// observer takes its own part of `state` over.
+    fn start(&self, blocks: Range<u64>, state: &mut PartialResult) -> Result<(), RunError>;
+    /// Puts the observer's state for the blocks of `state.completed` into `state`; `last`:
+    /// the run is over and the observer may give its state away.
+    fn save(&self, state: &mut PartialResult, last: bool) -> Result<(), RunError>;
+    /// After a checkpoint was written (not after the last save): takes back from `state` what
+    /// [`Stateful::save`] put there, so that the run goes on without a second copy of it.
+    fn take_back(&self, state: &mut PartialResult) -> Result<(), RunError>;
+}
+
 /// Blocks per group between two checkpoint saves: small enough that little work is lost,
 /// large enough to keep every core busy between saves.
 pub const CHECKPOINT_GROUP_BLOCKS: u64 = 64;
@@ -241,6 +266,7 @@ pub struct Run<'a> {
     observers: Vec<&'a dyn Observer>,
     checkpoint: Option<&'a dyn Checkpoint>,
     resume: Option<PartialResult>,
+    stateful: Option<&'a dyn Stateful>,
 }
 
 impl<'a> Run<'a> {
@@ -255,6 +281,7 @@ impl<'a> Run<'a> {
             observers: Vec::new(),
             checkpoint: None,
             resume: None,
+            stateful: None,
         }
     }
 
@@ -280,6 +307,14 @@ impl<'a> Run<'a> {
     /// Adds an observer of every finished block.
     pub fn observe(mut self, observer: &'a dyn Observer) -> Self {
         self.observers.push(observer);
+        self
+    }
+
+    /// Adds an observer of every finished block whose state is saved and restored with the
+    /// run's (see [`Stateful`]; one per run: a second replaces the first as the stateful one).
+    pub fn observe_with_state<T: Observer + Stateful>(mut self, observer: &'a T) -> Self {
+        self.observers.push(observer);
+        self.stateful = Some(observer);
         self
     }
 
@@ -379,6 +414,12 @@ impl<'a> Run<'a> {
                 ));
             }
         }
+        if ranks && self.stateful.is_some() {
+            return Err(RunError::invalid(
+                &[MpiRanks],
+                "a backtest keeps the draws of its observed outputs, and each rank would hold only its own; accepted: a backtest in one process, or as shards (--shard K/N) merged with `tariffsim merge`",
+            ));
+        }
         if ranks && self.checkpoint.is_some() {
             return Err(RunError::invalid(
                 &[Checkpoint, MpiRanks],
@@ -397,6 +438,15 @@ impl<'a> Run<'a> {
                 self.range.blocks(c.draws),
                 target,
             )?;
+            match self.stateful {
+                Some(s) => s.check(saved)?,
+                None if saved.backtest.is_some() && !saved.completed.is_empty() => {
+                    return Err(RunError::Partial(PartialError::Mismatch(
+                        "the checkpoint was saved by a backtest; accepted: resuming it with `tariffsim backtest` and the same observations, or a checkpoint of a run".into(),
+                    )))
+                }
+                None => {}
+            }
         }
         if (ranks || self.range != BlockRange::All || self.checkpoint.is_some())
             && self.model_text.is_empty()
@@ -469,6 +519,9 @@ impl<'a> Run<'a> {
                 state.batch_means = Some(BatchMeans::new(t.output, engine.shift(t.output)));
             }
         }
+        if let Some(s) = self.stateful {
+            s.start(range.clone(), &mut state)?;
+        }
         let previous_s = state.elapsed_s;
         let group = match (target, self.checkpoint) {
             (Some(_), _) => GROUP_BLOCKS,
@@ -514,11 +567,20 @@ impl<'a> Run<'a> {
             if let Some(ck) = self.checkpoint {
                 if next < range.end && !met(&stopping) && ck.due() {
                     state.elapsed_s = previous_s + started.elapsed().as_secs_f64();
+                    if let Some(s) = self.stateful {
+                        s.save(&mut state, false)?;
+                    }
                     ck.save(&state)?;
+                    if let Some(s) = self.stateful {
+                        s.take_back(&mut state)?;
+                    }
                 }
             }
         }
         state.elapsed_s = previous_s + started.elapsed().as_secs_f64();
+        if let Some(s) = self.stateful {
+            s.save(&mut state, true)?;
+        }
         if let Some(ck) = self.checkpoint {
             ck.save(&state)?;
         }

@@ -19,14 +19,16 @@ use crate::stats::RunStats;
 
 /// First bytes of every partial-result file, before the format version.
 const MAGIC_PREFIX: &[u8] = b"TARIFFSIM-PARTIAL-";
-/// First bytes of a partial-result file of the current format (4): then the body's length
+/// First bytes of a partial-result file of the current format (5): then the body's length
 /// (u64, little-endian), the SHA-256 of the body (32 bytes) and the body (postcard). Format 2
 /// added the batch means of a run with a target standard error; formats 1 and 2 had no
 /// length and no checksum, so a damaged file could merge silently (issue 15, item 1). Format 4
 /// stores histograms as sparse chunks of 64 bins with a floor (issue 16, bounded memory).
-const MAGIC: &[u8] = b"TARIFFSIM-PARTIAL-4\n";
+/// Format 5 adds the state of a backtest (observations, observed draws, weighted statistics:
+/// issue 12), so that backtests merge and resume.
+const MAGIC: &[u8] = b"TARIFFSIM-PARTIAL-5\n";
 /// The format version in [`MAGIC`], for messages.
-const FORMAT: &str = "4";
+const FORMAT: u32 = 5;
 /// Bytes before the body: magic, length, checksum.
 const HEADER_LEN: usize = MAGIC.len() + 8 + 32;
 /// Upper bound on the threads a partial result may claim (a sanity bound on a file's field).
@@ -61,6 +63,9 @@ pub struct PartialResult {
     pub stats: RunStats,
     /// With a target standard error: the batch means of the completed blocks, in block order.
     pub batch_means: Option<BatchMeans>,
+    /// Of a backtest: its observations, the observed outputs' draws of the completed blocks
+    /// and the weighted statistics of the update (see [`crate::backtest::BacktestState`]).
+    pub backtest: Option<crate::backtest::BacktestState>,
 }
 
 /// Why partial results could not be read or merged.
@@ -122,6 +127,7 @@ impl PartialResult {
             threads,
             stats,
             batch_means: None,
+            backtest: None,
         }
     }
 
@@ -147,13 +153,18 @@ impl PartialResult {
     /// Encodes to bytes: the magic line, the body's length and SHA-256, then the body
     /// (postcard).
     pub fn to_bytes(&self) -> Result<Vec<u8>, PartialError> {
-        let body = postcard::to_stdvec(self)
-            .map_err(|e| PartialError::Mismatch(format!("cannot encode a partial result: {e}")))?;
-        let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+        // The body is encoded straight after a placeholder header, then the header is filled
+        // in: one buffer, not a body and a copy of it (a backtest's state is 8 bytes per draw
+        // and observation).
+        let mut out = Vec::with_capacity(HEADER_LEN);
         out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-        out.extend_from_slice(&Sha256::digest(&body));
-        out.extend_from_slice(&body);
+        out.resize(HEADER_LEN, 0);
+        let mut out = postcard::to_extend(self, out)
+            .map_err(|e| PartialError::Mismatch(format!("cannot encode a partial result: {e}")))?;
+        let body_len = (out.len() - HEADER_LEN) as u64;
+        let digest = Sha256::digest(&out[HEADER_LEN..]);
+        out[MAGIC.len()..MAGIC.len() + 8].copy_from_slice(&body_len.to_le_bytes());
+        out[MAGIC.len() + 8..HEADER_LEN].copy_from_slice(&digest);
         Ok(out)
     }
 
@@ -179,8 +190,13 @@ impl PartialResult {
                 .take_while(|b| b.is_ascii_digit())
                 .map(|&b| b as char)
                 .collect();
+            let by = match version.parse::<u32>() {
+                Ok(v) if v < FORMAT => ", written by an older version of tariffsim",
+                Ok(_) => ", written by a newer version of tariffsim",
+                Err(_) => "",
+            };
             return Err(corrupt(format!(
-                "partial result of format {} (this tariffsim reads format {FORMAT})",
+                "partial result of format {}{by} (this tariffsim reads format {FORMAT})",
                 if version.is_empty() {
                     "unknown"
                 } else {
@@ -270,8 +286,13 @@ impl PartialResult {
         self.stats
             .check_shape(&engine.empty_stats(), draws, blocks)
             .map_err(|e| format!("inconsistent statistics: {e}"))?;
-        match &self.batch_means {
-            Some(b) => b.check(&engine, blocks, draws),
+        if let Some(b) = &self.batch_means {
+            b.check(&engine, blocks, draws)?;
+        }
+        match &self.backtest {
+            Some(b) => b
+                .validate(&model, draws)
+                .map_err(|e| format!("inconsistent backtest state: {e}")),
             None => Ok(()),
         }
     }
@@ -333,7 +354,13 @@ pub fn merge(
     let mut merged = iter
         .next()
         .ok_or_else(|| PartialError::Mismatch("no partial results to merge".into()))?;
-    for p in iter {
+    // Backtest states, with the blocks each covers: assembled once, in block order, below.
+    let mut states = Vec::new();
+    if let Some(b) = merged.backtest.take() {
+        states.push((merged.completed.clone(), b));
+    }
+    let backtest = !states.is_empty();
+    for mut p in iter {
         if !p.same_run(&merged) {
             return Err(PartialError::Mismatch(format!(
                 "partial results of different runs: ({}, sha256 {}, draws {}, seed {}, sampler {}, overrides {:?}) vs ({}, sha256 {}, draws {}, seed {}, sampler {}, overrides {:?}); accepted: shards of one run (same model, overrides, draws, seed and sampler)",
@@ -346,6 +373,15 @@ pub fn merge(
                 return Err(PartialError::Mismatch(format!(
                     "blocks {a}..{b} appear in two partial results (a shard given twice?)"
                 )));
+            }
+        }
+        match (backtest, p.backtest.take()) {
+            (true, Some(b)) => states.push((p.completed.clone(), b)),
+            (false, None) => {}
+            _ => {
+                return Err(PartialError::Mismatch(
+                    "partial results of a backtest and of a plain run: the observed draws of the plain run's blocks are missing; accepted: the shards of one `tariffsim backtest`, or of one `tariffsim run`".into(),
+                ))
             }
         }
         for &(a, b) in &p.completed {
@@ -379,6 +415,12 @@ pub fn merge(
                 missing.join(", ")
             )));
         }
+    }
+    if backtest {
+        merged.backtest = Some(
+            crate::backtest::BacktestState::merge(states, merged.draws)
+                .map_err(PartialError::Mismatch)?,
+        );
     }
     Ok(merged)
 }

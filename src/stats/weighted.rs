@@ -10,7 +10,7 @@
 //! [`WeightedHistogram`] is [`super::LogHistogram`] with weights instead of counts: the same
 //! bins (relative width 2^-11), the same exact table for outputs with few distinct values.
 
-use super::paged::PagedCounts;
+use super::paged::{PagedCounts, PagedData};
 
 /// Fixed-point bits of a weight.
 pub const WEIGHT_BITS: i32 = 90;
@@ -30,9 +30,28 @@ pub fn weight_value(fixed: u128) -> f64 {
 
 /// Weights per bin: the [`PagedCounts`] of [`super::LogHistogram`] with u128 fixed-point
 /// weights instead of counts (the same bins, floor, memory bound and exact table).
-#[derive(Debug, Clone, Default)]
+/// Serialized like the histogram (only allocated chunks), for the partial results of a
+/// backtest's shards and checkpoints; decoding checks every invariant of the counts.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(into = "PagedData<u128>", try_from = "PagedData<u128>")]
 pub struct WeightedHistogram {
     counts: PagedCounts<u128>,
+}
+
+impl From<WeightedHistogram> for PagedData<u128> {
+    fn from(h: WeightedHistogram) -> Self {
+        h.counts.to_data()
+    }
+}
+
+impl TryFrom<PagedData<u128>> for WeightedHistogram {
+    type Error = String;
+
+    fn try_from(d: PagedData<u128>) -> Result<Self, String> {
+        Ok(WeightedHistogram {
+            counts: PagedCounts::from_data(d)?,
+        })
+    }
 }
 
 impl WeightedHistogram {

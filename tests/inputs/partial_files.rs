@@ -235,3 +235,98 @@ fn resealed_inconsistent_content_is_refused() {
     let bytes = first.to_bytes().unwrap();
     assert!(decode(&bytes, "x").unwrap().is_ok());
 }
+
+/// Partial results of an older format are refused as such (format 5 added the backtest's
+/// state), and a backtest's state that does not fit its run is refused by the decoder.
+#[test]
+fn older_formats_and_inconsistent_backtest_states_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = small_partials(dir.path());
+    let mut old = std::fs::read(&files[0]).unwrap();
+    old[b"TARIFFSIM-PARTIAL-".len()] = b'4';
+    std::fs::write(&files[0], &old).unwrap();
+    let out = dir.path().join("merged");
+    let merged = run(&[
+        "merge",
+        path(&files[0]),
+        path(&files[1]),
+        "--out",
+        path(&out),
+    ]);
+    let stderr = String::from_utf8_lossy(&merged.stderr);
+    assert_eq!(merged.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("format 4, written by an older version"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+
+    let obs = dir.path().join("obs.csv");
+    std::fs::write(&obs, "period,value,sd\n2025-04,-0.45,1.0\n2025-05,-5.68,\n").unwrap();
+    let shard = dir.path().join("bt");
+    ok(&run(&[
+        "backtest",
+        "--observed",
+        path(&obs),
+        "--draws",
+        "3000",
+        "--seed",
+        "7",
+        "--quiet",
+        "--shard",
+        "1/2",
+        "--out",
+        path(&shard),
+    ]));
+    let first = read_partial(&shard).unwrap();
+    let state = first
+        .backtest
+        .clone()
+        .expect("a backtest's partial carries its state");
+    assert_eq!(state.observations.len(), 2);
+    // Blocks 0..1 of 3: 1024 draws of each observed output, in draw order.
+    assert!(state.columns.iter().all(|c| c.len() == 1024));
+    type Edit = Box<dyn Fn(&mut PartialResult)>;
+    let edits: Vec<(&str, Edit)> = vec![
+        (
+            "a draw missing",
+            Box::new(|p| {
+                p.backtest.as_mut().unwrap().columns[0].pop();
+            }),
+        ),
+        (
+            "a column missing",
+            Box::new(|p| {
+                p.backtest.as_mut().unwrap().columns.pop();
+            }),
+        ),
+        (
+            "an observation edited",
+            Box::new(|p| p.backtest.as_mut().unwrap().observations[0].value = 3.0),
+        ),
+        (
+            "an observation of an output the model lacks, re-hashed",
+            Box::new(|p| {
+                let b = p.backtest.as_mut().unwrap();
+                b.observations[0].index = 100_000;
+                b.observations_sha256 = tariffsim::backtest::observations_sha256(&b.observations);
+            }),
+        ),
+        (
+            "the only sd removed, re-hashed (weighted statistics of no update)",
+            Box::new(|p| {
+                let b = p.backtest.as_mut().unwrap();
+                b.observations[0].sd = None;
+                b.observations_sha256 = tariffsim::backtest::observations_sha256(&b.observations);
+            }),
+        ),
+    ];
+    for (what, edit) in &edits {
+        let mut p = first.clone();
+        edit(&mut p);
+        let bytes = p.to_bytes().unwrap();
+        assert_refused(&bytes, "resealed.tariffsim", what);
+    }
+    let bytes = first.to_bytes().unwrap();
+    assert!(decode(&bytes, "x").unwrap().is_ok());
+}

@@ -146,6 +146,124 @@ fn update_is_exact_bayes_on_point_masses() {
     assert_eq!(q[0], x[0]);
     assert_eq!(q[8], x[1]);
     assert!(update.warning().is_none(), "ESS {}", update.ess);
+    // Per-scenario ESS (Σ_{i∈k} w_i)² / Σ_{i∈k} w_i²: every draw of a scenario has the same
+    // weight, so it is the scenario's number of draws, while the run's ESS is far below the
+    // run's draws (the two scenarios' weights differ).
+    for (k, (&ess, &n_k)) in update.scenario_ess.iter().zip(&counts).enumerate() {
+        let n_k = n_k as f64;
+        assert!(
+            (ess - n_k).abs() < 1e-9 * n_k,
+            "scenario {k}: ESS {ess} vs {n_k} draws"
+        );
+    }
+    assert!(update.ess < 0.99 * draws as f64, "{}", update.ess);
+    // ... and it is what updated/summary.json records per scenario.
+    let prior = summary_json(
+        &model,
+        &RunInfo {
+            draws,
+            seed: 11,
+            sampler: "mc".into(),
+            threads: 2,
+            elapsed_s: 0.0,
+            stopping: None,
+        },
+        &bt.run.stats,
+    );
+    let updated = bt.updated_json(&model, &prior).unwrap();
+    for (k, id) in ["low", "high"].iter().enumerate() {
+        assert_eq!(
+            updated["scenarios"][id]["ess"].as_f64(),
+            Some(update.scenario_ess[k])
+        );
+    }
+}
+
+/// Every draw's scenario and export loss, as the run produces them.
+#[derive(Default)]
+struct Draws(std::sync::Mutex<Vec<(u64, u32, f64)>>);
+
+impl tariffsim::run::Observer for Draws {
+    fn block(&self, view: &tariffsim::run::BlockView<'_>) -> Result<(), tariffsim::run::RunError> {
+        let mut rows = self.0.lock().unwrap();
+        for (d, (&k, &x)) in view
+            .scenarios
+            .iter()
+            .zip(view.outputs.column(EXPORT_LOSS))
+            .enumerate()
+        {
+            rows.push((view.first_draw + d as u64, k, x));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn per_scenario_ess_and_sd_against_a_hand_computation() {
+    // The two-point model with an uncertain elasticity: export loss varies inside each
+    // scenario, so weights differ inside a scenario and its ESS is below its draws.
+    let model = compile_model(
+        &two_point_text()
+            .replace("start_month = \"2025-04\"\n", "")
+            .replace(
+                "sigma = 3.0",
+                "sigma = { dist = \"uniform\", low = 2.0, high = 5.0 }",
+            ),
+        "two.toml",
+    )
+    .unwrap();
+    let draws = 3000;
+    let rows = Draws::default();
+    let (y, sd) = (1.2, 0.3);
+    let bt = run_backtest(
+        &model,
+        &config(draws, 2),
+        &[observation(y, Some(sd))],
+        &[&rows],
+    )
+    .unwrap();
+    let update = bt.update.as_ref().unwrap();
+    let rows = rows.0.into_inner().unwrap();
+    assert_eq!(rows.len() as u64, draws);
+    let mut all = (0.0, 0.0);
+    for k in 0..2u32 {
+        // By hand: w_i = exp(−½·z_i²) (the likelihood over its largest value: the constant
+        // cancels in the ESS and the moments).
+        let of_k: Vec<(f64, f64)> = rows
+            .iter()
+            .filter(|r| r.1 == k)
+            .map(|r| (r.2, (-0.5 * ((y - r.2) / sd).powi(2)).exp()))
+            .collect();
+        let sw: f64 = of_k.iter().map(|r| r.1).sum();
+        let sw2: f64 = of_k.iter().map(|r| r.1 * r.1).sum();
+        all = (all.0 + sw, all.1 + sw2);
+        let ess = sw * sw / sw2;
+        let got = update.scenario_ess[k as usize];
+        assert!(
+            (got - ess).abs() < 1e-9 * ess,
+            "scenario {k}: {got} vs {ess}"
+        );
+        assert!(ess < of_k.len() as f64 * 0.999 && ess > 1.0, "{ess}");
+        // The scenario's weighted sd with its own ESS in the reliability correction.
+        let mean: f64 = of_k.iter().map(|r| r.1 * r.0).sum::<f64>() / sw;
+        let m2: f64 = of_k.iter().map(|r| r.1 * (r.0 - mean).powi(2)).sum();
+        let want_sd = (m2 / (sw * (1.0 - 1.0 / ess))).sqrt();
+        let (got_mean, got_sd) = update.scenario_moments(k as usize, EXPORT_LOSS);
+        assert!(
+            (got_mean - mean).abs() < 1e-9 * mean.abs(),
+            "{got_mean} vs {mean}"
+        );
+        assert!(
+            (got_sd - want_sd).abs() < 1e-9 * want_sd,
+            "{got_sd} vs {want_sd}"
+        );
+    }
+    let ess = all.0 * all.0 / all.1;
+    assert!(
+        (update.ess - ess).abs() < 1e-9 * ess,
+        "{} vs {ess}",
+        update.ess
+    );
 }
 
 #[test]

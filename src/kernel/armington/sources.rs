@@ -268,6 +268,48 @@ pub struct SourceScratch {
     changed: Vec<f64>,
 }
 
+/// Newton states of a range of draws, column by column (see [`SourceScratch::states`]).
+struct StateColumns<'a> {
+    x: &'a mut [f64],
+    lo: &'a mut [f64],
+    hi: &'a mut [f64],
+    ln_p: &'a mut [f64],
+    phase: &'a mut [f64],
+}
+
+impl StateColumns<'_> {
+    #[inline(always)]
+    fn get(&self, d: usize) -> NewtonState {
+        NewtonState {
+            x: self.x[d],
+            lo: self.lo[d],
+            hi: self.hi[d],
+            ln_p: self.ln_p[d],
+            phase: self.phase[d],
+        }
+    }
+
+    #[inline(always)]
+    fn set(&mut self, d: usize, s: NewtonState) {
+        self.x[d] = s.x;
+        self.lo[d] = s.lo;
+        self.hi[d] = s.hi;
+        self.ln_p[d] = s.ln_p;
+        self.phase[d] = s.phase;
+    }
+}
+
+/// Residuals at the current z, the stopping tolerance and the slope bounds of a range of
+/// draws (see [`SourceScratch::states`]).
+struct ResidualColumns<'a> {
+    g: &'a [f64],
+    dg: &'a [f64],
+    ln_p: &'a [f64],
+    stop: &'a mut [f64],
+    m_lo: &'a [f64],
+    m_hi: &'a [f64],
+}
+
 impl SourceScratch {
     fn resize(&mut self, n: usize, sources: usize) {
         for column in [
@@ -304,24 +346,28 @@ impl SourceScratch {
         }
     }
 
+    /// The Newton state of the draws `from..to`, column by column, and their residuals,
+    /// sliced once, so that a loop over the draws needs no bounds checks and vectorises
+    /// (issue 16: the step loops ran one draw at a time).
     #[inline(always)]
-    fn state(&self, d: usize) -> NewtonState {
-        NewtonState {
-            x: self.z[d],
-            lo: self.lo[d],
-            hi: self.up[d],
-            ln_p: self.ln_p[d],
-            phase: self.phase[d],
-        }
-    }
-
-    #[inline(always)]
-    fn set_state(&mut self, d: usize, s: NewtonState) {
-        self.z[d] = s.x;
-        self.lo[d] = s.lo;
-        self.up[d] = s.hi;
-        self.ln_p[d] = s.ln_p;
-        self.phase[d] = s.phase;
+    fn states(&mut self, from: usize, to: usize) -> (StateColumns<'_>, ResidualColumns<'_>) {
+        (
+            StateColumns {
+                x: &mut self.z[from..to],
+                lo: &mut self.lo[from..to],
+                hi: &mut self.up[from..to],
+                ln_p: &mut self.ln_p[from..to],
+                phase: &mut self.phase[from..to],
+            },
+            ResidualColumns {
+                g: &self.g[from..to],
+                dg: &self.dg[from..to],
+                ln_p: &self.eval_ln_p[from..to],
+                stop: &mut self.stop[from..to],
+                m_lo: &self.m_lo[from..to],
+                m_hi: &self.m_hi[from..to],
+            },
+        )
     }
 }
 
@@ -374,17 +420,24 @@ fn multi_source(
     let sources = shares.theta.len();
     let named = sources - 2;
     s.resize(n, sources);
-    // Floored elasticities, as in §2's solve.
-    for d in 0..n {
-        let sigma = c.sigma[d];
-        s.sigma[d] = if sigma > ELASTICITY_FLOOR {
-            sigma
-        } else {
-            ELASTICITY_FLOOR
-        };
-        s.m_lo[d] = f64::INFINITY;
-        s.m_hi[d] = 0.0;
-        s.changed[d] = 0.0;
+    // Every per-draw column sliced to n, so that the loops below run without bounds checks
+    // and vectorise (issue 16: they ran one draw at a time).
+    let (sigma_in, epsilon) = (&c.sigma[..n], &c.epsilon[..n]);
+    {
+        let (sig, m_lo, m_hi) = (&mut s.sigma[..n], &mut s.m_lo[..n], &mut s.m_hi[..n]);
+        let changed = &mut s.changed[..n];
+        // Floored elasticities, as in §2's solve.
+        for d in 0..n {
+            let sigma = sigma_in[d];
+            sig[d] = if sigma > ELASTICITY_FLOOR {
+                sigma
+            } else {
+                ELASTICITY_FLOOR
+            };
+            m_lo[d] = f64::INFINITY;
+            m_hi[d] = 0.0;
+            changed[d] = 0.0;
+        }
     }
     for i in 0..sources {
         let (ln_t, eta): (&[f64], &[f64]) = if i == 0 {
@@ -397,7 +450,7 @@ fn multi_source(
         } else {
             (c.ln_c, c.eta_rest)
         };
-        let (ln_t, eta, epsilon) = (&ln_t[..n], &eta[..n], &c.epsilon[..n]);
+        let (ln_t, eta) = (&ln_t[..n], &eta[..n]);
         let col = i * n..(i + 1) * n;
         let (a, b, m) = (
             &mut s.a[col.clone()],
@@ -405,8 +458,10 @@ fn multi_source(
             &mut s.m[col.clone()],
         );
         let (lt, kappa) = (&mut s.ln_t[col.clone()], &mut s.kappa[col]);
+        let (sig, changed) = (&s.sigma[..n], &mut s.changed[..n]);
+        let (m_lo, m_hi) = (&mut s.m_lo[..n], &mut s.m_hi[..n]);
         for d in 0..n {
-            let sigma = s.sigma[d];
+            let sigma = sig[d];
             let infinite = eta[d].is_infinite();
             let e = if eta[d] > ELASTICITY_FLOOR {
                 eta[d]
@@ -421,42 +476,45 @@ fn multi_source(
             a[d] = rho * ln_t[d];
             b[d] = -(epsilon[d] - sigma) * k;
             m[d] = slope;
-            s.changed[d] = if ln_t[d] != 0.0 { 1.0 } else { s.changed[d] };
-            s.m_lo[d] = if slope < s.m_lo[d] { slope } else { s.m_lo[d] };
-            s.m_hi[d] = if slope > s.m_hi[d] { slope } else { s.m_hi[d] };
+            changed[d] = if ln_t[d] != 0.0 { 1.0 } else { changed[d] };
+            m_lo[d] = if slope < m_lo[d] { slope } else { m_lo[d] };
+            m_hi[d] = if slope > m_hi[d] { slope } else { m_hi[d] };
         }
     }
     // The start: g at z = 0, the bracket from the slope bounds, a Newton step into it.
     s.z[..n].fill(0.0);
     residuals(shares, s, 0, n);
-    for d in 0..n {
-        let (g0, dg0) = (s.g[d], s.dg[d]);
-        let (m_lo, m_hi) = (s.m_lo[d], s.m_hi[d]);
-        s.stop[d] = PRICE_TOLERANCE * m_lo;
-        let (lo, hi) = if g0 > 0.0 {
-            (-g0 / m_lo, -g0 / m_hi)
-        } else {
-            (-g0 / m_hi, -g0 / m_lo)
-        };
-        let newton = -g0 / dg0;
-        let z = if newton < lo {
-            lo
-        } else if newton > hi {
-            hi
-        } else {
-            newton
-        };
-        let solved = g0 == 0.0;
-        s.set_state(
-            d,
-            NewtonState {
-                x: if solved { 0.0 } else { z },
-                lo,
-                hi,
-                ln_p: s.eval_ln_p[d],
-                phase: if solved { SOLVED } else { SEARCHING },
-            },
-        );
+    {
+        let (mut state, r) = s.states(0, n);
+        for d in 0..n {
+            let (g0, dg0) = (r.g[d], r.dg[d]);
+            let (m_lo, m_hi) = (r.m_lo[d], r.m_hi[d]);
+            r.stop[d] = PRICE_TOLERANCE * m_lo;
+            let (lo, hi) = if g0 > 0.0 {
+                (-g0 / m_lo, -g0 / m_hi)
+            } else {
+                (-g0 / m_hi, -g0 / m_lo)
+            };
+            let newton = -g0 / dg0;
+            let z = if newton < lo {
+                lo
+            } else if newton > hi {
+                hi
+            } else {
+                newton
+            };
+            let solved = g0 == 0.0;
+            state.set(
+                d,
+                NewtonState {
+                    x: if solved { 0.0 } else { z },
+                    lo,
+                    hi,
+                    ln_p: r.ln_p[d],
+                    phase: if solved { SOLVED } else { SEARCHING },
+                },
+            );
+        }
     }
     for _ in 0..SOURCE_BLOCK_STEPS {
         step(shares, s, 0, n);
@@ -483,12 +541,13 @@ fn multi_source(
         } else {
             &mut named_out[(i - 1) * n..][..n]
         };
+        let (sig, zs, changed) = (&s.sigma[..n], &s.z[..n], &s.changed[..n]);
         for d in 0..n {
-            let (sigma, epsilon, z) = (s.sigma[d], c.epsilon[d], s.z[d]);
+            let (sigma, epsilon, z) = (sig[d], epsilon[d], zs[d]);
             let x = -(sigma * lt[d] + (epsilon - sigma) * z) * kappa[d];
             let v = export_value_at(x, lt[d], z, sigma, epsilon);
             // No tariff changes: nothing moves (exactly, not to rounding), as in §2.
-            target[d] = if s.changed[d] != 0.0 { v } else { 1.0 };
+            target[d] = if changed[d] != 0.0 { v } else { 1.0 };
         }
     }
 }
@@ -557,9 +616,10 @@ fn residuals(shares: &SourceShares, s: &mut SourceScratch, from: usize, to: usiz
 #[inline(always)]
 fn step(shares: &SourceShares, s: &mut SourceScratch, from: usize, to: usize) {
     residuals(shares, s, from, to);
-    for d in from..to {
-        let next = advance(s.state(d), s.g[d], s.dg[d], s.eval_ln_p[d], s.stop[d]);
-        s.set_state(d, next);
+    let (mut state, r) = s.states(from, to);
+    for d in 0..to - from {
+        let next = advance(state.get(d), r.g[d], r.dg[d], r.ln_p[d], r.stop[d]);
+        state.set(d, next);
     }
 }
 
