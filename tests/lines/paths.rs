@@ -708,3 +708,37 @@ fn the_shipped_line_example_with_half_lives_and_competitors_is_the_default_model
         }
     }
 }
+
+#[test]
+fn lines_of_a_sector_without_competitors_leave_rest_the_whole_other_market() {
+    // The sector gives no share (its lines do): no θ_sector to scale by, and none needed.
+    let dir = tempfile::tempdir().unwrap();
+    let model = compile(
+        dir.path(),
+        r#"
+[lines]
+file = "lines.csv"
+
+[[sectors]]
+id = "autos"
+sigma = 4.0
+epsilon = 1.0
+half_life_months = 2.0
+codes = ["8703"]
+
+[interim]
+tariff = { default = 0.1 }
+
+[[scenarios]]
+id = "s"
+probability = 1.0
+"#,
+        "code,exports,share\n870323,1,0.3\n870324,2,0.1\n",
+    );
+    for line in &model.lines {
+        assert_eq!(line.rest_share, 1.0 - line.share);
+        assert!(line.competitor_shares.is_empty() && line.competitor_exports.is_empty());
+    }
+    let (rows, _) = evaluate(&model, 100, 1);
+    assert!(rows.iter().all(|r| r.iter().all(|x| x.is_finite())));
+}

@@ -293,7 +293,9 @@ pub(super) fn line_competitors(lines: &mut [Line], sectors: &mut [Sector]) {
         let sector = &sectors[line.sector];
         has_lines[line.sector] = true;
         let scale = competitor_scale(line.share, sector.share);
-        line.rest_share = if sector.share >= 1.0 {
+        // Without named competitors `rest` is every other supplier (and the sector's own
+        // share may be missing: its lines then carry theirs).
+        line.rest_share = if sector.share >= 1.0 || sector.competitors.is_empty() {
             1.0 - line.share
         } else {
             sector.rest_share * scale
