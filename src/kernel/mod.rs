@@ -152,6 +152,24 @@ struct AdjustWork {
     v_month: Vec<f64>,
 }
 
+impl AdjustWork {
+    /// Makes every column hold at least `n` draws (a block's scratch, reused between blocks).
+    fn resize(&mut self, n: usize) {
+        for column in [
+            &mut self.ln_interim,
+            &mut self.ln_deal,
+            &mut self.ln_partial,
+            &mut self.keep,
+            &mut self.lambda,
+            &mut self.ln_v,
+            &mut self.sum,
+            &mut self.v_month,
+        ] {
+            column.resize(n, 0.0);
+        }
+    }
+}
+
 /// [`adjusted_path`] for a series whose months are not reported (a named competitor): Σ_t V_t
 /// only, compiled for AVX2 when the CPU has it (the same IEEE operations, so the same bits).
 /// The engine calls its two halves for a sector and its competitors, so that the sector's
@@ -1338,18 +1356,10 @@ impl KernelScratch {
         let (d, r) = (&mut self.draws, &mut self.regime);
         if path_sectors > 0 {
             let p = &mut d.path;
-            let w = &mut p.work;
+            p.work.resize(n);
             for column in [
                 &mut p.month,
                 &mut p.partial,
-                &mut w.ln_interim,
-                &mut w.ln_deal,
-                &mut w.ln_partial,
-                &mut w.keep,
-                &mut w.lambda,
-                &mut w.ln_v,
-                &mut w.sum,
-                &mut w.v_month,
                 &mut p.tariff_interim,
                 &mut p.tariff_deal,
             ] {
@@ -1478,18 +1488,7 @@ mod path_tests {
 
     fn work(n: usize) -> AdjustWork {
         let mut w = AdjustWork::default();
-        for column in [
-            &mut w.ln_interim,
-            &mut w.ln_deal,
-            &mut w.ln_partial,
-            &mut w.keep,
-            &mut w.lambda,
-            &mut w.ln_v,
-            &mut w.sum,
-            &mut w.v_month,
-        ] {
-            column.resize(n, 0.0);
-        }
+        w.resize(n);
         w
     }
 
