@@ -29,8 +29,8 @@ use super::armington::{
     SectorColumns, SectorShares, SolveScratch, SourceColumns, SourceScratch, SourceShares,
 };
 use super::{
-    adjusted_annual, adjusted_path, AdjustWork, Kernel, RegimeDraws, RegimeScratch, SourcesKind,
-    ValueColumns,
+    annual_from_factors, half_life_factors, path_from_factors, AdjustWork, Kernel, RegimeDraws,
+    RegimeScratch, SourcesKind, ValueColumns,
 };
 use crate::fastmath;
 use crate::model::{Model, Regime, Slot};
@@ -814,7 +814,12 @@ impl Kernel<'_> {
             }
         }
         let (interim_logs, deal_logs) = (&*interim_logs, &*deal_logs);
-        let half_life = &values.column(sector.half_life_months.index())[..n];
+        // The sector's keep and λ, once for all its lines and their competitors (the same h).
+        half_life_factors(
+            work,
+            n,
+            &values.column(sector.half_life_months.index())[..n],
+        );
         let growth = &values.column(sector.growth.index())[..n];
         let interim_column = |slot: Slot| &values.column(slot.index())[..n];
         for class in plan.classes_of(s) {
@@ -906,7 +911,7 @@ impl Kernel<'_> {
             // The line's path and its months (MODEL.md §12 on the line, the sector's λ).
             let x0 = class.exports;
             let x0_month = x0 / h_months;
-            adjusted_path(
+            path_from_factors(
                 work,
                 n,
                 months,
@@ -914,7 +919,6 @@ impl Kernel<'_> {
                 partial,
                 &ls.v_interim,
                 &ls.v_deal,
-                half_life,
                 |t, v_month| {
                     if month_columns.is_empty() {
                         return;
@@ -944,7 +948,7 @@ impl Kernel<'_> {
             }
             // Its named competitors, each on its own path with the same half-life.
             for (k, &psi) in class.track_weight.iter().enumerate() {
-                adjusted_annual(
+                annual_from_factors(
                     work,
                     n,
                     months,
@@ -952,7 +956,6 @@ impl Kernel<'_> {
                     partial,
                     &ls.named_interim[k * n..][..n],
                     &ls.named_deal[k * n..][..n],
-                    half_life,
                 );
                 for (v, &total) in tracks[k * n..][..n].iter_mut().zip(&work.sum[..n]) {
                     *v += psi * (total / h_months);

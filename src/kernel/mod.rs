@@ -170,27 +170,9 @@ impl AdjustWork {
     }
 }
 
-/// [`adjusted_path`] for a series whose months are not reported (a named competitor): Σ_t V_t
-/// only, compiled for AVX2 when the CPU has it (the same IEEE operations, so the same bits).
-/// The engine calls its two halves for a sector and its competitors, so that the sector's
-/// keep and λ serve its competitors too; the line-backed sectors (MODEL.md §14) call this.
-#[allow(clippy::too_many_arguments)]
-fn adjusted_annual(
-    w: &mut AdjustWork,
-    n: usize,
-    months: usize,
-    month: &[f64],
-    partial: &[f64],
-    v_interim: &[f64],
-    v_deal: &[f64],
-    half_life: &[f64],
-) {
-    half_life_factors(w, n, half_life);
-    annual_from_factors(w, n, months, month, partial, v_interim, v_deal);
-}
-
 /// 1 − λ = 2^(−1/h) and λ of every draw into `w.keep` and `w.lambda`: once per sector and
-/// block, shared by the sector's own series and its named competitors' (the same h).
+/// block, shared by the sector's own series, its lines (MODEL.md §14) and their named
+/// competitors' (the same h). [`path_from_factors`] and [`annual_from_factors`] then run §12.
 fn half_life_factors(w: &mut AdjustWork, n: usize, half_life: &[f64]) {
     #[inline(always)]
     fn each(keep: &mut [f64], lambda: &mut [f64], half_life: &[f64]) {
@@ -215,8 +197,9 @@ fn half_life_factors(w: &mut AdjustWork, n: usize, half_life: &[f64]) {
     each(keep, lambda, half_life)
 }
 
-/// [`adjusted_annual`] with `w.keep` and `w.lambda` already filled by [`half_life_factors`]:
-/// Σ_t V_t into `w.sum`, compiled for AVX2 when the CPU has it.
+/// [`path_from_factors`] for a series whose months are not reported (a named competitor):
+/// Σ_t V_t into `w.sum` only, compiled for AVX2 when the CPU has it (the same IEEE operations,
+/// so the same bits). `w.keep` and `w.lambda` are already filled by [`half_life_factors`].
 fn annual_from_factors(
     w: &mut AdjustWork,
     n: usize,
@@ -316,26 +299,8 @@ fn path_logs(w: &mut AdjustWork, n: usize, partial: &[f64], v_interim: &[f64], v
 }
 
 /// MODEL.md §12 for one series over the draws 0..n: ln V_t = (1 − λ)·ln V_{t−1} + λ·ln V*_t,
-/// V_0 = 1, λ = 1 − 2^(−1/h); leaves Σ_t V_t in `w.sum` and calls `each_month(t, V_t)`.
-/// (The engine calls its two halves for a sector, as for [`adjusted_annual`].)
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn adjusted_path(
-    w: &mut AdjustWork,
-    n: usize,
-    months: usize,
-    month: &[f64],
-    partial: &[f64],
-    v_interim: &[f64],
-    v_deal: &[f64],
-    half_life: &[f64],
-    each_month: impl FnMut(usize, &[f64]),
-) {
-    half_life_factors(w, n, half_life);
-    path_from_factors(w, n, months, month, partial, v_interim, v_deal, each_month);
-}
-
-/// [`adjusted_path`] with `w.keep` and `w.lambda` already filled by [`half_life_factors`].
+/// V_0 = 1, with `w.keep` = 1 − λ and `w.lambda` = λ already filled by [`half_life_factors`];
+/// leaves Σ_t V_t in `w.sum` and calls `each_month(t, V_t)`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn path_from_factors(
@@ -1500,11 +1465,13 @@ mod path_tests {
             let [m, partial, v_i, v_s, h] = columns(n, n as u64);
             let months = 12;
             let mut w = work(n);
-            adjusted_annual(&mut w, n, months, &m, &partial, &v_i, &v_s, &h);
+            half_life_factors(&mut w, n, &h);
+            annual_from_factors(&mut w, n, months, &m, &partial, &v_i, &v_s);
             let annual = w.sum.clone();
             let mut w = work(n);
             let mut seen = vec![0.0; n];
-            adjusted_path(&mut w, n, months, &m, &partial, &v_i, &v_s, &h, |_, v| {
+            half_life_factors(&mut w, n, &h);
+            path_from_factors(&mut w, n, months, &m, &partial, &v_i, &v_s, |_, v| {
                 for (total, &v) in seen.iter_mut().zip(v) {
                     *total += v;
                 }
