@@ -150,19 +150,92 @@ pub fn ln_1p(x: f64) -> f64 {
     }
 }
 
-/// Whether this CPU runs the crate's AVX2 versions of its vectorised loops (the standard
-/// library caches the answer after the first call). One definition for every dispatch, so all
-/// stages agree on the instruction set.
+/// The instruction sets the vectorised loops are compiled for. Every loop runs the same IEEE
+/// operations in the same order on each (no FMA), so the level changes speed, never bits
+/// (tested by running the engine at every level, `tests/inputs/simd_levels.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SimdLevel {
+    /// SSE2, which every x86-64 CPU has (and any other architecture: plain Rust).
+    Generic,
+    /// AVX2: four doubles per vector.
+    Avx2,
+    /// AVX-512 (F, DQ, VL, BW): eight doubles per vector.
+    Avx512,
+}
+
+/// The environment variable that caps the instruction set (`generic`, `avx2`, `avx512` or
+/// `auto`); for benchmarks and for checking that every level gives the same bits.
+pub const SIMD_ENV: &str = "TARIFFSIM_SIMD";
+
+impl SimdLevel {
+    /// The best level this CPU supports.
+    pub fn detected() -> SimdLevel {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512dq")
+                && std::is_x86_feature_detected!("avx512vl")
+                && std::is_x86_feature_detected!("avx512bw")
+            {
+                return SimdLevel::Avx512;
+            }
+            if std::is_x86_feature_detected!("avx2") {
+                return SimdLevel::Avx2;
+            }
+        }
+        SimdLevel::Generic
+    }
+
+    /// The level `TARIFFSIM_SIMD` asks for, capped at what the CPU has; `auto` or unset = the
+    /// CPU's best. An unknown value is an error naming the accepted ones (the CLI checks it at
+    /// start, so a typo does not silently run another level).
+    pub fn from_env() -> Result<SimdLevel, String> {
+        let detected = SimdLevel::detected();
+        let asked = match std::env::var(SIMD_ENV) {
+            Err(std::env::VarError::NotPresent) => return Ok(detected),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(format!(
+                    "{SIMD_ENV}: not valid UTF-8; accepted: generic, avx2, avx512, auto"
+                ))
+            }
+            Ok(value) => value,
+        };
+        let level = match asked.trim().to_ascii_lowercase().as_str() {
+            "auto" | "" => detected,
+            "generic" | "sse2" => SimdLevel::Generic,
+            "avx2" => SimdLevel::Avx2,
+            "avx512" => SimdLevel::Avx512,
+            other => {
+                return Err(format!(
+                    "{SIMD_ENV} = {other:?}: unknown instruction set; accepted: generic, avx2, avx512, auto"
+                ))
+            }
+        };
+        Ok(level.min(detected))
+    }
+
+    /// The level in force for this process: [`SimdLevel::from_env`] read once (an invalid
+    /// value, which the CLI refuses before any work, falls back to the CPU's best).
+    pub fn current() -> SimdLevel {
+        static LEVEL: std::sync::OnceLock<SimdLevel> = std::sync::OnceLock::new();
+        *LEVEL.get_or_init(|| SimdLevel::from_env().unwrap_or_else(|_| SimdLevel::detected()))
+    }
+}
+
+/// Whether the crate's AVX2 versions of its vectorised loops run. One definition for every
+/// dispatch, so all stages agree on the instruction set.
 #[inline]
 pub(crate) fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    SimdLevel::current() >= SimdLevel::Avx2
+}
+
+/// Whether the crate's AVX-512 versions run: those are compiled with
+/// `#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]`, the set
+/// [`SimdLevel::detected`] checks.
+#[inline]
+#[allow(dead_code)]
+pub(crate) fn has_avx512() -> bool {
+    SimdLevel::current() >= SimdLevel::Avx512
 }
 
 /// Replaces every x of `values` by ln(1 + x), vectorised (AVX2 when the CPU has it: the same

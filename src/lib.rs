@@ -52,6 +52,7 @@ pub mod synthetic;
 pub use dist::{DistError, Distribution};
 pub use draws::{Cancel, DrawCollector, Draws};
 pub use error::Error;
+pub use fastmath::{SimdLevel, SIMD_ENV};
 pub use model::Model;
 pub use run::{RunConfig, SamplerKind};
 pub use summary::{OutputSummary, Summary};

@@ -372,6 +372,11 @@ struct SensitivityArgs {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The instruction-set cap is a user input too: a typo must not silently run another level.
+    if let Err(message) = tariffsim::SimdLevel::from_env() {
+        eprintln!("error: {message}");
+        return ExitCode::from(2);
+    }
     // Under `mpirun -n R` (feature `mpi`) every rank runs its share of the blocks.
     let world = MpiWorld::init();
     let result = match cli.command {
@@ -701,12 +706,13 @@ fn bench(
         .stats
         .output_summary(tariffsim::outputs::EXPORT_LOSS);
     print_stdout(&format!(
-        "model: {} ({} sectors, {} lines, {} uncertain parameters)\ndraws: {draws}, threads: {}\nelapsed: {secs:.3} s\nthroughput: {:.0} draws/s\nsummary: {:.3} s\npeak memory (VmHWM): {}\nexport_loss mean: {}\n",
+        "model: {} ({} sectors, {} lines, {} uncertain parameters)\ndraws: {draws}, threads: {}, instruction set: {:?}\nelapsed: {secs:.3} s\nthroughput: {:.0} draws/s\nsummary: {:.3} s\npeak memory (VmHWM): {}\nexport_loss mean: {}\n",
         model.name,
         model.sectors.len(),
         model.lines.len(),
         model.dimension - 1,
         outcome.threads,
+        tariffsim::SimdLevel::current(),
         draws as f64 / secs.max(1e-12),
         summary_started.elapsed().as_secs_f64(),
         peak_rss_mib().map_or("unknown".to_string(), |m| format!("{m:.1} MiB")),

@@ -12,4 +12,5 @@ mod files;
 mod folders;
 mod report;
 mod run;
+mod simd_levels;
 mod summary;
