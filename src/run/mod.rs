@@ -480,11 +480,10 @@ impl<'a> Run<'a> {
         let Some(all) = crate::mpi::gather_to_root(world, &bytes) else {
             return Ok(None);
         };
-        let parts: Vec<PartialResult> = all
+        let parts = all
             .iter()
             .enumerate()
-            .map(|(r, b)| PartialResult::from_bytes(b, &format!("rank {r}")))
-            .collect::<Result<_, _>>()?;
+            .map(|(r, b)| PartialResult::from_bytes(b, &format!("rank {r}")));
         let merged = partial::merge(parts, true)?;
         Ok(Some(RunOutcome {
             stats: merged.stats.clone(),

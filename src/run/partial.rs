@@ -346,21 +346,26 @@ pub fn add_range(ranges: &mut Vec<(u64, u64)>, range: Range<u64>) {
 
 /// Merges partial results of one run into one; they must share model, overrides and settings,
 /// must not overlap, and (when `require_complete`) must cover every block.
+///
+/// The parts are taken one at a time (read lazily by the caller, e.g. file by file), each
+/// merged into the first and dropped, so merging n shards holds about two shards' statistics
+/// at a time rather than n; the first error (unreadable file or mismatch) stops the merge.
 pub fn merge(
-    parts: Vec<PartialResult>,
+    parts: impl IntoIterator<Item = Result<PartialResult, PartialError>>,
     require_complete: bool,
 ) -> Result<PartialResult, PartialError> {
     let mut iter = parts.into_iter();
     let mut merged = iter
         .next()
-        .ok_or_else(|| PartialError::Mismatch("no partial results to merge".into()))?;
+        .ok_or_else(|| PartialError::Mismatch("no partial results to merge".into()))??;
     // Backtest states, with the blocks each covers: assembled once, in block order, below.
     let mut states = Vec::new();
     if let Some(b) = merged.backtest.take() {
         states.push((merged.completed.clone(), b));
     }
     let backtest = !states.is_empty();
-    for mut p in iter {
+    for p in iter {
+        let mut p = p?;
         if !p.same_run(&merged) {
             return Err(PartialError::Mismatch(format!(
                 "partial results of different runs: ({}, sha256 {}, draws {}, seed {}, sampler {}, overrides {:?}) vs ({}, sha256 {}, draws {}, seed {}, sampler {}, overrides {:?}); accepted: shards of one run (same model, overrides, draws, seed and sampler)",
