@@ -309,7 +309,8 @@ unsafe fn horner_avx512(
         // lie inside `table` (p < 2·INTERVALS = table.len(), k < COEFFICIENTS, Piece is
         // transparent over [f64; 10]).
         unsafe {
-            let p = _mm256_i32gather_epi32::<4>(pieces.as_ptr().add(d * stride) as *const i32, lanes);
+            let p =
+                _mm256_i32gather_epi32::<4>(pieces.as_ptr().add(d * stride) as *const i32, lanes);
             let offsets = _mm256_mullo_epi32(p, _mm256_set1_epi32(COEFFICIENTS as i32));
             let t = _mm512_i32gather_pd::<8>(lanes, ts.as_ptr().add(d * stride));
             let mut acc = _mm512_i32gather_pd::<8>(offsets, base.add(DEGREE));
@@ -458,7 +459,15 @@ mod tests {
         let grid = BinadeGrid::build(crate::dist::standard_normal_quantile).expect("a grid");
         let table: &[Piece] = grid.halves.as_flattened();
         let mut state = 99u64;
-        let specials = [0.0, 1.0, 0.5, f64::NAN, 1e-310, 2f64.powi(-16), 1.0 - 2f64.powi(-16)];
+        let specials = [
+            0.0,
+            1.0,
+            0.5,
+            f64::NAN,
+            1e-310,
+            2f64.powi(-16),
+            1.0 - 2f64.powi(-16),
+        ];
         let points: Vec<f64> = (0..4000)
             .map(|i| {
                 state = state
@@ -513,7 +522,11 @@ mod tests {
                     eval(&mut out, &|o| unsafe {
                         horner_avx2(table, &want.ts, &want.pieces, stride, o)
                     });
-                    assert_eq!(bits(&out), bits(&plain), "horner avx2, n {n}, stride {stride}");
+                    assert_eq!(
+                        bits(&out),
+                        bits(&plain),
+                        "horner avx2, n {n}, stride {stride}"
+                    );
                 }
                 if level >= SimdLevel::Avx512 {
                     let mut out = vec![0.0; m];
@@ -521,7 +534,11 @@ mod tests {
                     eval(&mut out, &|o| unsafe {
                         horner_avx512(table, &want.ts, &want.pieces, stride, o)
                     });
-                    assert_eq!(bits(&out), bits(&plain), "horner avx512, n {n}, stride {stride}");
+                    assert_eq!(
+                        bits(&out),
+                        bits(&plain),
+                        "horner avx512, n {n}, stride {stride}"
+                    );
                 }
             }
         }

@@ -223,9 +223,19 @@ mod tests {
             })
             .collect();
         // The ends of the range and of every 2^12 step.
-        words.extend([0, 1, 4095, 4096, u64::MAX, u64::MAX - 4095, 1 << 63, (1 << 63) - 1]);
+        words.extend([
+            0,
+            1,
+            4095,
+            4096,
+            u64::MAX,
+            u64::MAX - 4095,
+            1 << 63,
+            (1 << 63) - 1,
+        ]);
         let bits: Vec<f64> = words.iter().map(|&w| f64::from_bits(w)).collect();
-        let mut levels: Vec<(&str, fn(&mut [f64]))> = vec![("generic", units)];
+        type Convert = fn(&mut [f64]);
+        let mut levels: Vec<(&str, Convert)> = vec![("generic", units)];
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx2") {
@@ -241,7 +251,11 @@ mod tests {
             let mut values = bits.clone();
             convert(&mut values);
             for (&w, &u) in words.iter().zip(&values) {
-                assert_eq!(u.to_bits(), unit_from_u64(w).to_bits(), "{level}: word {w:#x}");
+                assert_eq!(
+                    u.to_bits(),
+                    unit_from_u64(w).to_bits(),
+                    "{level}: word {w:#x}"
+                );
             }
         }
     }
@@ -253,7 +267,13 @@ mod tests {
             return;
         }
         // Lengths inside a step of 128 words and across steps; streams with a high half.
-        for (len, seed, stream) in [(1, 1, 0), (127, 2, 5), (128, 3, 1 << 40), (1000, 42, 7), (117 * 1024, 9, 99)] {
+        for (len, seed, stream) in [
+            (1, 1, 0),
+            (127, 2, 5),
+            (128, 3, 1 << 40),
+            (1000, 42, 7),
+            (117 * 1024, 9, 99),
+        ] {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             rng.set_stream(stream);
             let key: [u32; 8] = std::array::from_fn(|i| {
@@ -263,7 +283,11 @@ mod tests {
             // SAFETY: the CPU has AVX-512 F/DQ/VL/BW (checked above).
             unsafe { chacha8_units_avx512(&key, stream, &mut got) };
             for (i, &u) in got.iter().enumerate() {
-                assert_eq!(u.to_bits(), unit_from_u64(rng.next_u64()).to_bits(), "len {len}, word {i}");
+                assert_eq!(
+                    u.to_bits(),
+                    unit_from_u64(rng.next_u64()).to_bits(),
+                    "len {len}, word {i}"
+                );
             }
         }
     }

@@ -256,7 +256,9 @@ mod tests {
             ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.3) * 1e4
         };
         // Past the exact table, with ±0, NaN in one slice, lengths that end inside a vector.
-        let mut slices: Vec<Vec<f64>> = (0..40).map(|i| (0..1000 + i).map(|_| next()).collect()).collect();
+        let mut slices: Vec<Vec<f64>> = (0..40)
+            .map(|i| (0..1000 + i).map(|_| next()).collect())
+            .collect();
         slices[3].extend([0.0, -0.0, -1e-300, 1e300]);
         slices[7].push(f64::NAN);
         for level in [SimdLevel::Generic, SimdLevel::Avx2, SimdLevel::Avx512] {
@@ -280,8 +282,14 @@ mod tests {
             }
             assert_eq!(sliced.counts.bins(), one_by_one.counts.bins(), "{level:?}");
             let (a, b) = (sliced.counts.range(), one_by_one.counts.range());
-            assert_eq!((a.0.to_bits(), a.1.to_bits()), (b.0.to_bits(), b.1.to_bits()));
-            assert_eq!((sliced.count, sliced.nan), (one_by_one.count, one_by_one.nan));
+            assert_eq!(
+                (a.0.to_bits(), a.1.to_bits()),
+                (b.0.to_bits(), b.1.to_bits())
+            );
+            assert_eq!(
+                (sliced.count, sliced.nan),
+                (one_by_one.count, one_by_one.nan)
+            );
         }
     }
 

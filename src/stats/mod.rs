@@ -187,7 +187,10 @@ impl MomentGroup<'_> {
     #[inline(always)]
     fn accumulate(self) {
         let mut shift = [0.0; MOMENT_LANES];
-        let (mut min, mut max) = ([f64::INFINITY; MOMENT_LANES], [f64::NEG_INFINITY; MOMENT_LANES]);
+        let (mut min, mut max) = (
+            [f64::INFINITY; MOMENT_LANES],
+            [f64::NEG_INFINITY; MOMENT_LANES],
+        );
         let mut column = [self.first; MOMENT_LANES];
         for j in 0..self.lanes {
             shift[j] = self.shifts[j];
@@ -737,7 +740,15 @@ mod tests {
     #[test]
     fn grouped_moments_give_the_bits_of_one_output_at_a_time() {
         use crate::fastmath::SimdLevel;
-        let specials = [0.0, -0.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e-310, -5.0];
+        let specials = [
+            0.0,
+            -0.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e-310,
+            -5.0,
+        ];
         // Output counts that end inside a group, and both memory layouts of the rows.
         for (n, n_out, seed) in [(1024, 85, 1u64), (100, 8, 2), (37, 3, 3), (64, 17, 4)] {
             let mut state = seed;

@@ -249,7 +249,9 @@ mod tests {
                     0 => t.accumulate(points.view(), outputs.view(), &mut y, &mut yy),
                     #[cfg(target_arch = "x86_64")]
                     // SAFETY: called only where the CPU has AVX2 (checked below).
-                    1 => unsafe { t.accumulate_avx2(points.view(), outputs.view(), &mut y, &mut yy) },
+                    1 => unsafe {
+                        t.accumulate_avx2(points.view(), outputs.view(), &mut y, &mut yy)
+                    },
                     #[cfg(target_arch = "x86_64")]
                     // SAFETY: called only where the CPU has AVX-512 (checked below).
                     _ => unsafe {
