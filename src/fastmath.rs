@@ -354,6 +354,7 @@ pub(crate) mod vector {
     /// [`exp`] of 4 lanes.
     #[inline]
     #[target_feature(enable = "avx2")]
+    #[cfg_attr(not(test), allow(dead_code))] // the 4-draw path is not dispatched (slower)
     pub(crate) fn exp_avx2(x: __m256d) -> __m256d {
         let set = _mm256_set1_pd;
         let x = _mm256_min_pd(set(710.0), _mm256_max_pd(set(-746.0), x));
@@ -385,6 +386,7 @@ pub(crate) mod vector {
     /// [`ln`] of 4 lanes.
     #[inline]
     #[target_feature(enable = "avx2")]
+    #[cfg_attr(not(test), allow(dead_code))] // the 4-draw path is not dispatched (slower)
     pub(crate) fn ln_avx2(x: __m256d) -> __m256d {
         let set = _mm256_set1_pd;
         // blendv takes the second operand where the mask lane is all ones.

@@ -210,27 +210,34 @@ fn half_life_factors_at(level: SimdLevel, w: &mut AdjustWork, n: usize, half_lif
             *l = 1.0 - *k;
         }
     }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn each_avx2(keep: &mut [f64], lambda: &mut [f64], half_life: &[f64]) {
+        each(keep, lambda, half_life)
+    }
     let (keep, lambda, half_life) = (&mut w.keep[..n], &mut w.lambda[..n], &half_life[..n]);
     #[cfg(target_arch = "x86_64")]
-    if level >= SimdLevel::Avx2 {
-        let done = if level >= SimdLevel::Avx512 {
-            // SAFETY: the CPU supports AVX-512 (the caller's level).
-            unsafe { path_lanes::factors_avx512(keep, lambda, half_life) }
-        } else {
-            // SAFETY: the CPU supports AVX2 (the caller's level).
-            unsafe { path_lanes::factors_avx2(keep, lambda, half_life) }
-        };
+    if level >= SimdLevel::Avx512 {
+        // SAFETY: the CPU supports AVX-512 (the caller's level).
+        let done = unsafe { path_lanes::factors_avx512(keep, lambda, half_life) };
         each(&mut keep[done..], &mut lambda[done..], &half_life[done..]);
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if level >= SimdLevel::Avx2 {
+        // SAFETY: the CPU supports AVX2 (the caller's level).
+        unsafe { each_avx2(keep, lambda, half_life) };
         return;
     }
     each(keep, lambda, half_life)
 }
 
 /// [`path_from_factors`] for a series whose months are not reported (a named competitor):
-/// Σ_t V_t into `w.sum` only. With AVX2 or AVX-512, whole groups of draws run months
-/// innermost in registers ([`path_lanes`]) and the rest through [`annual_body`]: the same IEEE
-/// operations, so the same bits. `w.keep` and `w.lambda` are already filled by
-/// [`half_life_factors`].
+/// Σ_t V_t into `w.sum` only. With AVX-512, whole groups of 8 draws run months innermost in
+/// registers ([`path_lanes`]) and the rest through [`annual_body`]; with AVX2, [`annual_body`]
+/// compiled for AVX2 (the 4-draw form of [`path_lanes`] was measured slower: 16 registers
+/// cannot hold a group's state and exp's constants). The same IEEE operations at every level,
+/// so the same bits. `w.keep` and `w.lambda` are already filled by [`half_life_factors`].
 fn annual_from_factors(
     w: &mut AdjustWork,
     n: usize,
@@ -257,16 +264,32 @@ fn annual_from_factors_at(
     v_deal: &[f64],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if level >= SimdLevel::Avx2 {
+    #[target_feature(enable = "avx2")]
+    #[allow(clippy::too_many_arguments)]
+    fn avx2(
+        w: &mut AdjustWork,
+        n: usize,
+        months: usize,
+        month: &[f64],
+        partial: &[f64],
+        v_interim: &[f64],
+        v_deal: &[f64],
+    ) {
+        annual_body(w, 0, n, months, month, partial, v_interim, v_deal)
+    }
+    #[cfg(target_arch = "x86_64")]
+    if level >= SimdLevel::Avx512 {
         let series = AdjustWork::series(&w.keep, &w.lambda, month, partial, v_interim, v_deal);
-        let done = if level >= SimdLevel::Avx512 {
-            // SAFETY: the CPU supports AVX-512 (the caller's level).
-            unsafe { path_lanes::path_avx512::<false>(series, n, months, &mut w.sum, &mut []) }
-        } else {
-            // SAFETY: the CPU supports AVX2 (the caller's level).
-            unsafe { path_lanes::path_avx2::<false>(series, n, months, &mut w.sum, &mut []) }
-        };
+        // SAFETY: the CPU supports AVX-512 (the caller's level).
+        let done =
+            unsafe { path_lanes::path_avx512::<false>(series, n, months, &mut w.sum, &mut []) };
         annual_body(w, done, n, months, month, partial, v_interim, v_deal);
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if level >= SimdLevel::Avx2 {
+        // SAFETY: the CPU supports AVX2 (the caller's level).
+        unsafe { avx2(w, n, months, month, partial, v_interim, v_deal) };
         return;
     }
     annual_body(w, 0, n, months, month, partial, v_interim, v_deal)
@@ -353,7 +376,9 @@ fn path_logs(
 /// MODEL.md §12 for one series over the draws 0..n: ln V_t = (1 − λ)·ln V_{t−1} + λ·ln V*_t,
 /// V_0 = 1, with `w.keep` = 1 − λ and `w.lambda` = λ already filled by [`half_life_factors`];
 /// leaves Σ_t V_t in `w.sum` and calls `each_month(t, V_t)` for t = 0, 1, … once all months
-/// are computed (whole groups of draws run all their months in registers, [`path_lanes`]).
+/// are computed (with AVX-512, whole groups of draws run all their months in registers,
+/// [`path_lanes`]; otherwise the months run one after the other over the draws, compiled for
+/// the caller's instruction set).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn path_from_factors(
@@ -393,16 +418,11 @@ fn path_from_factors_at(
     #[allow(unused_mut)]
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
-    if level >= SimdLevel::Avx2 {
+    if level >= SimdLevel::Avx512 {
         let series = AdjustWork::series(&w.keep, &w.lambda, month, partial, v_interim, v_deal);
         let (sum, v_months) = (&mut w.sum, &mut w.v_months);
-        done = if level >= SimdLevel::Avx512 {
-            // SAFETY: the CPU supports AVX-512 (the caller's level).
-            unsafe { path_lanes::path_avx512::<true>(series, n, months, sum, v_months) }
-        } else {
-            // SAFETY: the CPU supports AVX2 (the caller's level).
-            unsafe { path_lanes::path_avx2::<true>(series, n, months, sum, v_months) }
-        };
+        // SAFETY: the CPU supports AVX-512 (the caller's level).
+        done = unsafe { path_lanes::path_avx512::<true>(series, n, months, sum, v_months) };
     }
     // V*_t takes three values: V(interim) in whole interim months, V(scenario) after, and the
     // mix of the month in which the deal takes effect; their logs are taken once.
@@ -1603,6 +1623,33 @@ mod path_tests {
                 let mut w2 = work(n);
                 half_life_factors_at(SimdLevel::Generic, &mut w2, n, &h);
                 annual_body(&mut w2, 0, n, months, &m, &partial, &v_i, &v_s);
+                // The 4-draw groups (AVX2), not dispatched but kept tested.
+                #[cfg(target_arch = "x86_64")]
+                let groups4 = (level >= SimdLevel::Avx2).then(|| {
+                    let mut w = work(n);
+                    half_life_factors_at(level, &mut w, n, &h);
+                    let (mut keep, mut lambda) = (vec![0.0; n], vec![0.0; n]);
+                    // SAFETY: the CPU supports AVX2 (level ≤ the detected level).
+                    let done = unsafe { path_lanes::factors_avx2(&mut keep, &mut lambda, &h) };
+                    for d in 0..done {
+                        assert_eq!(keep[d].to_bits(), w.keep[d].to_bits(), "{level:?} {d}");
+                        assert_eq!(lambda[d].to_bits(), w.lambda[d].to_bits(), "{level:?} {d}");
+                    }
+                    let mut by_month = vec![0.0; months * n];
+                    let series = AdjustWork::series(&w.keep, &w.lambda, &m, &partial, &v_i, &v_s);
+                    // SAFETY: the CPU supports AVX2 (level ≤ the detected level).
+                    let done = unsafe {
+                        path_lanes::path_avx2::<true>(series, n, months, &mut w.sum, &mut by_month)
+                    };
+                    let annual = w.sum.clone();
+                    // SAFETY: as above.
+                    let again = unsafe {
+                        path_lanes::path_avx2::<false>(series, n, months, &mut w.sum, &mut [])
+                    };
+                    assert_eq!(done, again);
+                    annual_body(&mut w, done, n, months, &m, &partial, &v_i, &v_s);
+                    (done, annual, w.sum.clone(), by_month)
+                });
                 for d in 0..n {
                     let (want, want_months) = reference(m[d], h[d], v_i[d], v_s[d], months);
                     let at = format!("{level:?} n {n} draw {d}");
@@ -1615,6 +1662,17 @@ mod path_tests {
                     }
                     // The generic (SSE2) body, whatever the CPU.
                     assert_eq!(w2.sum[d].to_bits(), want.to_bits(), "{at}");
+                    #[cfg(target_arch = "x86_64")]
+                    if let Some((done, annual, sum, by_month)) = &groups4 {
+                        assert_eq!(sum[d].to_bits(), want.to_bits(), "{at} groups of 4");
+                        if d < *done {
+                            assert_eq!(annual[d].to_bits(), want.to_bits(), "{at} groups of 4");
+                            for t in 0..months {
+                                let v = by_month[t * n + d];
+                                assert_eq!(v.to_bits(), want_months[t].to_bits(), "{at} {t}");
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -1642,33 +1700,62 @@ mod path_tests {
         }
         let n = 1024;
         let [m, partial, v_i, v_s, h] = columns(n, 1);
+        let (m, partial, v_i, v_s) = (&m[..], &partial[..], &v_i[..], &v_s[..]);
         let mut w = work(n);
-        let rounds = 2_000;
-        // The fastest of 10 repetitions: the machine is shared.
-        let time = |label: &str, w: &mut AdjustWork, run: &dyn Fn(&mut AdjustWork)| {
-            let mut best = f64::INFINITY;
-            for _ in 0..10 {
-                let start = std::time::Instant::now();
-                for _ in 0..rounds {
-                    run(w);
-                }
-                best = best.min(start.elapsed().as_nanos() as f64 / (rounds * n) as f64);
-            }
-            eprintln!("{label}: {best:.2} ns per draw and series ({})", w.sum[5]);
+        let rounds = 1_000;
+        // The thread's time on the CPU (ns, the first field of schedstat): the machine is
+        // shared, and wall time counts the time the thread waited.
+        let on_cpu = || -> f64 {
+            let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
+            stat.split_whitespace().next().unwrap().parse().unwrap()
         };
         half_life_factors(&mut w, n, &h);
+        type Run<'a> = Box<dyn Fn(&mut AdjustWork) + 'a>;
+        let mut runs: Vec<(String, Run)> = Vec::new();
         #[cfg(target_arch = "x86_64")]
         if SimdLevel::detected() >= SimdLevel::Avx2 {
-            time("month-outer AVX2 (before)", &mut w, &|w| {
-                // SAFETY: the CPU has AVX2 (checked above).
-                unsafe { month_outer_avx2(w, n, 12, &m, &partial, &v_i, &v_s) }
-            });
+            runs.push((
+                "month-outer AVX2 (before)".into(),
+                Box::new(move |w| {
+                    // SAFETY: the CPU has AVX2 (checked above).
+                    unsafe { month_outer_avx2(w, n, 12, m, partial, v_i, v_s) }
+                }),
+            ));
+        }
+        #[cfg(target_arch = "x86_64")]
+        if SimdLevel::detected() >= SimdLevel::Avx2 {
+            runs.push((
+                "AVX2 groups of 4 (not dispatched)".into(),
+                Box::new(move |w| {
+                    let series = AdjustWork::series(&w.keep, &w.lambda, m, partial, v_i, v_s);
+                    // SAFETY: the CPU has AVX2 (checked above).
+                    let done = unsafe {
+                        path_lanes::path_avx2::<false>(series, n, 12, &mut w.sum, &mut [])
+                    };
+                    annual_body(w, done, n, 12, m, partial, v_i, v_s);
+                }),
+            ));
         }
         let levels = [SimdLevel::Generic, SimdLevel::Avx2, SimdLevel::Avx512];
         for level in levels.into_iter().filter(|&l| l <= SimdLevel::detected()) {
-            time(&format!("{level:?}"), &mut w, &|w| {
-                annual_from_factors_at(level, w, n, 12, &m, &partial, &v_i, &v_s)
-            });
+            runs.push((
+                format!("{level:?}"),
+                Box::new(move |w| annual_from_factors_at(level, w, n, 12, m, partial, v_i, v_s)),
+            ));
+        }
+        // Interleaved repetitions, the fastest of each.
+        let mut best = vec![f64::INFINITY; runs.len()];
+        for _ in 0..10 {
+            for (b, (_, run)) in best.iter_mut().zip(&runs) {
+                let start = on_cpu();
+                for _ in 0..rounds {
+                    run(&mut w);
+                }
+                *b = b.min((on_cpu() - start) / (rounds * n) as f64);
+            }
+        }
+        for (b, (label, _)) in best.iter().zip(&runs) {
+            eprintln!("{label}: {b:.2} ns on the CPU per draw and series");
         }
     }
 }

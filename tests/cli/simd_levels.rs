@@ -23,7 +23,7 @@ fn results(dir: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-fn run_at(level: &str, model: Option<&str>, out: &Path) {
+fn run_at(level: &str, model: Option<&str>, extra: &[&str], out: &Path) {
     let mut command = bin();
     command.env(tariffsim::SIMD_ENV, level).arg("run");
     if let Some(model) = model {
@@ -38,17 +38,18 @@ fn run_at(level: &str, model: Option<&str>, out: &Path) {
             "--save-draws",
             "--quiet",
         ])
+        .args(extra)
         .args(["--out", path(out)])
         .output()
         .unwrap();
     assert_ok(&output);
 }
 
-fn assert_levels_agree(model: Option<&str>) {
+fn assert_levels_agree(model: Option<&str>, extra: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let levels = ["generic", "avx2", "avx512"];
     for level in levels {
-        run_at(level, model, &dir.path().join(level));
+        run_at(level, model, extra, &dir.path().join(level));
     }
     let want = results(&dir.path().join("generic"));
     assert_eq!(want.len(), 3, "summary.json, quantiles.csv and draws.csv");
@@ -61,15 +62,32 @@ fn assert_levels_agree(model: Option<&str>) {
 
 #[test]
 fn default_model_gives_the_same_bits_at_every_instruction_set() {
-    assert_levels_agree(None);
+    assert_levels_agree(None, &[]);
+}
+
+/// The monthly outputs: with AVX-512 the path runs all months of a group of draws in
+/// registers and the months' outputs are added afterwards.
+#[test]
+fn monthly_outputs_give_the_same_bits_at_every_instruction_set() {
+    assert_levels_agree(None, &["--monthly"]);
+    assert_levels_agree(
+        Some(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/models/examples/lines/korea_us_2025_by_line.toml"
+        )),
+        &["--monthly"],
+    );
 }
 
 #[test]
 fn line_model_with_competitors_gives_the_same_bits_at_every_instruction_set() {
-    assert_levels_agree(Some(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/models/examples/lines/korea_us_2025_by_line.toml"
-    )));
+    assert_levels_agree(
+        Some(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/models/examples/lines/korea_us_2025_by_line.toml"
+        )),
+        &[],
+    );
 }
 
 #[test]
