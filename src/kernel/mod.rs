@@ -442,6 +442,10 @@ pub struct Kernel<'m> {
     /// (V = 1 in every draw): its monthly path is V_t = 1 in every month, known without the
     /// recursion.
     exempt_everywhere: Vec<bool>,
+    /// Per sector: whether its regimes' weight·V are summed into its output column and tracks
+    /// (which then need zeros first): line-backed sectors and sectors that do not take their
+    /// annual V from the monthly path (§12).
+    summed: Vec<bool>,
 }
 
 impl<'m> Kernel<'m> {
@@ -559,6 +563,7 @@ impl<'m> Kernel<'m> {
                 .iter()
                 .any(|s| fixed_value(model, s.redirection) != Some(0.0)),
             exempt_everywhere: Vec::new(),
+            summed: Vec::new(),
         };
         kernel.exempt_everywhere = (0..model.sectors.len())
             .map(|s| {
@@ -566,6 +571,12 @@ impl<'m> Kernel<'m> {
                     && std::iter::once(&kernel.interim)
                         .chain(&kernel.scenarios)
                         .all(|plan| kernel.exempt(plan, s))
+            })
+            .collect();
+        kernel.summed = (0..model.sectors.len())
+            .map(|s| {
+                kernel.line_plan.as_ref().is_some_and(|p| p.backs(s))
+                    || !(kernel.path && kernel.adjusts[s])
             })
             .collect();
         kernel
@@ -620,6 +631,12 @@ impl<'m> Kernel<'m> {
         scratch: &mut KernelScratch,
     ) {
         #[cfg(target_arch = "x86_64")]
+        if fastmath::has_avx512() {
+            // SAFETY: the CPU supports AVX-512 F/DQ/VL/BW, checked just above.
+            unsafe { self.evaluate_block_avx512(values, scenarios, outputs, scratch) };
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
         if fastmath::has_avx2() {
             // SAFETY: the CPU supports AVX2, checked just above.
             unsafe { self.evaluate_block_avx2(values, scenarios, outputs, scratch) };
@@ -634,6 +651,21 @@ impl<'m> Kernel<'m> {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn evaluate_block_avx2(
+        &self,
+        values: &ValueColumns<'_>,
+        scenarios: &[u32],
+        outputs: &mut [f64],
+        scratch: &mut KernelScratch,
+    ) {
+        self.evaluate_block_body(values, scenarios, outputs, scratch);
+    }
+
+    /// [`Kernel::evaluate_block`] compiled for AVX-512: eight draws per vector in its own
+    /// column loops (the solves and the monthly path dispatch on their own). The same source
+    /// and no FMA, so the same bits.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+    unsafe fn evaluate_block_avx512(
         &self,
         values: &ValueColumns<'_>,
         scenarios: &[u32],
@@ -686,9 +718,7 @@ impl<'m> Kernel<'m> {
             }
         }
         draws.group_by_scenario(scenarios);
-        for s in 0..model.sectors.len() {
-            outputs[(FIRST_SECTOR + s) * stride..][..n].fill(0.0);
-        }
+        self.zero_summed_columns(n, stride, outputs, &mut draws.track_annual);
         // The deal first, then the interim: the order in which each draw's sums are taken.
         for (k, plan) in self.scenarios.iter().enumerate() {
             let group = &draws.by_scenario[draws.group_start[k]..draws.group_start[k + 1]];
@@ -843,11 +873,34 @@ impl<'m> Kernel<'m> {
         }
     }
 
+    /// Zeroes the sector columns of `outputs` and the tracks in `track_annual` into which
+    /// [`Kernel::regime_values`] sums weight·V, and only those: a sector that adjusts
+    /// gradually (not line-backed) has its column and tracks written, not summed, by the
+    /// monthly path (issue 16: the default model cleared 11 columns and 40 tracks per block
+    /// that nothing read).
+    fn zero_summed_columns(
+        &self,
+        n: usize,
+        stride: usize,
+        outputs: &mut [f64],
+        track_annual: &mut [f64],
+    ) {
+        for (s, sector) in self.model.sectors.iter().enumerate() {
+            if !self.summed[s] {
+                continue;
+            }
+            outputs[(FIRST_SECTOR + s) * stride..][..n].fill(0.0);
+            let first = self.track_start[s];
+            track_annual[first * n..(first + sector.competitors.len()) * n].fill(0.0);
+        }
+    }
+
     /// Adds weight·V of every sector under `plan` to the sector columns of `outputs`, weight·V
     /// of every named competitor to its track in `track_annual`, and X0·weight·τ to the draws'
     /// weighted tariffs, for the draws `draws` of the block; with `kept`, also stores V of
     /// sector s and draw d at `kept.0[s·n + d]` and of track t at `kept.1[t·n + d]`.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn regime_values(
         &self,
         plan: &RegimePlan,
@@ -1335,8 +1388,9 @@ impl KernelScratch {
             p.track_interim.resize(n * tracks, 0.0);
             p.track_deal.resize(n * tracks, 0.0);
         }
-        d.track_annual.clear();
-        d.track_annual.resize(n * tracks, 0.0);
+        // Only the tracks of sectors whose regimes are summed into them need zeros (zeroed by
+        // the caller, [`Kernel::zero_summed_columns`]); the monthly path writes over the rest.
+        armington::grow(&mut d.track_annual, n * tracks);
         r.named_ln_t.resize(n * max_named, 0.0);
         r.named_eta.resize(n * max_named, 0.0);
         r.named_values.resize(n * max_named, 0.0);
