@@ -915,9 +915,50 @@ impl<'m> Kernel<'m> {
         let len = draws.len();
         let n = weight.len();
         let stride = values.stride;
+        // All the block's draws (the interim regime, or a scenario that every draw picked) are
+        // 0..n in order (the grouping is a stable sort): gathers and scatters are then copies
+        // and the weighted sums contiguous loops, which vectorise (issue 16).
+        let identity = len == n;
         let gather = |column: &[f64], into: &mut [f64]| {
+            if identity {
+                into.copy_from_slice(&column[..len]);
+                return;
+            }
             for (x, &d) in into.iter_mut().zip(draws) {
                 *x = column[d as usize];
+            }
+        };
+        let scatter = |from: &[f64], into: &mut [f64]| {
+            if identity {
+                into[..len].copy_from_slice(from);
+                return;
+            }
+            for (&v, &d) in from.iter().zip(draws) {
+                into[d as usize] = v;
+            }
+        };
+        // into[d] += w_d·factor·x_d for the draws with w_d > 0: a regime that never holds
+        // (weight 0) adds nothing, not 0·V. `x` is by draw (`by_draw`) or by position.
+        let add_weighted = |x: &[f64], by_draw: bool, factor: Option<f64>, into: &mut [f64]| {
+            let term = |w: f64, x: f64| match factor {
+                Some(f) => f * w * x,
+                None => w * x,
+            };
+            if identity {
+                let (x, into, weight) = (&x[..n], &mut into[..n], &weight[..n]);
+                for d in 0..n {
+                    let w = weight[d];
+                    let sum = into[d] + term(w, x[d]);
+                    into[d] = if w > 0.0 { sum } else { into[d] };
+                }
+                return;
+            }
+            for (i, &d) in draws.iter().enumerate() {
+                let d = d as usize;
+                let w = weight[d];
+                if w > 0.0 {
+                    into[d] += term(w, x[if by_draw { d } else { i }]);
+                }
             }
         };
         // ln(1 + τ) once per distinct slot and draw (a `default` shared by ten sectors is one log).
@@ -1078,56 +1119,32 @@ impl<'m> Kernel<'m> {
             }
             if let Some((kept, kept_tracks)) = kept.as_mut() {
                 // The monthly path needs V per regime, not only its weighted sum.
-                let kept = &mut kept[s * n..][..n];
-                for (&v, &d) in scratch.export_value[..len].iter().zip(draws) {
-                    kept[d as usize] = v;
-                }
+                scatter(&scratch.export_value[..len], &mut kept[s * n..][..n]);
                 for k in 0..named {
-                    let track = &mut kept_tracks[(self.track_start[s] + k) * n..][..n];
-                    for (&v, &d) in scratch.named_values[k * len..(k + 1) * len]
-                        .iter()
-                        .zip(draws)
-                    {
-                        track[d as usize] = v;
-                    }
+                    scatter(
+                        &scratch.named_values[k * len..(k + 1) * len],
+                        &mut kept_tracks[(self.track_start[s] + k) * n..][..n],
+                    );
                 }
             }
             let column = &mut outputs[(FIRST_SECTOR + s) * stride..][..stride];
             let tariffs = values.column(tariff_slot.index());
+            // X0·weight·τ into the draws' weighted tariffs (each draw's sum in the same order).
+            add_weighted(tariffs, true, Some(sector.exports), weighted_tariff);
             // A sector that adjusts gradually takes its annual V and its competitors' from the
             // monthly path (§12), which writes over the sector column and the tracks: §3's
             // weighted sums would be thrown away, so they are not taken (issue 16).
-            let from_path = self.path && self.adjusts[s];
-            if from_path {
-                for &d in draws {
-                    let d = d as usize;
-                    let w = weight[d];
-                    if w > 0.0 {
-                        weighted_tariff[d] += sector.exports * w * tariffs[d];
-                    }
-                }
+            if self.path && self.adjusts[s] {
                 continue;
             }
-            for (&v, &d) in scratch.export_value[..len].iter().zip(draws) {
-                let d = d as usize;
-                let w = weight[d];
-                // A regime that never holds (weight 0) adds nothing, not 0·V.
-                if w > 0.0 {
-                    column[d] += w * v;
-                    weighted_tariff[d] += sector.exports * w * tariffs[d];
-                }
-            }
+            add_weighted(&scratch.export_value[..len], false, None, column);
             for k in 0..named {
-                let track = &mut track_annual[(self.track_start[s] + k) * n..][..n];
-                for (&v, &d) in scratch.named_values[k * len..(k + 1) * len]
-                    .iter()
-                    .zip(draws)
-                {
-                    let w = weight[d as usize];
-                    if w > 0.0 {
-                        track[d as usize] += w * v;
-                    }
-                }
+                add_weighted(
+                    &scratch.named_values[k * len..(k + 1) * len],
+                    false,
+                    None,
+                    &mut track_annual[(self.track_start[s] + k) * n..][..n],
+                );
             }
         }
     }
