@@ -280,11 +280,12 @@ pub struct SourceColumns<'a> {
 /// Buffers of the multi-source solve, reused from block to block, column by column.
 #[derive(Debug, Clone, Default)]
 pub struct SourceScratch {
-    /// Per source then draw: y_i = a_i + b_i·z, slope weight m_i, the CES term, ln T_i, κ_i.
+    /// Per source then draw: y_i = a_i + b_i·z (a, b, and y at the current z), slope weight
+    /// m_i, ln T_i, κ_i.
     a: Vec<f64>,
     b: Vec<f64>,
     m: Vec<f64>,
-    term: Vec<f64>,
+    y: Vec<f64>,
     ln_t: Vec<f64>,
     kappa: Vec<f64>,
     /// Per draw.
@@ -297,15 +298,11 @@ pub struct SourceScratch {
     slope: Vec<f64>,
     cd: Vec<f64>,
     cd_slope: Vec<f64>,
-    g: Vec<f64>,
-    dg: Vec<f64>,
     z: Vec<f64>,
     lo: Vec<f64>,
     up: Vec<f64>,
     ln_p: Vec<f64>,
     phase: Vec<f64>,
-    /// ln P at the last evaluated z.
-    eval_ln_p: Vec<f64>,
     /// 1 where some source's tariff changes, else 0.
     changed: Vec<f64>,
     /// Draws of the current solve: the distance between two sources' columns.
@@ -350,12 +347,34 @@ impl StateColumns<'_> {
 /// Residuals at the current z, the stopping tolerance and the slope bounds of a range of
 /// draws (see [`SourceScratch::states`]).
 struct ResidualColumns<'a> {
-    g: &'a [f64],
-    dg: &'a [f64],
-    ln_p: &'a [f64],
+    sigma: &'a [f64],
+    hi: &'a [f64],
+    sum: &'a [f64],
+    slope: &'a [f64],
+    cd: &'a [f64],
+    cd_slope: &'a [f64],
     stop: &'a mut [f64],
     m_lo: &'a [f64],
     m_hi: &'a [f64],
+}
+
+impl ResidualColumns<'_> {
+    /// g(z) = z − ln P(z), g'(z) and ln P of draw `d` at its z, from the sums that
+    /// [`sums`] left.
+    #[inline(always)]
+    fn at(&self, d: usize, z: f64) -> (f64, f64, f64) {
+        let sigma = self.sigma[d];
+        let one_minus_sigma = 1.0 - sigma;
+        let ces = (self.hi[d] + fastmath::ln(self.sum[d])) / one_minus_sigma;
+        let unit = (sigma - 1.0).abs() < UNIT_SIGMA_TOLERANCE;
+        let ln_p = if unit { self.cd[d] } else { ces };
+        let dg = if unit {
+            self.cd_slope[d]
+        } else {
+            self.slope[d] / self.sum[d]
+        };
+        (z - ln_p, dg, ln_p)
+    }
 }
 
 impl SourceScratch {
@@ -365,7 +384,7 @@ impl SourceScratch {
             &mut self.a,
             &mut self.b,
             &mut self.m,
-            &mut self.term,
+            &mut self.y,
             &mut self.ln_t,
             &mut self.kappa,
         ] {
@@ -381,14 +400,11 @@ impl SourceScratch {
             &mut self.slope,
             &mut self.cd,
             &mut self.cd_slope,
-            &mut self.g,
-            &mut self.dg,
             &mut self.z,
             &mut self.lo,
             &mut self.up,
             &mut self.ln_p,
             &mut self.phase,
-            &mut self.eval_ln_p,
             &mut self.changed,
         ] {
             grow(column, n);
@@ -442,9 +458,12 @@ impl SourceScratch {
                 phase: &mut self.phase[from..to],
             },
             ResidualColumns {
-                g: &self.g[from..to],
-                dg: &self.dg[from..to],
-                ln_p: &self.eval_ln_p[from..to],
+                sigma: &self.sigma[from..to],
+                hi: &self.hi[from..to],
+                sum: &self.sum[from..to],
+                slope: &self.slope[from..to],
+                cd: &self.cd[from..to],
+                cd_slope: &self.cd_slope[from..to],
                 stop: &mut self.stop[from..to],
                 m_lo: &self.m_lo[from..to],
                 m_hi: &self.m_hi[from..to],
@@ -591,11 +610,11 @@ fn multi_source(
     }
     // The start: g at z = 0, the bracket from the slope bounds, a Newton step into it.
     s.z[..n].fill(0.0);
-    residuals(shares, s, 0, n);
+    sums(shares, s, 0, n);
     {
         let (mut state, r) = s.states(0, n);
         for d in 0..n {
-            let (g0, dg0) = (r.g[d], r.dg[d]);
+            let (g0, dg0, ln_p0) = r.at(d, state.x[d]);
             let (m_lo, m_hi) = (r.m_lo[d], r.m_hi[d]);
             r.stop[d] = PRICE_TOLERANCE * m_lo;
             let (lo, hi) = if g0 > 0.0 {
@@ -618,7 +637,7 @@ fn multi_source(
                     x: if solved { 0.0 } else { z },
                     lo,
                     hi,
-                    ln_p: r.ln_p[d],
+                    ln_p: ln_p0,
                     phase: if solved { SOLVED } else { SEARCHING },
                 },
             );
@@ -648,29 +667,35 @@ fn multi_source(
     }
 }
 
-/// g(z) = z − ln P(z), g'(z) and ln P for the draws `from..to` at their current z.
+/// The sums of g(z) = z − ln P(z) and g'(z) for the draws `from..to` at their current z: the
+/// largest CES term `hi` (term_i = ln θ_i + (1 − σ)·y_i), Σ e^(term − hi), Σ e^(term − hi)·m_i
+/// and the Cobb–Douglas Σ θ_i·y_i;
+/// [`ResidualColumns::at`] finishes g, g' and ln P in the loop that uses them (issue 16: they
+/// were stored and read back).
 ///
 /// Every column is sliced to `from..to` first, so that the loops run over slices of one
 /// length without bounds checks and vectorise. The first source starts each running max and
 /// sum from the value a fill would have put there (−∞, 0), rather than filling the columns
 /// first: the same operations, one pass over five columns fewer (issue 16).
 #[inline(always)]
-fn residuals(shares: &SourceShares, s: &mut SourceScratch, from: usize, to: usize) {
+fn sums(shares: &SourceShares, s: &mut SourceScratch, from: usize, to: usize) {
     let n = s.stride;
     let len = to - from;
     let sources = shares.theta.len();
     let z = &s.z[from..to];
     let sigma = &s.sigma[from..to];
     let hi = &mut s.hi[from..to];
+    // y_i = a_i + b_i·z is kept for the second pass, which takes the term from it again (the
+    // same operations, so the same bits) and needs it for Σ θ_i·y_i.
     for i in 0..sources {
         let ln_theta = shares.ln_theta[i];
         let a = &s.a[i * n + from..][..len];
         let b = &s.b[i * n + from..][..len];
-        let term = &mut s.term[i * n + from..][..len];
+        let y = &mut s.y[i * n + from..][..len];
         if i == 0 {
             for d in 0..len {
-                let t = ln_theta + (1.0 - sigma[d]) * (a[d] + b[d] * z[d]);
-                term[d] = t;
+                y[d] = a[d] + b[d] * z[d];
+                let t = ln_theta + (1.0 - sigma[d]) * y[d];
                 hi[d] = if t > f64::NEG_INFINITY {
                     t
                 } else {
@@ -680,8 +705,8 @@ fn residuals(shares: &SourceShares, s: &mut SourceScratch, from: usize, to: usiz
             continue;
         }
         for d in 0..len {
-            let t = ln_theta + (1.0 - sigma[d]) * (a[d] + b[d] * z[d]);
-            term[d] = t;
+            y[d] = a[d] + b[d] * z[d];
+            let t = ln_theta + (1.0 - sigma[d]) * y[d];
             hi[d] = if t > hi[d] { t } else { hi[d] };
         }
     }
@@ -691,41 +716,26 @@ fn residuals(shares: &SourceShares, s: &mut SourceScratch, from: usize, to: usiz
         &mut s.cd[from..to],
     );
     for i in 0..sources {
-        let theta = shares.theta[i];
-        let a = &s.a[i * n + from..][..len];
-        let b = &s.b[i * n + from..][..len];
+        let (theta, ln_theta) = (shares.theta[i], shares.ln_theta[i]);
         let m = &s.m[i * n + from..][..len];
-        let term = &s.term[i * n + from..][..len];
+        let y = &s.y[i * n + from..][..len];
         if i == 0 {
             for d in 0..len {
-                let e = fastmath::exp(term[d] - hi[d]);
+                let t = ln_theta + (1.0 - sigma[d]) * y[d];
+                let e = fastmath::exp(t - hi[d]);
                 sum[d] = 0.0 + e;
                 slope[d] = 0.0 + e * m[d];
-                cd[d] = 0.0 + theta * (a[d] + b[d] * z[d]);
+                cd[d] = 0.0 + theta * y[d];
             }
             continue;
         }
         for d in 0..len {
-            let e = fastmath::exp(term[d] - hi[d]);
+            let t = ln_theta + (1.0 - sigma[d]) * y[d];
+            let e = fastmath::exp(t - hi[d]);
             sum[d] += e;
             slope[d] += e * m[d];
-            cd[d] += theta * (a[d] + b[d] * z[d]);
+            cd[d] += theta * y[d];
         }
-    }
-    let cd_slope = &s.cd_slope[from..to];
-    let (g, dg, eval_ln_p) = (
-        &mut s.g[from..to],
-        &mut s.dg[from..to],
-        &mut s.eval_ln_p[from..to],
-    );
-    for d in 0..len {
-        let one_minus_sigma = 1.0 - sigma[d];
-        let ces = (hi[d] + fastmath::ln(sum[d])) / one_minus_sigma;
-        let unit = (sigma[d] - 1.0).abs() < UNIT_SIGMA_TOLERANCE;
-        let ln_p = if unit { cd[d] } else { ces };
-        dg[d] = if unit { cd_slope[d] } else { slope[d] / sum[d] };
-        g[d] = z[d] - ln_p;
-        eval_ln_p[d] = ln_p;
     }
 }
 
@@ -747,25 +757,27 @@ fn finish_unsolved(shares: &SourceShares, s: &mut SourceScratch, n: usize, sourc
     let mut c = s.compact.take().unwrap_or_default();
     let mut u = active.len();
     c.resize(u, sources);
-    for i in 0..sources {
-        for (j, &d) in active.iter().enumerate() {
-            let (from, to) = (i * n + d as usize, i * u + j);
-            c.a[to] = s.a[from];
-            c.b[to] = s.b[from];
-            c.m[to] = s.m[from];
+    // Column by column, each sliced once: the gather is a load and a store per value (issue
+    // 16: indexing both sides per value cost 15 instructions a value).
+    let gather = |from: &[f64], into: &mut [f64]| {
+        let from = &from[..n];
+        for (x, &d) in into[..u].iter_mut().zip(&active) {
+            *x = from[d as usize];
         }
+    };
+    for i in 0..sources {
+        gather(&s.a[i * n..], &mut c.a[i * u..]);
+        gather(&s.b[i * n..], &mut c.b[i * u..]);
+        gather(&s.m[i * n..], &mut c.m[i * u..]);
     }
-    for (j, &d) in active.iter().enumerate() {
-        let d = d as usize;
-        c.sigma[j] = s.sigma[d];
-        c.cd_slope[j] = s.cd_slope[d];
-        c.stop[j] = s.stop[d];
-        c.z[j] = s.z[d];
-        c.lo[j] = s.lo[d];
-        c.up[j] = s.up[d];
-        c.ln_p[j] = s.ln_p[d];
-        c.phase[j] = s.phase[d];
-    }
+    gather(&s.sigma, &mut c.sigma);
+    gather(&s.cd_slope, &mut c.cd_slope);
+    gather(&s.stop, &mut c.stop);
+    gather(&s.z, &mut c.z);
+    gather(&s.lo, &mut c.lo);
+    gather(&s.up, &mut c.up);
+    gather(&s.ln_p, &mut c.ln_p);
+    gather(&s.phase, &mut c.phase);
     let mut taken = SOURCE_BLOCK_STEPS;
     while u > 0 && taken < MAX_STEPS {
         step(shares, &mut c, 0, u);
@@ -801,11 +813,12 @@ fn finish_unsolved(shares: &SourceShares, s: &mut SourceScratch, n: usize, sourc
 /// One safeguarded Newton step in z for the draws `from..to` (solved draws stay as they are).
 #[inline(always)]
 fn step(shares: &SourceShares, s: &mut SourceScratch, from: usize, to: usize) {
-    residuals(shares, s, from, to);
+    sums(shares, s, from, to);
     let (mut state, r) = s.states(from, to);
     for d in 0..to - from {
-        let next = advance(state.get(d), r.g[d], r.dg[d], r.ln_p[d], r.stop[d]);
-        state.set(d, next);
+        let current = state.get(d);
+        let (g, dg, ln_p) = r.at(d, current.x);
+        state.set(d, advance(current, g, dg, ln_p, r.stop[d]));
     }
 }
 
