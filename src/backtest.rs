@@ -664,6 +664,8 @@ impl BacktestState {
 /// The observed columns of the blocks this process runs, from its first draw on.
 struct Columns {
     first_draw: u64,
+    /// Draws of the range the run covers: each column's length while the run goes on.
+    len: usize,
     data: Vec<Vec<f64>>,
 }
 
@@ -720,33 +722,39 @@ impl Stateful for BacktestSink<'_> {
         }
         *self.columns.lock().map_err(poisoned)? = Columns {
             first_draw: blocks.start.saturating_mul(BLOCK_SIZE).min(self.draws),
+            len: n,
             data,
         };
         Ok(())
     }
 
-    fn save(&self, state: &mut PartialResult, last: bool) -> Result<(), RunError> {
+    fn save(&self, state: &mut PartialResult) -> Result<(), RunError> {
         let done: u64 = state
             .completed
             .iter()
             .map(|&(a, b)| range_draws(a, b, self.draws))
             .sum();
         let done = done as usize;
+        // The columns are lent to the state, cut to the completed draws (their capacity
+        // kept), not copied: no worker writes between a save and its `take_back`, which
+        // gives them back at full length.
         let columns = {
             let mut columns = self.columns.lock().map_err(poisoned)?;
-            if last {
-                let mut data = std::mem::take(&mut columns.data);
-                data.iter_mut().for_each(|c| c.truncate(done));
-                data
-            } else {
-                columns.data.iter().map(|c| c[..done].to_vec()).collect()
-            }
+            let mut data = std::mem::take(&mut columns.data);
+            data.iter_mut().for_each(|c| c.truncate(done));
+            data
         };
-        // The workers' accumulators merged into one, lent to the state (see `take_back`).
+        // The workers' accumulators merged into one, lent to the state (see `take_back`): the
+        // first takes the others in (the sums are exact, so the order gives the same bits),
+        // rather than a fresh one copying all of them, which held every weighted histogram
+        // twice at each checkpoint (the largest part of a checkpointed backtest's memory).
         let weighted = if self.update {
             let mut pool = self.pool.lock().map_err(poisoned)?;
-            let mut all = WeightedStats::new(self.shifts.len(), self.n_scenarios);
-            for part in pool.drain(..) {
+            let mut parts = pool.drain(..);
+            let mut all = parts
+                .next()
+                .unwrap_or_else(|| WeightedStats::new(self.shifts.len(), self.n_scenarios));
+            for part in parts {
                 all.merge(&part);
             }
             Some(all)
@@ -763,10 +771,15 @@ impl Stateful for BacktestSink<'_> {
         Ok(())
     }
 
-    /// The saved copy of the columns is dropped (the sink's own columns go on); the merged
+    /// The columns lent to the state come back at full length (within their capacity: no
+    /// allocation; the draws after the completed ones are not written yet); the merged
     /// weighted statistics go back to the pool.
     fn take_back(&self, state: &mut PartialResult) -> Result<(), RunError> {
         if let Some(saved) = state.backtest.take() {
+            let mut columns = self.columns.lock().map_err(poisoned)?;
+            let len = columns.len;
+            columns.data = saved.columns;
+            columns.data.iter_mut().for_each(|c| c.resize(len, 0.0));
             self.pool.lock().map_err(poisoned)?.extend(saved.weighted);
         }
         Ok(())
@@ -1214,6 +1227,7 @@ pub fn run_backtest_with(
         shifts,
         columns: Mutex::new(Columns {
             first_draw: 0,
+            len: 0,
             data: Vec::new(),
         }),
         pool: Mutex::new(Vec::new()),

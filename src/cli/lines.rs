@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use tariffsim::lines::comtrade::{import, read_concordance, write_atomically, ImportOptions};
+use tariffsim::lines::comtrade::{import, read_concordance, ImportOptions};
 use tariffsim::model::{self, Model};
 
 use super::render::{print_stdout, Failure};
@@ -99,9 +99,11 @@ pub(crate) fn run(command: LinesCommand) -> Result<(), Failure> {
                 &options,
                 concordance.as_deref(),
             )?;
-            write_atomically(&out, &imported.text).map_err(|e| Failure {
-                code: 1,
-                message: format!("error: {}: cannot write: {e}", out.display()),
+            tariffsim::report::write_atomic(&out, imported.text.as_bytes()).map_err(|e| {
+                Failure {
+                    code: 1,
+                    message: format!("error: cannot write: {e}"),
+                }
             })?;
             print_stdout(&format!(
                 "{} lines, exports {} (model units), written to {}; skipped {} rows with a zero value and {} of other code lengths\n",

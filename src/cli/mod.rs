@@ -722,11 +722,8 @@ fn bench(
 }
 
 fn merge(parts: &[PathBuf], out: &Path, quiet: bool, report: bool) -> Result<(), Failure> {
-    let read: Vec<run::PartialResult> = parts
-        .iter()
-        .map(|p| report::read_partial(p))
-        .collect::<Result<_, _>>()?;
-    let merged = run::partial::merge(read, true)?;
+    // Shard files are read one at a time as the merge takes them (not all into memory first).
+    let merged = run::partial::merge(parts.iter().map(|p| report::read_partial(p)), true)?;
     if let Some(state) = &merged.backtest {
         // The shards of a backtest: the same files as `tariffsim backtest` in one process.
         let observed = state.observed_file.clone();

@@ -16,8 +16,6 @@
 //! from the concordance's longest matching prefix when one is given.
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::path::Path;
 
 use super::file::{diagnostic_at, valid_code, CODE_RULE};
 use super::{longest_prefix, CATCH_ALL};
@@ -342,19 +340,6 @@ pub fn import(
         zero_rows,
         other_levels,
     })
-}
-
-/// Writes `text` to `path` through a temporary file in the same folder, so that a failure
-/// leaves nothing half-written.
-pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(text.as_bytes())?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 #[cfg(test)]

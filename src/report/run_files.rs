@@ -85,12 +85,22 @@ pub fn read_partial(path: &Path) -> Result<PartialResult, PartialError> {
 
 /// Writes a partial result atomically into `dir` (as `partial.tariffsim`).
 pub fn write_partial(dir: &Path, partial: &PartialResult) -> Result<(), PartialError> {
-    let bytes = partial.to_bytes()?;
     let path = dir.join(PARTIAL_FILE);
-    write_atomic(&path, &bytes).map_err(|e| PartialError::File {
+    let failed = |message: String| PartialError::File {
         path: path.display().to_string(),
-        message: e.to_string(),
-    })
+        message,
+    };
+    // Atomically, as `write_atomic` does, but encoded straight into the temporary file.
+    let mut tmp = super::new_temp_file(dir).map_err(|e| failed(e.to_string()))?;
+    partial
+        .write_to(tmp.as_file_mut())
+        .map_err(|e| failed(e.to_string()))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| failed(e.to_string()))?;
+    tmp.persist(&path)
+        .map_err(|e| failed(e.error.to_string()))?;
+    Ok(())
 }
 
 /// Minimum seconds between two checkpoint saves (a save writes the histograms, a few MB).

@@ -228,9 +228,9 @@ pub trait Stateful: Sync {
     /// starts from (fresh, or resumed with its completed blocks a prefix of `blocks`); the
     /// observer takes its own part of `state` over.
     fn start(&self, blocks: Range<u64>, state: &mut PartialResult) -> Result<(), RunError>;
-    /// Puts the observer's state for the blocks of `state.completed` into `state`; `last`:
-    /// the run is over and the observer may give its state away.
-    fn save(&self, state: &mut PartialResult, last: bool) -> Result<(), RunError>;
+    /// Puts the observer's state for the blocks of `state.completed` into `state` (lent, not
+    /// copied: see `take_back`).
+    fn save(&self, state: &mut PartialResult) -> Result<(), RunError>;
     /// After a checkpoint was written (not after the last save): takes back from `state` what
     /// [`Stateful::save`] put there, so that the run goes on without a second copy of it.
     fn take_back(&self, state: &mut PartialResult) -> Result<(), RunError>;
@@ -480,11 +480,10 @@ impl<'a> Run<'a> {
         let Some(all) = crate::mpi::gather_to_root(world, &bytes) else {
             return Ok(None);
         };
-        let parts: Vec<PartialResult> = all
+        let parts = all
             .iter()
             .enumerate()
-            .map(|(r, b)| PartialResult::from_bytes(b, &format!("rank {r}")))
-            .collect::<Result<_, _>>()?;
+            .map(|(r, b)| PartialResult::from_bytes(b, &format!("rank {r}")));
         let merged = partial::merge(parts, true)?;
         Ok(Some(RunOutcome {
             stats: merged.stats.clone(),
@@ -568,7 +567,7 @@ impl<'a> Run<'a> {
                 if next < range.end && !met(&stopping) && ck.due() {
                     state.elapsed_s = previous_s + started.elapsed().as_secs_f64();
                     if let Some(s) = self.stateful {
-                        s.save(&mut state, false)?;
+                        s.save(&mut state)?;
                     }
                     ck.save(&state)?;
                     if let Some(s) = self.stateful {
@@ -579,7 +578,7 @@ impl<'a> Run<'a> {
         }
         state.elapsed_s = previous_s + started.elapsed().as_secs_f64();
         if let Some(s) = self.stateful {
-            s.save(&mut state, true)?;
+            s.save(&mut state)?;
         }
         if let Some(ck) = self.checkpoint {
             ck.save(&state)?;

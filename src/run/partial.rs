@@ -168,6 +168,42 @@ impl PartialResult {
         Ok(out)
     }
 
+    /// Writes what [`PartialResult::to_bytes`] returns to `file` (from its current position)
+    /// without holding the body in memory: the body is encoded straight into the file through
+    /// its hash, then the header's length and checksum are filled in. A backtest's state (8
+    /// bytes per draw and observation, plus its weighted histograms) held in a buffer that
+    /// grew by doubling was the largest item of a checkpointed backtest's peak memory.
+    pub fn write_to<F: std::io::Write + std::io::Seek>(
+        &self,
+        file: &mut F,
+    ) -> Result<(), PartialError> {
+        let io = |e: std::io::Error| {
+            PartialError::Mismatch(format!("cannot write a partial result: {e}"))
+        };
+        let start = file.stream_position().map_err(io)?;
+        file.write_all(MAGIC).map_err(io)?;
+        file.write_all(&[0; HEADER_LEN - MAGIC.len()]).map_err(io)?;
+        let (len, digest) = {
+            let body = HashingWriter {
+                inner: std::io::BufWriter::with_capacity(1 << 16, &mut *file),
+                hasher: Sha256::new(),
+                len: 0,
+            };
+            let mut body = postcard::to_io(self, body).map_err(|e| {
+                PartialError::Mismatch(format!("cannot encode a partial result: {e}"))
+            })?;
+            std::io::Write::flush(&mut body).map_err(io)?;
+            (body.len, body.hasher.finalize())
+        };
+        let end = file.stream_position().map_err(io)?;
+        file.seek(std::io::SeekFrom::Start(start + MAGIC.len() as u64))
+            .map_err(io)?;
+        file.write_all(&len.to_le_bytes()).map_err(io)?;
+        file.write_all(&digest).map_err(io)?;
+        file.seek(std::io::SeekFrom::Start(end)).map_err(io)?;
+        Ok(())
+    }
+
     /// Decodes bytes written by [`PartialResult::to_bytes`]; `path` names them in errors.
     ///
     /// The envelope (format, length, checksum) is verified before anything is decoded, and
@@ -346,21 +382,26 @@ pub fn add_range(ranges: &mut Vec<(u64, u64)>, range: Range<u64>) {
 
 /// Merges partial results of one run into one; they must share model, overrides and settings,
 /// must not overlap, and (when `require_complete`) must cover every block.
+///
+/// The parts are taken one at a time (read lazily by the caller, e.g. file by file), each
+/// merged into the first and dropped, so merging n shards holds about two shards' statistics
+/// at a time rather than n; the first error (unreadable file or mismatch) stops the merge.
 pub fn merge(
-    parts: Vec<PartialResult>,
+    parts: impl IntoIterator<Item = Result<PartialResult, PartialError>>,
     require_complete: bool,
 ) -> Result<PartialResult, PartialError> {
     let mut iter = parts.into_iter();
     let mut merged = iter
         .next()
-        .ok_or_else(|| PartialError::Mismatch("no partial results to merge".into()))?;
+        .ok_or_else(|| PartialError::Mismatch("no partial results to merge".into()))??;
     // Backtest states, with the blocks each covers: assembled once, in block order, below.
     let mut states = Vec::new();
     if let Some(b) = merged.backtest.take() {
         states.push((merged.completed.clone(), b));
     }
     let backtest = !states.is_empty();
-    for mut p in iter {
+    for p in iter {
+        let mut p = p?;
         if !p.same_run(&merged) {
             return Err(PartialError::Mismatch(format!(
                 "partial results of different runs: ({}, sha256 {}, draws {}, seed {}, sampler {}, overrides {:?}) vs ({}, sha256 {}, draws {}, seed {}, sampler {}, overrides {:?}); accepted: shards of one run (same model, overrides, draws, seed and sampler)",
@@ -423,4 +464,24 @@ pub fn merge(
         );
     }
     Ok(merged)
+}
+
+/// A writer that hashes and counts what passes through it (the body of a partial file).
+struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(bytes)?;
+        self.hasher.update(&bytes[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }

@@ -330,3 +330,25 @@ fn older_formats_and_inconsistent_backtest_states_are_refused() {
     let bytes = first.to_bytes().unwrap();
     assert!(decode(&bytes, "x").unwrap().is_ok());
 }
+
+/// The file a run writes (encoded straight into the file, `PartialResult::write_to`) holds the
+/// very bytes of `PartialResult::to_bytes` (the in-memory encoding MPI ranks exchange), and
+/// `write_to` at an offset leaves what is before it alone.
+#[test]
+fn a_partial_file_is_written_as_its_in_memory_encoding() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in small_partials(dir.path()) {
+        let on_disk = std::fs::read(&file).unwrap();
+        let decoded = read_partial(&file).unwrap();
+        assert!(
+            decoded.to_bytes().unwrap() == on_disk,
+            "{}: to_bytes differs from the file",
+            file.display()
+        );
+        let mut cursor = std::io::Cursor::new(b"prefix".to_vec());
+        cursor.set_position(6);
+        decoded.write_to(&mut cursor).unwrap();
+        let written = cursor.into_inner();
+        assert!(written[..6] == *b"prefix" && written[6..] == on_disk[..]);
+    }
+}
