@@ -11,13 +11,25 @@
 //!
 //! and exports in value relative to baseline are V = p·Q with Q = (pT/P)^(−σ)·P^(−ε).
 
-use crate::fastmath::{self, has_avx2};
+use crate::fastmath::{self, has_avx2, has_avx512};
 
 mod sources;
 pub use sources::{
     composite_ln_c, fixed_price_values, multi_source_values, FoldScratch, SourceColumns,
     SourceScratch, SourceShares,
 };
+
+/// Makes `column` hold at least `len` values. Scratch columns are only ever read where they
+/// were written first (every loop slices them to its draws), so a column that is long enough
+/// is left as it is: `Vec::resize` would truncate it to a smaller block's length and zero it
+/// again for the next larger one (a regime's draws and a sector's sources change the length
+/// from call to call; issue 16: 12 % of a draw's memset).
+#[inline]
+pub(crate) fn grow(column: &mut Vec<f64>, len: usize) {
+    if column.len() < len {
+        column.resize(len, 0.0);
+    }
+}
 
 /// |σ − 1| below this uses the Cobb–Douglas limit of the CES index (MODEL.md §2).
 pub const UNIT_SIGMA_TOLERANCE: f64 = 1e-9;
@@ -370,7 +382,7 @@ impl SolveScratch {
             &mut self.ln_p,
             &mut self.phase,
         ] {
-            column.resize(n, 0.0);
+            grow(column, n);
         }
     }
 
@@ -423,10 +435,16 @@ pub fn export_values(
 ) {
     let c = columns;
     let n = out.len();
-    let avx2 = has_avx2();
-    scratch.ln_index.resize(n, 0.0);
+    let (avx512, avx2) = (has_avx512(), has_avx2());
+    grow(&mut scratch.ln_index, n);
     if c.eta[..n].iter().any(|e| e.is_infinite()) {
-        if avx2 {
+        if avx512 {
+            // SAFETY: the CPU supports AVX-512 F/DQ/VL/BW (checked by has_avx512).
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                closed_form_values_avx512(c, shares, out, &mut scratch.ln_index)
+            };
+        } else if avx2 {
             // SAFETY: the CPU supports AVX2 (checked by has_avx2).
             #[cfg(target_arch = "x86_64")]
             unsafe {
@@ -438,7 +456,13 @@ pub fn export_values(
     }
     if c.eta[..n].iter().any(|e| e.is_finite()) {
         scratch.resize(n);
-        if avx2 {
+        if avx512 {
+            // SAFETY: the CPU supports AVX-512 F/DQ/VL/BW (checked by has_avx512).
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                newton_block_steps_avx512(c, shares, scratch)
+            };
+        } else if avx2 {
             // SAFETY: as above.
             #[cfg(target_arch = "x86_64")]
             unsafe {
@@ -455,7 +479,13 @@ pub fn export_values(
                 scratch.set_state(i, state);
             }
         }
-        if avx2 {
+        if avx512 {
+            // SAFETY: the CPU supports AVX-512 F/DQ/VL/BW (checked by has_avx512).
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                newton_values_avx512(c, scratch, out)
+            };
+        } else if avx2 {
             // SAFETY: as above.
             #[cfg(target_arch = "x86_64")]
             unsafe {
@@ -509,11 +539,23 @@ unsafe fn closed_form_values_avx2(
     closed_form_values(c, shares, out, ln_index)
 }
 
+/// [`closed_form_values`] compiled for AVX-512 (eight draws per vector; the same bits).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+unsafe fn closed_form_values_avx512(
+    c: &SectorColumns<'_>,
+    shares: &SectorShares,
+    out: &mut [f64],
+    ln_index: &mut [f64],
+) {
+    closed_form_values(c, shares, out, ln_index)
+}
+
 /// Newton's start and `BLOCK_STEPS` steps for every draw (draws with η = ∞ compute values
 /// that are not used: cheaper than a branch in a vectorised loop).
 #[inline(always)]
 fn newton_block_steps(c: &SectorColumns<'_>, shares: &SectorShares, scratch: &mut SolveScratch) {
-    let n = scratch.x.len();
+    let n = c.ln_t.len();
     for i in 0..n {
         let (problem, state) = newton_start(
             c.ln_t[i],
@@ -559,10 +601,28 @@ unsafe fn newton_block_steps_avx2(
     newton_block_steps(c, shares, scratch)
 }
 
+/// [`newton_block_steps`] compiled for AVX-512 (eight draws per vector; the same bits).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+unsafe fn newton_block_steps_avx512(
+    c: &SectorColumns<'_>,
+    shares: &SectorShares,
+    scratch: &mut SolveScratch,
+) {
+    newton_block_steps(c, shares, scratch)
+}
+
 /// [`newton_values`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn newton_values_avx2(c: &SectorColumns<'_>, scratch: &SolveScratch, out: &mut [f64]) {
+    newton_values(c, scratch, out)
+}
+
+/// [`newton_values`] compiled for AVX-512 (eight draws per vector; the same bits).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+unsafe fn newton_values_avx512(c: &SectorColumns<'_>, scratch: &SolveScratch, out: &mut [f64]) {
     newton_values(c, scratch, out)
 }
 
@@ -667,6 +727,59 @@ mod tests {
         for i in 0..n {
             assert_eq!(a.x[i].to_bits(), b.x[i].to_bits(), "{i}");
             assert_eq!(a.ln_p[i].to_bits(), b.ln_p[i].to_bits(), "{i}");
+        }
+    }
+
+    /// The AVX-512 bodies against the generic ones, bit for bit (skipped on a CPU without
+    /// AVX-512, or when TARIFFSIM_SIMD caps the level below it).
+    #[test]
+    fn avx512_and_generic_code_give_the_same_bits() {
+        if !has_avx512() {
+            return;
+        }
+        for (n, seed, theta) in [(1, 1, 0.3), (7, 2, 0.23), (1027, 8, 0.6), (4099, 9, 0.05)] {
+            let shares = SectorShares::new(theta);
+            let [ln_t, ln_c, sigma, epsilon, eta] = random_columns(n, seed);
+            let c = SectorColumns {
+                ln_t: &ln_t,
+                ln_c: &ln_c,
+                sigma: &sigma,
+                epsilon: &epsilon,
+                eta: &eta,
+            };
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            let (mut generic, mut wide) = (vec![0.0; n], vec![0.0; n]);
+            let (mut index_generic, mut index_wide) = (vec![0.0; n], vec![0.0; n]);
+            closed_form_values(&c, &shares, &mut generic, &mut index_generic);
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                closed_form_values_avx512(&c, &shares, &mut wide, &mut index_wide)
+            };
+            assert_eq!(bits(&generic), bits(&wide));
+            assert_eq!(bits(&index_generic), bits(&index_wide));
+            let (mut a, mut b) = (SolveScratch::default(), SolveScratch::default());
+            a.resize(n);
+            b.resize(n);
+            newton_block_steps(&c, &shares, &mut a);
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                newton_block_steps_avx512(&c, &shares, &mut b)
+            };
+            for column in [
+                (&a.x, &b.x),
+                (&a.lo, &b.lo),
+                (&a.hi, &b.hi),
+                (&a.ln_p, &b.ln_p),
+            ] {
+                assert_eq!(bits(column.0), bits(column.1));
+            }
+            assert_eq!(bits(&a.phase), bits(&b.phase));
+            newton_values(&c, &a, &mut generic);
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                newton_values_avx512(&c, &b, &mut wide)
+            };
+            assert_eq!(bits(&generic), bits(&wide));
         }
     }
 

@@ -555,6 +555,10 @@ pub struct Kernel<'m> {
     /// (V = 1 in every draw): its monthly path is V_t = 1 in every month, known without the
     /// recursion.
     exempt_everywhere: Vec<bool>,
+    /// Per sector: whether its regimes' weight·V are summed into its output column and tracks
+    /// (which then need zeros first): line-backed sectors and sectors that do not take their
+    /// annual V from the monthly path (§12).
+    summed: Vec<bool>,
 }
 
 impl<'m> Kernel<'m> {
@@ -672,6 +676,7 @@ impl<'m> Kernel<'m> {
                 .iter()
                 .any(|s| fixed_value(model, s.redirection) != Some(0.0)),
             exempt_everywhere: Vec::new(),
+            summed: Vec::new(),
         };
         kernel.exempt_everywhere = (0..model.sectors.len())
             .map(|s| {
@@ -679,6 +684,12 @@ impl<'m> Kernel<'m> {
                     && std::iter::once(&kernel.interim)
                         .chain(&kernel.scenarios)
                         .all(|plan| kernel.exempt(plan, s))
+            })
+            .collect();
+        kernel.summed = (0..model.sectors.len())
+            .map(|s| {
+                kernel.line_plan.as_ref().is_some_and(|p| p.backs(s))
+                    || !(kernel.path && kernel.adjusts[s])
             })
             .collect();
         kernel
@@ -733,6 +744,12 @@ impl<'m> Kernel<'m> {
         scratch: &mut KernelScratch,
     ) {
         #[cfg(target_arch = "x86_64")]
+        if fastmath::has_avx512() {
+            // SAFETY: the CPU supports AVX-512 F/DQ/VL/BW, checked just above.
+            unsafe { self.evaluate_block_avx512(values, scenarios, outputs, scratch) };
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
         if fastmath::has_avx2() {
             // SAFETY: the CPU supports AVX2, checked just above.
             unsafe { self.evaluate_block_avx2(values, scenarios, outputs, scratch) };
@@ -747,6 +764,21 @@ impl<'m> Kernel<'m> {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn evaluate_block_avx2(
+        &self,
+        values: &ValueColumns<'_>,
+        scenarios: &[u32],
+        outputs: &mut [f64],
+        scratch: &mut KernelScratch,
+    ) {
+        self.evaluate_block_body(values, scenarios, outputs, scratch);
+    }
+
+    /// [`Kernel::evaluate_block`] compiled for AVX-512: eight draws per vector in its own
+    /// column loops (the solves and the monthly path dispatch on their own). The same source
+    /// and no FMA, so the same bits.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+    unsafe fn evaluate_block_avx512(
         &self,
         values: &ValueColumns<'_>,
         scenarios: &[u32],
@@ -799,9 +831,7 @@ impl<'m> Kernel<'m> {
             }
         }
         draws.group_by_scenario(scenarios);
-        for s in 0..model.sectors.len() {
-            outputs[(FIRST_SECTOR + s) * stride..][..n].fill(0.0);
-        }
+        self.zero_summed_columns(n, stride, outputs, &mut draws.track_annual);
         // The deal first, then the interim: the order in which each draw's sums are taken.
         for (k, plan) in self.scenarios.iter().enumerate() {
             let group = &draws.by_scenario[draws.group_start[k]..draws.group_start[k + 1]];
@@ -956,11 +986,34 @@ impl<'m> Kernel<'m> {
         }
     }
 
+    /// Zeroes the sector columns of `outputs` and the tracks in `track_annual` into which
+    /// [`Kernel::regime_values`] sums weight·V, and only those: a sector that adjusts
+    /// gradually (not line-backed) has its column and tracks written, not summed, by the
+    /// monthly path (issue 16: the default model cleared 11 columns and 40 tracks per block
+    /// that nothing read).
+    fn zero_summed_columns(
+        &self,
+        n: usize,
+        stride: usize,
+        outputs: &mut [f64],
+        track_annual: &mut [f64],
+    ) {
+        for (s, sector) in self.model.sectors.iter().enumerate() {
+            if !self.summed[s] {
+                continue;
+            }
+            outputs[(FIRST_SECTOR + s) * stride..][..n].fill(0.0);
+            let first = self.track_start[s];
+            track_annual[first * n..(first + sector.competitors.len()) * n].fill(0.0);
+        }
+    }
+
     /// Adds weight·V of every sector under `plan` to the sector columns of `outputs`, weight·V
     /// of every named competitor to its track in `track_annual`, and X0·weight·τ to the draws'
     /// weighted tariffs, for the draws `draws` of the block; with `kept`, also stores V of
     /// sector s and draw d at `kept.0[s·n + d]` and of track t at `kept.1[t·n + d]`.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn regime_values(
         &self,
         plan: &RegimePlan,
@@ -975,9 +1028,50 @@ impl<'m> Kernel<'m> {
         let len = draws.len();
         let n = weight.len();
         let stride = values.stride;
+        // All the block's draws (the interim regime, or a scenario that every draw picked) are
+        // 0..n in order (the grouping is a stable sort): gathers and scatters are then copies
+        // and the weighted sums contiguous loops, which vectorise (issue 16).
+        let identity = len == n;
         let gather = |column: &[f64], into: &mut [f64]| {
+            if identity {
+                into.copy_from_slice(&column[..len]);
+                return;
+            }
             for (x, &d) in into.iter_mut().zip(draws) {
                 *x = column[d as usize];
+            }
+        };
+        let scatter = |from: &[f64], into: &mut [f64]| {
+            if identity {
+                into[..len].copy_from_slice(from);
+                return;
+            }
+            for (&v, &d) in from.iter().zip(draws) {
+                into[d as usize] = v;
+            }
+        };
+        // into[d] += w_d·factor·x_d for the draws with w_d > 0: a regime that never holds
+        // (weight 0) adds nothing, not 0·V. `x` is by draw (`by_draw`) or by position.
+        let add_weighted = |x: &[f64], by_draw: bool, factor: Option<f64>, into: &mut [f64]| {
+            let term = |w: f64, x: f64| match factor {
+                Some(f) => f * w * x,
+                None => w * x,
+            };
+            if identity {
+                let (x, into, weight) = (&x[..n], &mut into[..n], &weight[..n]);
+                for d in 0..n {
+                    let w = weight[d];
+                    let sum = into[d] + term(w, x[d]);
+                    into[d] = if w > 0.0 { sum } else { into[d] };
+                }
+                return;
+            }
+            for (i, &d) in draws.iter().enumerate() {
+                let d = d as usize;
+                let w = weight[d];
+                if w > 0.0 {
+                    into[d] += term(w, x[if by_draw { d } else { i }]);
+                }
             }
         };
         // ln(1 + τ) once per distinct slot and draw (a `default` shared by ten sectors is one log).
@@ -1138,56 +1232,32 @@ impl<'m> Kernel<'m> {
             }
             if let Some((kept, kept_tracks)) = kept.as_mut() {
                 // The monthly path needs V per regime, not only its weighted sum.
-                let kept = &mut kept[s * n..][..n];
-                for (&v, &d) in scratch.export_value[..len].iter().zip(draws) {
-                    kept[d as usize] = v;
-                }
+                scatter(&scratch.export_value[..len], &mut kept[s * n..][..n]);
                 for k in 0..named {
-                    let track = &mut kept_tracks[(self.track_start[s] + k) * n..][..n];
-                    for (&v, &d) in scratch.named_values[k * len..(k + 1) * len]
-                        .iter()
-                        .zip(draws)
-                    {
-                        track[d as usize] = v;
-                    }
+                    scatter(
+                        &scratch.named_values[k * len..(k + 1) * len],
+                        &mut kept_tracks[(self.track_start[s] + k) * n..][..n],
+                    );
                 }
             }
             let column = &mut outputs[(FIRST_SECTOR + s) * stride..][..stride];
             let tariffs = values.column(tariff_slot.index());
+            // X0·weight·τ into the draws' weighted tariffs (each draw's sum in the same order).
+            add_weighted(tariffs, true, Some(sector.exports), weighted_tariff);
             // A sector that adjusts gradually takes its annual V and its competitors' from the
             // monthly path (§12), which writes over the sector column and the tracks: §3's
             // weighted sums would be thrown away, so they are not taken (issue 16).
-            let from_path = self.path && self.adjusts[s];
-            if from_path {
-                for &d in draws {
-                    let d = d as usize;
-                    let w = weight[d];
-                    if w > 0.0 {
-                        weighted_tariff[d] += sector.exports * w * tariffs[d];
-                    }
-                }
+            if self.path && self.adjusts[s] {
                 continue;
             }
-            for (&v, &d) in scratch.export_value[..len].iter().zip(draws) {
-                let d = d as usize;
-                let w = weight[d];
-                // A regime that never holds (weight 0) adds nothing, not 0·V.
-                if w > 0.0 {
-                    column[d] += w * v;
-                    weighted_tariff[d] += sector.exports * w * tariffs[d];
-                }
-            }
+            add_weighted(&scratch.export_value[..len], false, None, column);
             for k in 0..named {
-                let track = &mut track_annual[(self.track_start[s] + k) * n..][..n];
-                for (&v, &d) in scratch.named_values[k * len..(k + 1) * len]
-                    .iter()
-                    .zip(draws)
-                {
-                    let w = weight[d as usize];
-                    if w > 0.0 {
-                        track[d as usize] += w * v;
-                    }
-                }
+                add_weighted(
+                    &scratch.named_values[k * len..(k + 1) * len],
+                    false,
+                    None,
+                    &mut track_annual[(self.track_start[s] + k) * n..][..n],
+                );
             }
         }
     }
@@ -1448,8 +1518,9 @@ impl KernelScratch {
             p.track_interim.resize(n * tracks, 0.0);
             p.track_deal.resize(n * tracks, 0.0);
         }
-        d.track_annual.clear();
-        d.track_annual.resize(n * tracks, 0.0);
+        // Only the tracks of sectors whose regimes are summed into them need zeros (zeroed by
+        // the caller, [`Kernel::zero_summed_columns`]); the monthly path writes over the rest.
+        armington::grow(&mut d.track_annual, n * tracks);
         r.named_ln_t.resize(n * max_named, 0.0);
         r.named_eta.resize(n * max_named, 0.0);
         r.named_values.resize(n * max_named, 0.0);
