@@ -428,6 +428,36 @@ unsafe fn horner_avx2(table: &[Piece], ts: &[f64], pieces: &[u32], stride: usize
     }
 }
 
+/// Whether some value of `xs` is NaN: a column's check for the points the grid left to the
+/// exact path. A fold without early exit, so that it vectorises (8 or 4 values per compare
+/// with AVX-512 or AVX2); almost every column has none, and then every value is read anyway.
+pub(crate) fn any_nan(xs: &[f64]) -> bool {
+    #[inline(always)]
+    fn scan(xs: &[f64]) -> bool {
+        xs.iter().fold(false, |nan, x| nan | x.is_nan())
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+        fn scan_avx512(xs: &[f64]) -> bool {
+            scan(xs)
+        }
+        #[target_feature(enable = "avx2")]
+        fn scan_avx2(xs: &[f64]) -> bool {
+            scan(xs)
+        }
+        if crate::fastmath::has_avx512() {
+            // SAFETY: the CPU has AVX-512 F/DQ/VL/BW (checked just above).
+            return unsafe { scan_avx512(xs) };
+        }
+        if crate::fastmath::has_avx2() {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            return unsafe { scan_avx2(xs) };
+        }
+    }
+    scan(xs)
+}
+
 /// The nearest multiple of 2⁻⁵³ to w (the scalings by powers of two are exact).
 fn snap(w: f64) -> f64 {
     (w * NODES_PER_UNIT).round() / NODES_PER_UNIT

@@ -472,7 +472,7 @@ impl Distribution {
         };
         grid.column(located, offset, located_stride, out);
         // NaN marks the points the grid does not serve (see `LocatedPoints`).
-        if grid.has_failed_intervals() || out.iter().any(|x| x.is_nan()) {
+        if grid.has_failed_intervals() || binade_grid::any_nan(out) {
             for (d, x) in out.iter_mut().enumerate() {
                 if x.is_nan() {
                     *x = self.exact_quantile(points[d * stride]);

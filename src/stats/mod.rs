@@ -222,13 +222,6 @@ impl MomentGroup<'_> {
     fn accumulate_avx2(self) {
         self.accumulate()
     }
-
-    /// `accumulate` compiled for AVX-512.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
-    fn accumulate_avx512(self) {
-        self.accumulate()
-    }
 }
 
 /// Mergeable accumulators for every output, overall and per scenario. Serializable, so that
@@ -396,8 +389,9 @@ impl RunStats {
     ///
     /// Eight outputs at a time: lane j of a step holds output o + j of one draw, so every sum
     /// still adds its scenario's draws one after the other, in draw order, and min and max see
-    /// the same values in the same order: the bits of one output at a time (tested), with 8
-    /// (AVX-512) or 4 (AVX2) outputs per instruction.
+    /// the same values in the same order: the bits of one output at a time (tested), with 4
+    /// outputs per instruction (AVX2; an AVX-512 build of the same loop was measured slower,
+    /// its eight strided loads per step becoming permutes).
     fn add_moments(&mut self, rows: ArrayView2<f64>, scenarios: &[u32]) {
         let (n_out, n_sc) = (self.n_outputs, self.n_scenarios);
         if self.group_sums.len() < n_sc {
@@ -419,11 +413,10 @@ impl RunStats {
                 sums: &mut self.group_sums[..n_sc],
                 scenarios,
             };
+            // The AVX2 body on AVX-512 CPUs too: measured faster there (criterion
+            // stats/add_block_per_value 222-267 µs against 262-388 µs, docs/performance.md).
             #[cfg(target_arch = "x86_64")]
-            if crate::fastmath::has_avx512() {
-                // SAFETY: the CPU has AVX-512 F/DQ/VL/BW (checked just above).
-                unsafe { group.accumulate_avx512() };
-            } else if crate::fastmath::has_avx2() {
+            if crate::fastmath::has_avx2() {
                 // SAFETY: the CPU has AVX2 (checked just above).
                 unsafe { group.accumulate_avx2() };
             } else {
@@ -717,13 +710,12 @@ mod tests {
                 scenarios,
             };
             match level {
-                crate::fastmath::SimdLevel::Generic => group.accumulate(),
+                crate::fastmath::SimdLevel::Generic | crate::fastmath::SimdLevel::Avx512 => {
+                    group.accumulate()
+                }
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: the caller checked that the CPU has AVX2.
                 crate::fastmath::SimdLevel::Avx2 => unsafe { group.accumulate_avx2() },
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: the caller checked that the CPU has AVX-512.
-                crate::fastmath::SimdLevel::Avx512 => unsafe { group.accumulate_avx512() },
                 #[cfg(not(target_arch = "x86_64"))]
                 _ => unreachable!(),
             }
@@ -774,7 +766,7 @@ mod tests {
             let by_columns = Array2::from_shape_vec((n_out, n), values).unwrap();
             for rows in [by_rows.view(), by_columns.view().reversed_axes()] {
                 let want = one_output_at_a_time(rows, &scenarios, &shifts, 4);
-                for level in [SimdLevel::Generic, SimdLevel::Avx2, SimdLevel::Avx512] {
+                for level in [SimdLevel::Generic, SimdLevel::Avx2] {
                     if level <= SimdLevel::detected() {
                         let got = grouped(rows, &scenarios, &shifts, 4, level);
                         assert!(got == want, "{level:?}, {n} × {n_out}");

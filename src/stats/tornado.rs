@@ -63,13 +63,11 @@ impl TornadoSums {
         self.block_uy.iter_mut().for_each(|x| *x = 0.0);
         let mut y_sums = [0.0; 4];
         let mut yy_sums = [0.0; 4];
-        // The loops over the coordinates of a draw run 8 (AVX-512) or 4 (AVX2) coordinates per
-        // instruction; each sum still adds the draws one after the other, so the same bits.
+        // The loops over the coordinates of a draw run 4 coordinates per instruction with AVX2
+        // (also on AVX-512 CPUs: an AVX-512 build was no faster there); each sum still adds the
+        // draws one after the other, so the same bits.
         #[cfg(target_arch = "x86_64")]
-        if crate::fastmath::has_avx512() {
-            // SAFETY: the CPU has AVX-512 F/DQ/VL/BW (checked just above).
-            unsafe { self.accumulate_avx512(points, outputs, &mut y_sums, &mut yy_sums) };
-        } else if crate::fastmath::has_avx2() {
+        if crate::fastmath::has_avx2() {
             // SAFETY: the CPU has AVX2 (checked just above).
             unsafe { self.accumulate_avx2(points, outputs, &mut y_sums, &mut yy_sums) };
         } else {
@@ -125,19 +123,6 @@ impl TornadoSums {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn accumulate_avx2(
-        &mut self,
-        points: ArrayView2<f64>,
-        outputs: ArrayView2<f64>,
-        y_sums: &mut [f64; 4],
-        yy_sums: &mut [f64; 4],
-    ) {
-        self.accumulate(points, outputs, y_sums, yy_sums)
-    }
-
-    /// `accumulate` compiled for AVX-512.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
-    fn accumulate_avx512(
         &mut self,
         points: ArrayView2<f64>,
         outputs: ArrayView2<f64>,
@@ -249,13 +234,8 @@ mod tests {
                     0 => t.accumulate(points.view(), outputs.view(), &mut y, &mut yy),
                     #[cfg(target_arch = "x86_64")]
                     // SAFETY: called only where the CPU has AVX2 (checked below).
-                    1 => unsafe {
-                        t.accumulate_avx2(points.view(), outputs.view(), &mut y, &mut yy)
-                    },
-                    #[cfg(target_arch = "x86_64")]
-                    // SAFETY: called only where the CPU has AVX-512 (checked below).
                     _ => unsafe {
-                        t.accumulate_avx512(points.view(), outputs.view(), &mut y, &mut yy)
+                        t.accumulate_avx2(points.view(), outputs.view(), &mut y, &mut yy)
                     },
                     #[cfg(not(target_arch = "x86_64"))]
                     _ => unreachable!(),
@@ -268,9 +248,6 @@ mod tests {
                 use crate::fastmath::SimdLevel;
                 if SimdLevel::detected() >= SimdLevel::Avx2 {
                     assert_eq!(run(1), generic, "avx2, dim {dim}");
-                }
-                if SimdLevel::detected() >= SimdLevel::Avx512 {
-                    assert_eq!(run(2), generic, "avx512, dim {dim}");
                 }
             }
         }
