@@ -166,6 +166,14 @@ impl BinadeGrid {
         let table: &[Piece] = self.halves.as_flattened();
         let (ts, pieces) = (&located.ts[offset..], &located.pieces[offset..]);
         #[cfg(target_arch = "x86_64")]
+        if crate::fastmath::has_avx512() {
+            // SAFETY: the CPU supports AVX-512 F/DQ/VL/BW (checked just above); the reads stay
+            // in bounds (asserted above) and every piece index is below 2·INTERVALS
+            // (`locate_into`).
+            unsafe { horner_avx512(table, ts, pieces, stride, out) };
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
         if crate::fastmath::has_avx2() {
             // SAFETY: the CPU supports AVX2 (checked just above); the reads stay in bounds
             // (asserted above) and every piece index is below 2·INTERVALS (`locate_into`).
@@ -217,6 +225,12 @@ impl LocatedPoints {
         }
         let (ts, pieces) = (&mut self.ts[..n], &mut self.pieces[..n]);
         #[cfg(target_arch = "x86_64")]
+        if crate::fastmath::has_avx512() && stride == 1 {
+            // SAFETY: the CPU supports AVX-512 F/DQ/VL/BW, checked just above.
+            unsafe { locate_avx512(&points[..n], ts, pieces) };
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
         if crate::fastmath::has_avx2() && stride == 1 {
             // SAFETY: the CPU supports AVX2, checked just above.
             unsafe { locate_avx2(&points[..n], ts, pieces) };
@@ -254,6 +268,62 @@ fn locate_into(u: f64) -> (u32, f64) {
 unsafe fn locate_avx2(points: &[f64], ts: &mut [f64], pieces: &mut [u32]) {
     for ((t, p), &u) in ts.iter_mut().zip(pieces.iter_mut()).zip(points) {
         (*p, *t) = locate_into(u);
+    }
+}
+
+/// [`LocatedPoints::locate`]'s loop compiled for AVX-512, eight points at a time (with its
+/// conversion of the 64-bit position to a double in one instruction).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+unsafe fn locate_avx512(points: &[f64], ts: &mut [f64], pieces: &mut [u32]) {
+    for ((t, p), &u) in ts.iter_mut().zip(pieces.iter_mut()).zip(points) {
+        (*p, *t) = locate_into(u);
+    }
+}
+
+/// `horner_avx2` eight points at a time: the positions and pieces of the eight strided points
+/// are gathered too. The same multiplies and adds in the same order, so the same bits. The
+/// caller guarantees that the reads are in bounds.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+unsafe fn horner_avx512(
+    table: &[Piece],
+    ts: &[f64],
+    pieces: &[u32],
+    stride: usize,
+    out: &mut [f64],
+) {
+    use std::arch::x86_64::*;
+    let base = table.as_ptr() as *const f64;
+    let n = out.len();
+    // Lane k reads point d + k, at (d + k)·stride; 7·stride fits an i32 (a point has far
+    // fewer than 2^28 coordinates).
+    let lanes = _mm256_mullo_epi32(
+        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        _mm256_set1_epi32(stride as i32),
+    );
+    let mut d = 0;
+    while d + 8 <= n {
+        // SAFETY: the caller checked offset + (n − 1)·stride < len, so the eight points
+        // d·stride + k·stride (k < 8, d + 7 < n) are in bounds; the gathered offsets p·10 + k
+        // lie inside `table` (p < 2·INTERVALS = table.len(), k < COEFFICIENTS, Piece is
+        // transparent over [f64; 10]).
+        unsafe {
+            let p =
+                _mm256_i32gather_epi32::<4>(pieces.as_ptr().add(d * stride) as *const i32, lanes);
+            let offsets = _mm256_mullo_epi32(p, _mm256_set1_epi32(COEFFICIENTS as i32));
+            let t = _mm512_i32gather_pd::<8>(lanes, ts.as_ptr().add(d * stride));
+            let mut acc = _mm512_i32gather_pd::<8>(offsets, base.add(DEGREE));
+            for k in (0..DEGREE).rev() {
+                let c = _mm512_i32gather_pd::<8>(offsets, base.add(k));
+                acc = _mm512_add_pd(_mm512_mul_pd(acc, t), c);
+            }
+            _mm512_storeu_pd(out.as_mut_ptr().add(d), acc);
+        }
+        d += 8;
+    }
+    for (i, x) in out.iter_mut().enumerate().skip(d) {
+        *x = table[pieces[i * stride] as usize].eval(ts[i * stride]);
     }
 }
 
@@ -378,6 +448,101 @@ fn interpolating_polynomial(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every instruction set's locate and Horner loops give the bits of the plain loops, on
+    /// points inside and outside the grid (NaN, 0, 1, ½, subnormal), read with strides and
+    /// lengths that end inside a vector of 4 and of 8.
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn the_vector_loops_give_the_bits_of_the_plain_ones() {
+        use crate::fastmath::SimdLevel;
+        let grid = BinadeGrid::build(crate::dist::standard_normal_quantile).expect("a grid");
+        let table: &[Piece] = grid.halves.as_flattened();
+        let mut state = 99u64;
+        let specials = [
+            0.0,
+            1.0,
+            0.5,
+            f64::NAN,
+            1e-310,
+            2f64.powi(-16),
+            1.0 - 2f64.powi(-16),
+        ];
+        let points: Vec<f64> = (0..4000)
+            .map(|i| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let u = ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+                match i % 29 {
+                    0 => specials[(state >> 61) as usize % specials.len()],
+                    1 => u * 1e-4,
+                    _ => u,
+                }
+            })
+            .collect();
+        let level = SimdLevel::detected();
+        for n in [4000, 3999, 1001, 13, 7, 0] {
+            let mut want = LocatedPoints::default();
+            want.ts.resize(n, 0.0);
+            want.pieces.resize(n, 0);
+            for ((t, p), &u) in want.ts.iter_mut().zip(&mut want.pieces).zip(&points) {
+                (*p, *t) = locate_into(u);
+            }
+            let same = |got: &LocatedPoints, what: &str| {
+                assert_eq!(got.pieces[..n], want.pieces[..n], "{what}, n = {n}");
+                for (g, w) in got.ts[..n].iter().zip(&want.ts[..n]) {
+                    assert_eq!(g.to_bits(), w.to_bits(), "{what}, n = {n}");
+                }
+            };
+            let mut got = LocatedPoints::default();
+            got.ts.resize(n, 0.0);
+            got.pieces.resize(n, 0);
+            if level >= SimdLevel::Avx2 {
+                // SAFETY: the CPU has AVX2 (checked just above).
+                unsafe { locate_avx2(&points[..n], &mut got.ts, &mut got.pieces) };
+                same(&got, "locate avx2");
+            }
+            if level >= SimdLevel::Avx512 {
+                // SAFETY: the CPU has AVX-512 (checked just above).
+                unsafe { locate_avx512(&points[..n], &mut got.ts, &mut got.pieces) };
+                same(&got, "locate avx512");
+            }
+            for stride in [1, 3, 117] {
+                let m = if n == 0 { 0 } else { (n - 1) / stride + 1 };
+                let eval = |out: &mut [f64], f: &dyn Fn(&mut [f64])| f(out);
+                let mut plain = vec![0.0; m];
+                for (d, x) in plain.iter_mut().enumerate() {
+                    *x = table[want.pieces[d * stride] as usize].eval(want.ts[d * stride]);
+                }
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                if level >= SimdLevel::Avx2 {
+                    let mut out = vec![0.0; m];
+                    // SAFETY: the CPU has AVX2; the reads are in bounds ((m − 1)·stride < n).
+                    eval(&mut out, &|o| unsafe {
+                        horner_avx2(table, &want.ts, &want.pieces, stride, o)
+                    });
+                    assert_eq!(
+                        bits(&out),
+                        bits(&plain),
+                        "horner avx2, n {n}, stride {stride}"
+                    );
+                }
+                if level >= SimdLevel::Avx512 {
+                    let mut out = vec![0.0; m];
+                    // SAFETY: the CPU has AVX-512; the reads are in bounds ((m − 1)·stride < n).
+                    eval(&mut out, &|o| unsafe {
+                        horner_avx512(table, &want.ts, &want.pieces, stride, o)
+                    });
+                    assert_eq!(
+                        bits(&out),
+                        bits(&plain),
+                        "horner avx512, n {n}, stride {stride}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn locate_reads_interval_and_position_from_the_bits() {

@@ -30,6 +30,8 @@ mod student;
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) use normal::avx2 as normal_avx2;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use normal::avx512 as normal_avx512;
 pub(crate) use normal::standard_normal_cdf_central_or_nan;
 pub use normal::{
     standard_normal_cdf, standard_normal_cdf_column, standard_normal_quantile,

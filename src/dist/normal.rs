@@ -11,6 +11,8 @@
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx512;
 
 /// √2, for converting between the normal and the error-function scale.
 const SQRT_2: f64 = std::f64::consts::SQRT_2;

@@ -7,6 +7,8 @@ use crate::dist::{
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 
 /// Why a correlation structure was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -213,6 +215,12 @@ impl Copula {
             .unwrap_or(0);
         scratch.reserve(widest, n.min(TILE_ROWS));
         #[cfg(target_arch = "x86_64")]
+        if crate::fastmath::has_avx512() {
+            // SAFETY: the CPU has AVX-512 F/DQ/VL/BW.
+            unsafe { self.apply_block_avx512(points, dim, scratch) };
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
         if crate::fastmath::has_avx2() {
             // SAFETY: the CPU has AVX2.
             unsafe { self.apply_block_avx2(points, dim, scratch) };
@@ -232,6 +240,26 @@ impl Copula {
             for cluster in &self.clusters {
                 // SAFETY: the caller's guarantee.
                 unsafe { cluster.apply_tile_avx2(tile, rows, dim, scratch) };
+            }
+        }
+    }
+
+    /// `apply_block` with AVX-512.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F, DQ, VL and BW.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+    unsafe fn apply_block_avx512(
+        &self,
+        points: &mut [f64],
+        dim: usize,
+        scratch: &mut CopulaScratch,
+    ) {
+        for tile in points.chunks_mut(TILE_ROWS * dim) {
+            let rows = tile.len() / dim;
+            for cluster in &self.clusters {
+                cluster.apply_tile_avx512(tile, rows, dim, scratch);
             }
         }
     }
@@ -464,6 +492,13 @@ mod tests {
                 // SAFETY: the CPU has AVX2.
                 unsafe { copula.apply_block_avx2(&mut avx2, dim, &mut scratch) };
                 assert_same_bits(&avx2, &want, &format!("avx2, n = {n}"));
+            }
+            #[cfg(target_arch = "x86_64")]
+            if crate::fastmath::SimdLevel::detected() >= crate::fastmath::SimdLevel::Avx512 {
+                let mut avx512 = points.clone();
+                // SAFETY: the CPU has AVX-512 F/DQ/VL/BW.
+                unsafe { copula.apply_block_avx512(&mut avx512, dim, &mut scratch) };
+                assert_same_bits(&avx512, &want, &format!("avx512, n = {n}"));
             }
         }
     }

@@ -108,7 +108,43 @@ impl LogHistogram {
     /// Inserts every value of `xs`: the counts [`LogHistogram::insert`] of each would give,
     /// faster (see [`PagedCounts::add_each`]).
     pub fn insert_slice(&mut self, xs: &[f64]) {
-        if xs.iter().any(|x| x.is_nan()) {
+        // The NaN test and the slice's min and max run 4 (AVX2) or 8 (AVX-512) values per
+        // instruction; the counts are the same whichever runs.
+        #[cfg(target_arch = "x86_64")]
+        {
+            if crate::fastmath::has_avx512() {
+                // SAFETY: the CPU has AVX-512 F/DQ/VL/BW (checked just above).
+                unsafe { self.insert_slice_avx512(xs) };
+                return;
+            }
+            if crate::fastmath::has_avx2() {
+                // SAFETY: the CPU has AVX2 (checked just above).
+                unsafe { self.insert_slice_avx2(xs) };
+                return;
+            }
+        }
+        self.insert_slice_here(xs)
+    }
+
+    /// `insert_slice` compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn insert_slice_avx2(&mut self, xs: &[f64]) {
+        self.insert_slice_here(xs)
+    }
+
+    /// `insert_slice` compiled for AVX-512.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+    fn insert_slice_avx512(&mut self, xs: &[f64]) {
+        self.insert_slice_here(xs)
+    }
+
+    /// The body of `insert_slice`, inlined into each instruction set's version.
+    #[inline(always)]
+    fn insert_slice_here(&mut self, xs: &[f64]) {
+        // A fold rather than `any`: no early exit, so the test vectorises.
+        if xs.iter().fold(false, |nan, x| nan | x.is_nan()) {
             xs.iter().for_each(|&x| self.insert(x));
             return;
         }
@@ -208,6 +244,54 @@ impl LogHistogram {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_instruction_set_inserts_a_slice_as_one_value_at_a_time() {
+        use crate::fastmath::SimdLevel;
+        let mut state = 5u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.3) * 1e4
+        };
+        // Past the exact table, with ±0, NaN in one slice, lengths that end inside a vector.
+        let mut slices: Vec<Vec<f64>> = (0..40)
+            .map(|i| (0..1000 + i).map(|_| next()).collect())
+            .collect();
+        slices[3].extend([0.0, -0.0, -1e-300, 1e300]);
+        slices[7].push(f64::NAN);
+        for level in [SimdLevel::Generic, SimdLevel::Avx2, SimdLevel::Avx512] {
+            if level > SimdLevel::detected() {
+                continue;
+            }
+            let (mut sliced, mut one_by_one) = (LogHistogram::new(), LogHistogram::new());
+            for xs in &slices {
+                match level {
+                    SimdLevel::Generic => sliced.insert_slice_here(xs),
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: the CPU has AVX2 (checked above).
+                    SimdLevel::Avx2 => unsafe { sliced.insert_slice_avx2(xs) },
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: the CPU has AVX-512 (checked above).
+                    SimdLevel::Avx512 => unsafe { sliced.insert_slice_avx512(xs) },
+                    #[cfg(not(target_arch = "x86_64"))]
+                    _ => unreachable!(),
+                }
+                xs.iter().for_each(|&x| one_by_one.insert(x));
+            }
+            assert_eq!(sliced.counts.bins(), one_by_one.counts.bins(), "{level:?}");
+            let (a, b) = (sliced.counts.range(), one_by_one.counts.range());
+            assert_eq!(
+                (a.0.to_bits(), a.1.to_bits()),
+                (b.0.to_bits(), b.1.to_bits())
+            );
+            assert_eq!(
+                (sliced.count, sliced.nan),
+                (one_by_one.count, one_by_one.nan)
+            );
+        }
+    }
 
     #[test]
     fn few_distinct_values_are_exact() {

@@ -241,19 +241,31 @@ impl<C: Count> PagedCounts<C> {
     /// Adds one for every value of `xs` (none NaN): [`PagedCounts::add`] with count 1 for each,
     /// the same counts, but with the range and total taken once for the slice and a short path
     /// for a value whose chunk exists and is narrow (the usual case once a run is warm).
+    #[inline(always)]
     pub fn add_each(&mut self, xs: &[f64]) {
         debug_assert!(!xs.iter().any(|x| x.is_nan()));
         if self.exact.is_some() {
             xs.iter().for_each(|&x| self.add(x, C::ONE));
             return;
         }
-        let (mut min, mut max) = (self.min, self.max);
-        for &x in xs {
-            min = min.min(x + 0.0);
-            max = max.max(x + 0.0);
+        // Eight running minima and maxima, one per lane of a vector, combined at the end: the
+        // values are neither NaN nor −0 (x + 0 is +0 for ±0), so min and max are selections of
+        // a unique value, whatever the order in which they see the values.
+        const LANES: usize = 8;
+        let (mut min, mut max) = ([self.min; LANES], [self.max; LANES]);
+        let mut chunks = xs.chunks_exact(LANES);
+        for chunk in &mut chunks {
+            for j in 0..LANES {
+                min[j] = min[j].min(chunk[j] + 0.0);
+                max[j] = max[j].max(chunk[j] + 0.0);
+            }
         }
-        self.min = min;
-        self.max = max;
+        for &x in chunks.remainder() {
+            min[0] = min[0].min(x + 0.0);
+            max[0] = max[0].max(x + 0.0);
+        }
+        self.min = min.into_iter().fold(f64::INFINITY, f64::min);
+        self.max = max.into_iter().fold(f64::NEG_INFINITY, f64::max);
         self.total += C::from_len(xs.len());
         for &x in xs {
             let x = x + 0.0; // −0 becomes +0: one bin for zero.

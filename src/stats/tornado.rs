@@ -63,6 +63,44 @@ impl TornadoSums {
         self.block_uy.iter_mut().for_each(|x| *x = 0.0);
         let mut y_sums = [0.0; 4];
         let mut yy_sums = [0.0; 4];
+        // The loops over the coordinates of a draw run 8 (AVX-512) or 4 (AVX2) coordinates per
+        // instruction; each sum still adds the draws one after the other, so the same bits.
+        #[cfg(target_arch = "x86_64")]
+        if crate::fastmath::has_avx512() {
+            // SAFETY: the CPU has AVX-512 F/DQ/VL/BW (checked just above).
+            unsafe { self.accumulate_avx512(points, outputs, &mut y_sums, &mut yy_sums) };
+        } else if crate::fastmath::has_avx2() {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            unsafe { self.accumulate_avx2(points, outputs, &mut y_sums, &mut yy_sums) };
+        } else {
+            self.accumulate(points, outputs, &mut y_sums, &mut yy_sums);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        self.accumulate(points, outputs, &mut y_sums, &mut yy_sums);
+        self.count += points.nrows() as u64;
+        for j in 0..dim {
+            self.sum_u[j].add(self.block_u[j]);
+            self.sum_uu[j].add(self.block_uu[j]);
+        }
+        for t in 0..4 {
+            self.sum_y[t].add(y_sums[t]);
+            self.sum_yy[t].add(yy_sums[t]);
+        }
+        for (s, &b) in self.sum_uy.iter_mut().zip(&self.block_uy) {
+            s.add(b);
+        }
+    }
+
+    /// The block's plain sums into `block_u`, `block_uu`, `block_uy`, `y_sums`, `yy_sums`.
+    #[inline(always)]
+    fn accumulate(
+        &mut self,
+        points: ArrayView2<f64>,
+        outputs: ArrayView2<f64>,
+        y_sums: &mut [f64; 4],
+        yy_sums: &mut [f64; 4],
+    ) {
+        let dim = self.dim;
         for (u, row) in points.outer_iter().zip(outputs.outer_iter()) {
             let Some(u) = u.as_slice() else { continue };
             // Zipped iterators (no indexing) so that the compiler vectorises these loops.
@@ -81,18 +119,32 @@ impl TornadoSums {
                 }
             }
         }
-        self.count += points.nrows() as u64;
-        for j in 0..dim {
-            self.sum_u[j].add(self.block_u[j]);
-            self.sum_uu[j].add(self.block_uu[j]);
-        }
-        for t in 0..4 {
-            self.sum_y[t].add(y_sums[t]);
-            self.sum_yy[t].add(yy_sums[t]);
-        }
-        for (s, &b) in self.sum_uy.iter_mut().zip(&self.block_uy) {
-            s.add(b);
-        }
+    }
+
+    /// `accumulate` compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn accumulate_avx2(
+        &mut self,
+        points: ArrayView2<f64>,
+        outputs: ArrayView2<f64>,
+        y_sums: &mut [f64; 4],
+        yy_sums: &mut [f64; 4],
+    ) {
+        self.accumulate(points, outputs, y_sums, yy_sums)
+    }
+
+    /// `accumulate` compiled for AVX-512.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+    fn accumulate_avx512(
+        &mut self,
+        points: ArrayView2<f64>,
+        outputs: ArrayView2<f64>,
+        y_sums: &mut [f64; 4],
+        yy_sums: &mut [f64; 4],
+    ) {
+        self.accumulate(points, outputs, y_sums, yy_sums)
     }
 
     /// Checks that these sums, read back from a file, have the shape of `expected` (the empty
@@ -159,5 +211,68 @@ impl TornadoSums {
             return f64::NAN;
         }
         cov / (var_u * var_y).sqrt()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    /// The block sums of every instruction set's `accumulate`, as bits.
+    fn block_sums(tornado: &TornadoSums, y: &[f64; 4], yy: &[f64; 4]) -> Vec<u64> {
+        let all = tornado.block_u.iter().chain(&tornado.block_uu);
+        all.chain(&tornado.block_uy)
+            .chain(y)
+            .chain(yy)
+            .map(|x| x.to_bits())
+            .collect()
+    }
+
+    #[test]
+    fn every_instruction_set_gives_the_same_block_sums() {
+        // Dimensions that end inside a vector of 4 and of 8.
+        for (dim, n) in [(117, 1024), (13, 100), (3, 7)] {
+            let mut state = dim as u64;
+            let mut next = || {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+            };
+            let points = Array2::from_shape_fn((n, dim), |_| next());
+            let outputs = Array2::from_shape_fn((n, 12), |_| 1e3 * (next() - 0.3));
+            let run = |level: u8| {
+                let mut t = TornadoSums::new(dim, [1.0, -2.0, 0.5, 3.0]);
+                let (mut y, mut yy) = ([0.0; 4], [0.0; 4]);
+                match level {
+                    0 => t.accumulate(points.view(), outputs.view(), &mut y, &mut yy),
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: called only where the CPU has AVX2 (checked below).
+                    1 => unsafe {
+                        t.accumulate_avx2(points.view(), outputs.view(), &mut y, &mut yy)
+                    },
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: called only where the CPU has AVX-512 (checked below).
+                    _ => unsafe {
+                        t.accumulate_avx512(points.view(), outputs.view(), &mut y, &mut yy)
+                    },
+                    #[cfg(not(target_arch = "x86_64"))]
+                    _ => unreachable!(),
+                }
+                block_sums(&t, &y, &yy)
+            };
+            let generic = run(0);
+            #[cfg(target_arch = "x86_64")]
+            {
+                use crate::fastmath::SimdLevel;
+                if SimdLevel::detected() >= SimdLevel::Avx2 {
+                    assert_eq!(run(1), generic, "avx2, dim {dim}");
+                }
+                if SimdLevel::detected() >= SimdLevel::Avx512 {
+                    assert_eq!(run(2), generic, "avx512, dim {dim}");
+                }
+            }
+        }
     }
 }

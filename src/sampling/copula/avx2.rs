@@ -16,7 +16,7 @@ use crate::dist::{standard_normal_cdf, standard_normal_quantile};
 const LANES: usize = 4;
 
 /// Rows per word of a row bitmask.
-const WORD: usize = 64;
+pub(super) const WORD: usize = 64;
 
 impl Cluster {
     /// Correlates the cluster's coordinates of the `rows` rows (of `dim`) of `tile`.
@@ -54,7 +54,7 @@ impl Cluster {
 }
 
 /// Bits `from..to` of a word (0 ≤ from ≤ to ≤ 64).
-fn bit_range(from: usize, to: usize) -> u64 {
+pub(super) fn bit_range(from: usize, to: usize) -> u64 {
     let below = |n: usize| if n >= WORD { !0 } else { (1u64 << n) - 1 };
     below(to) & !below(from)
 }
@@ -126,13 +126,13 @@ fn for_each_marked(marked: &[u64], mut f: impl FnMut(usize)) {
 /// `z[d] = standard_normal_quantile(column[d · dim])` for the marked rows. Out of line, so
 /// that its calls do not make the vector loop reload its constants.
 #[inline(never)]
-fn finish_quantiles(column: &[f64], dim: usize, z: &mut [f64], marked: &[u64]) {
+pub(super) fn finish_quantiles(column: &[f64], dim: usize, z: &mut [f64], marked: &[u64]) {
     for_each_marked(marked, |d| z[d] = standard_normal_quantile(column[d * dim]));
 }
 
 /// `column[d · dim] = Φ(correlated[d])`, clamped as in `Copula::apply`, for the marked rows.
 #[inline(never)]
-fn finish_cdfs(correlated: &[f64], column: &mut [f64], dim: usize, marked: &[u64]) {
+pub(super) fn finish_cdfs(correlated: &[f64], column: &mut [f64], dim: usize, marked: &[u64]) {
     for_each_marked(marked, |d| {
         column[d * dim] = standard_normal_cdf(correlated[d]).clamp(U_MIN, U_MAX);
     });
