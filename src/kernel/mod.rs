@@ -151,8 +151,9 @@ struct AdjustWork {
     /// Σ_t V_t.
     sum: Vec<f64>,
     /// V_t of every month, month after month (months × n), for the monthly outputs: the
-    /// vector path runs all the months of a group of draws before the next group. Grown by
-    /// [`path_from_factors`] to the months of the model (once per scratch).
+    /// vector path runs all the months of a group of draws before the next group (the
+    /// month-outer path uses the first row only). Grown by [`path_from_factors`] to the months
+    /// of the model (once per scratch).
     v_months: Vec<f64>,
 }
 
@@ -375,10 +376,10 @@ fn path_logs(
 
 /// MODEL.md §12 for one series over the draws 0..n: ln V_t = (1 − λ)·ln V_{t−1} + λ·ln V*_t,
 /// V_0 = 1, with `w.keep` = 1 − λ and `w.lambda` = λ already filled by [`half_life_factors`];
-/// leaves Σ_t V_t in `w.sum` and calls `each_month(t, V_t)` for t = 0, 1, … once all months
-/// are computed (with AVX-512, whole groups of draws run all their months in registers,
-/// [`path_lanes`]; otherwise the months run one after the other over the draws, compiled for
-/// the caller's instruction set).
+/// leaves Σ_t V_t in `w.sum` and calls `each_month(t, V_t)` for t = 0, 1, …: with AVX-512
+/// once all months are computed (whole groups of draws run all their months in registers,
+/// [`path_lanes`]), otherwise month by month (the months one after the other over the draws,
+/// compiled for the caller's instruction set).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn path_from_factors(
@@ -432,9 +433,13 @@ fn path_from_factors_at(
     let ln_p = &w.ln_partial[done..n];
     let (keep, lambda) = (&w.keep[done..n], &w.lambda[done..n]);
     let (ln_v, sum) = (&mut w.ln_v[done..n], &mut w.sum[done..n]);
+    // Without vector groups, each month's V_t is handed on while it is in cache, in one
+    // column; after the groups, the remainder fills the months' rows the groups started.
+    let grouped = done > 0;
     for t in 0..months {
         let start = t as f64;
-        let v_month = &mut w.v_months[t * n + done..(t + 1) * n];
+        let row = if grouped { t * n } else { 0 };
+        let v_month = &mut w.v_months[row + done..row + n];
         for d in 0..n - done {
             let target = month_target(month[d], start, ln_i[d], ln_s[d], ln_p[d]);
             let l = keep[d] * ln_v[d] + lambda[d] * target;
@@ -443,9 +448,14 @@ fn path_from_factors_at(
             v_month[d] = v;
             sum[d] += v;
         }
+        if !grouped {
+            each_month(t, &w.v_months[..n]);
+        }
     }
-    for t in 0..months {
-        each_month(t, &w.v_months[t * n..][..n]);
+    if grouped {
+        for t in 0..months {
+            each_month(t, &w.v_months[t * n..][..n]);
+        }
     }
 }
 
