@@ -259,6 +259,175 @@ pub fn ln_1p_in_place(values: &mut [f64]) {
     each(values)
 }
 
+/// [`exp`] and [`ln`] on whole vectors of draws (AVX-512: 8, AVX2: 4), for loops that keep a
+/// group of draws in registers through many steps (the monthly path of MODEL.md §12), which
+/// LLVM does not vectorise from the scalar functions. Each runs exactly the scalar function's
+/// IEEE operations in its order — separate multiply and add (no FMA), the same rounding-shift
+/// integers, the same selects for the special values — so every lane has the scalar bits
+/// (tested on millions of arguments and every special class).
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod vector {
+    use super::*;
+    use std::arch::x86_64::*;
+
+    /// (0x3ff00000 − 0x3fe6a09e) in the high word: [`ln`]'s reduction to [√2/2, √2).
+    const LN_REDUCE: i64 = ((0x3ff0_0000_u64 - 0x3fe6_a09e) << 32) as i64;
+    const LN_MANTISSA: i64 = 0x000f_ffff_ffff_ffff;
+    const LN_HALF_SQRT2_HIGH: i64 = (0x3fe6_a09e_u64 << 32) as i64;
+    /// 2^54, the scaling of subnormal arguments of [`ln`].
+    const SUBNORMAL_SCALE: f64 = 18_014_398_509_481_984.0;
+
+    /// [`exp`] of 8 lanes.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+    pub(crate) fn exp_avx512(x: __m512d) -> __m512d {
+        let set = _mm512_set1_pd;
+        // max(−746, x) and min(710, ·) return their second operand when it is NaN, as clamp
+        // lets NaN through.
+        let x = _mm512_min_pd(set(710.0), _mm512_max_pd(set(-746.0), x));
+        let shift = set(ROUNDING_SHIFT);
+        let shifted = _mm512_add_pd(_mm512_mul_pd(x, set(LOG2_E)), shift);
+        let k = _mm512_sub_pd(shifted, shift);
+        let hi = _mm512_sub_pd(x, _mm512_mul_pd(k, set(LN2_HI)));
+        let lo = _mm512_mul_pd(k, set(LN2_LO));
+        let r = _mm512_sub_pd(hi, lo);
+        let t = _mm512_mul_pd(r, r);
+        let p = _mm512_add_pd(set(EXP_P4), _mm512_mul_pd(t, set(EXP_P5)));
+        let p = _mm512_add_pd(set(EXP_P3), _mm512_mul_pd(t, p));
+        let p = _mm512_add_pd(set(EXP_P2), _mm512_mul_pd(t, p));
+        let p = _mm512_add_pd(set(EXP_P1), _mm512_mul_pd(t, p));
+        let c = _mm512_sub_pd(r, _mm512_mul_pd(t, p));
+        let quotient = _mm512_div_pd(_mm512_mul_pd(r, c), _mm512_sub_pd(set(2.0), c));
+        let y = _mm512_sub_pd(set(1.0), _mm512_sub_pd(_mm512_sub_pd(lo, quotient), hi));
+        // y·2^k in one vscalefpd, which rounds the exact product once, as the scalar's
+        // y·2^k1·2^k2 does: y·2^k1 is exact (y ∈ [0.7, 1.42], −538 ≤ k1 ≤ 512) and the second
+        // product rounds, overflowing to ∞ or rounding to a subnormal exactly when y·2^k does.
+        // NaN: both give y's NaN. Nine operations fewer than building 2^k1 and 2^k2 (tested
+        // bit for bit against the scalar).
+        _mm512_scalef_pd(y, k)
+    }
+
+    /// [`ln`] of 8 lanes.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+    pub(crate) fn ln_avx512(x: __m512d) -> __m512d {
+        let set = _mm512_set1_pd;
+        let subnormal = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(x, set(f64::MIN_POSITIVE));
+        let scaled = _mm512_mask_blend_pd(subnormal, x, _mm512_mul_pd(x, set(SUBNORMAL_SCALE)));
+        let extra = _mm512_mask_blend_pd(subnormal, set(0.0), set(-54.0));
+        let bits = _mm512_add_epi64(_mm512_castpd_si512(scaled), _mm512_set1_epi64(LN_REDUCE));
+        let exponent = _mm512_sub_epi64(_mm512_srli_epi64::<52>(bits), _mm512_set1_epi64(0x3ff));
+        let m = _mm512_castsi512_pd(_mm512_add_epi64(
+            _mm512_and_si512(bits, _mm512_set1_epi64(LN_MANTISSA)),
+            _mm512_set1_epi64(LN_HALF_SQRT2_HIGH),
+        ));
+        let shift_bits = _mm512_set1_epi64(ROUNDING_SHIFT.to_bits() as i64);
+        let k = _mm512_sub_pd(
+            _mm512_castsi512_pd(_mm512_add_epi64(shift_bits, exponent)),
+            set(ROUNDING_SHIFT),
+        );
+        let k = _mm512_add_pd(k, extra);
+        let f = _mm512_sub_pd(m, set(1.0));
+        let half_f_squared = _mm512_mul_pd(_mm512_mul_pd(set(0.5), f), f);
+        let s = _mm512_div_pd(f, _mm512_add_pd(set(2.0), f));
+        let z = _mm512_mul_pd(s, s);
+        let w = _mm512_mul_pd(z, z);
+        let t1 = _mm512_add_pd(set(LG4), _mm512_mul_pd(w, set(LG6)));
+        let t1 = _mm512_mul_pd(w, _mm512_add_pd(set(LG2), _mm512_mul_pd(w, t1)));
+        let t2 = _mm512_add_pd(set(LG5), _mm512_mul_pd(w, set(LG7)));
+        let t2 = _mm512_add_pd(set(LG3), _mm512_mul_pd(w, t2));
+        let t2 = _mm512_mul_pd(z, _mm512_add_pd(set(LG1), _mm512_mul_pd(w, t2)));
+        let r = _mm512_add_pd(t2, t1);
+        let y = _mm512_mul_pd(s, _mm512_add_pd(half_f_squared, r));
+        let y = _mm512_add_pd(y, _mm512_mul_pd(k, set(LN2_LO)));
+        let y = _mm512_sub_pd(y, half_f_squared);
+        let y = _mm512_add_pd(y, f);
+        let y = _mm512_add_pd(y, _mm512_mul_pd(k, set(LN2_HI)));
+        let zero = _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(x, set(0.0));
+        let special = _mm512_mask_blend_pd(zero, set(f64::NAN), set(f64::NEG_INFINITY));
+        let positive = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(x, set(0.0));
+        let finite = _mm512_mask_blend_pd(positive, special, y);
+        let infinite = _mm512_cmp_pd_mask::<_CMP_EQ_OQ>(x, set(f64::INFINITY));
+        _mm512_mask_blend_pd(infinite, finite, x)
+    }
+
+    /// [`exp`] of 4 lanes.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(crate) fn exp_avx2(x: __m256d) -> __m256d {
+        let set = _mm256_set1_pd;
+        let x = _mm256_min_pd(set(710.0), _mm256_max_pd(set(-746.0), x));
+        let shift = set(ROUNDING_SHIFT);
+        let shifted = _mm256_add_pd(_mm256_mul_pd(x, set(LOG2_E)), shift);
+        let k = _mm256_sub_pd(shifted, shift);
+        let hi = _mm256_sub_pd(x, _mm256_mul_pd(k, set(LN2_HI)));
+        let lo = _mm256_mul_pd(k, set(LN2_LO));
+        let r = _mm256_sub_pd(hi, lo);
+        let t = _mm256_mul_pd(r, r);
+        let p = _mm256_add_pd(set(EXP_P4), _mm256_mul_pd(t, set(EXP_P5)));
+        let p = _mm256_add_pd(set(EXP_P3), _mm256_mul_pd(t, p));
+        let p = _mm256_add_pd(set(EXP_P2), _mm256_mul_pd(t, p));
+        let p = _mm256_add_pd(set(EXP_P1), _mm256_mul_pd(t, p));
+        let c = _mm256_sub_pd(r, _mm256_mul_pd(t, p));
+        let quotient = _mm256_div_pd(_mm256_mul_pd(r, c), _mm256_sub_pd(set(2.0), c));
+        let y = _mm256_sub_pd(set(1.0), _mm256_sub_pd(_mm256_sub_pd(lo, quotient), hi));
+        let shift_bits = _mm256_set1_epi64x(ROUNDING_SHIFT.to_bits() as i64);
+        let half = _mm256_add_pd(_mm256_mul_pd(k, set(0.5)), shift);
+        let k1 = _mm256_sub_epi64(_mm256_castpd_si256(half), shift_bits);
+        let k_all = _mm256_sub_epi64(_mm256_castpd_si256(shifted), shift_bits);
+        let k2 = _mm256_sub_epi64(k_all, k1);
+        let bias = _mm256_set1_epi64x(1023);
+        let scale1 = _mm256_castsi256_pd(_mm256_slli_epi64::<52>(_mm256_add_epi64(k1, bias)));
+        let scale2 = _mm256_castsi256_pd(_mm256_slli_epi64::<52>(_mm256_add_epi64(k2, bias)));
+        _mm256_mul_pd(_mm256_mul_pd(y, scale1), scale2)
+    }
+
+    /// [`ln`] of 4 lanes.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(crate) fn ln_avx2(x: __m256d) -> __m256d {
+        let set = _mm256_set1_pd;
+        // blendv takes the second operand where the mask lane is all ones.
+        let subnormal = _mm256_cmp_pd::<_CMP_LT_OQ>(x, set(f64::MIN_POSITIVE));
+        let scaled = _mm256_blendv_pd(x, _mm256_mul_pd(x, set(SUBNORMAL_SCALE)), subnormal);
+        let extra = _mm256_blendv_pd(set(0.0), set(-54.0), subnormal);
+        let bits = _mm256_add_epi64(_mm256_castpd_si256(scaled), _mm256_set1_epi64x(LN_REDUCE));
+        let exponent = _mm256_sub_epi64(_mm256_srli_epi64::<52>(bits), _mm256_set1_epi64x(0x3ff));
+        let m = _mm256_castsi256_pd(_mm256_add_epi64(
+            _mm256_and_si256(bits, _mm256_set1_epi64x(LN_MANTISSA)),
+            _mm256_set1_epi64x(LN_HALF_SQRT2_HIGH),
+        ));
+        let shift_bits = _mm256_set1_epi64x(ROUNDING_SHIFT.to_bits() as i64);
+        let k = _mm256_sub_pd(
+            _mm256_castsi256_pd(_mm256_add_epi64(shift_bits, exponent)),
+            set(ROUNDING_SHIFT),
+        );
+        let k = _mm256_add_pd(k, extra);
+        let f = _mm256_sub_pd(m, set(1.0));
+        let half_f_squared = _mm256_mul_pd(_mm256_mul_pd(set(0.5), f), f);
+        let s = _mm256_div_pd(f, _mm256_add_pd(set(2.0), f));
+        let z = _mm256_mul_pd(s, s);
+        let w = _mm256_mul_pd(z, z);
+        let t1 = _mm256_add_pd(set(LG4), _mm256_mul_pd(w, set(LG6)));
+        let t1 = _mm256_mul_pd(w, _mm256_add_pd(set(LG2), _mm256_mul_pd(w, t1)));
+        let t2 = _mm256_add_pd(set(LG5), _mm256_mul_pd(w, set(LG7)));
+        let t2 = _mm256_add_pd(set(LG3), _mm256_mul_pd(w, t2));
+        let t2 = _mm256_mul_pd(z, _mm256_add_pd(set(LG1), _mm256_mul_pd(w, t2)));
+        let r = _mm256_add_pd(t2, t1);
+        let y = _mm256_mul_pd(s, _mm256_add_pd(half_f_squared, r));
+        let y = _mm256_add_pd(y, _mm256_mul_pd(k, set(LN2_LO)));
+        let y = _mm256_sub_pd(y, half_f_squared);
+        let y = _mm256_add_pd(y, f);
+        let y = _mm256_add_pd(y, _mm256_mul_pd(k, set(LN2_HI)));
+        let zero = _mm256_cmp_pd::<_CMP_EQ_OQ>(x, set(0.0));
+        let special = _mm256_blendv_pd(set(f64::NAN), set(f64::NEG_INFINITY), zero);
+        let positive = _mm256_cmp_pd::<_CMP_GT_OQ>(x, set(0.0));
+        let finite = _mm256_blendv_pd(special, y, positive);
+        let infinite = _mm256_cmp_pd::<_CMP_EQ_OQ>(x, set(f64::INFINITY));
+        _mm256_blendv_pd(finite, x, infinite)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,5 +604,164 @@ mod tests {
         assert!(worst <= 2, "worst {worst} ulps");
         assert_eq!(ln_1p(0.0), 0.0);
         assert_eq!(ln_1p(-1.0), f64::NEG_INFINITY);
+    }
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod vector_tests {
+    use super::vector::*;
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+    use std::arch::x86_64::*;
+
+    /// Every class of argument the scalar functions treat apart, the boundaries of their range
+    /// checks and of their results' range, the halfway points of exp's reduction, and millions
+    /// of random ones: arbitrary bit patterns, the ranges the kernel uses, and log-uniform
+    /// positives.
+    fn arguments() -> Vec<f64> {
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -f64::NAN,
+            f64::from_bits(0x7ff0_0000_0000_0001),
+            f64::from_bits(0xfff8_dead_beef_0001),
+            f64::MIN_POSITIVE,
+            f64::MIN_POSITIVE.next_up(),
+            f64::MIN_POSITIVE.next_down(),
+            f64::MIN_POSITIVE / 2.0,
+            f64::from_bits(1),
+            -f64::from_bits(1),
+            -f64::MIN_POSITIVE,
+            f64::MAX,
+            -f64::MAX,
+            1.0,
+            -1.0,
+            1.0f64.next_up(),
+            1.0f64.next_down(),
+            std::f64::consts::SQRT_2,
+            std::f64::consts::FRAC_1_SQRT_2,
+            1e-300,
+            -1e-300,
+            1e300,
+            // exp: the clamps, overflow, the subnormal results and their end.
+            -746.0,
+            710.0,
+            709.782_712_893_384,
+            709.79,
+            -708.396_418_532_264_1,
+            -745.133_219_101_941_1,
+            -745.2,
+            -744.44,
+        ];
+        for x in [-746.0, 710.0, 709.782_712_893_384, -708.396_418_532_264_1] {
+            xs.extend([f64::next_up(x), f64::next_down(x)]);
+        }
+        // k·ln 2 and the halfway points (k + ½)·ln 2, where the rounding of x/ln 2 turns.
+        for k in -1080..1030 {
+            for x in [
+                k as f64 * std::f64::consts::LN_2,
+                (k as f64 + 0.5) * std::f64::consts::LN_2,
+            ] {
+                xs.extend([x, x.next_up(), x.next_down()]);
+            }
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(16);
+        xs.extend((0..2_000_000).map(|_| f64::from_bits(rng.random::<u64>())));
+        xs.extend((0..1_000_000).map(|_| rng.random_range(-750.0..720.0)));
+        xs.extend((0..1_000_000).map(|_| rng.random_range(-3.0..3.0)));
+        xs.extend(
+            (0..1_000_000).map(|_| f64::from_bits(rng.random_range(1..0x7ff0_0000_0000_0000_u64))),
+        );
+        xs.extend((0..1_000_000).map(|_| rng.random_range(0.2..1.5)));
+        xs
+    }
+
+    macro_rules! lanes {
+        ($name:ident, $features:literal, $width:literal, $load:ident, $store:ident, $f:ident) => {
+            #[target_feature(enable = $features)]
+            fn $name(xs: &[f64]) -> Vec<f64> {
+                let mut out = vec![0.0; xs.len()];
+                for (x, o) in xs.chunks_exact($width).zip(out.chunks_exact_mut($width)) {
+                    // SAFETY: each chunk holds exactly one vector of lanes.
+                    unsafe { $store(o.as_mut_ptr(), $f($load(x.as_ptr()))) };
+                }
+                out
+            }
+        };
+    }
+    const AVX512: &str = "avx512f,avx512dq,avx512vl,avx512bw";
+    lanes!(
+        exp_lanes_avx512,
+        "avx512f,avx512dq,avx512vl,avx512bw",
+        8,
+        _mm512_loadu_pd,
+        _mm512_storeu_pd,
+        exp_avx512
+    );
+    lanes!(
+        ln_lanes_avx512,
+        "avx512f,avx512dq,avx512vl,avx512bw",
+        8,
+        _mm512_loadu_pd,
+        _mm512_storeu_pd,
+        ln_avx512
+    );
+    lanes!(
+        exp_lanes_avx2,
+        "avx2",
+        4,
+        _mm256_loadu_pd,
+        _mm256_storeu_pd,
+        exp_avx2
+    );
+    lanes!(
+        ln_lanes_avx2,
+        "avx2",
+        4,
+        _mm256_loadu_pd,
+        _mm256_storeu_pd,
+        ln_avx2
+    );
+
+    fn assert_same_bits(what: &str, xs: &[f64], scalar: fn(f64) -> f64, lanes: &[f64]) {
+        let whole = xs.len() - xs.len() % 8;
+        for (&x, &got) in xs[..whole].iter().zip(lanes) {
+            let want = scalar(x);
+            assert_eq!(
+                got.to_bits(),
+                want.to_bits(),
+                "{what}({x:e} = {:#x}): {got:e} vs {want:e}",
+                x.to_bits()
+            );
+        }
+    }
+
+    #[test]
+    fn avx512_exp_and_ln_give_the_scalar_bits() {
+        if SimdLevel::detected() < SimdLevel::Avx512 {
+            eprintln!("no {AVX512}: skipped");
+            return;
+        }
+        let xs = arguments();
+        // SAFETY: the CPU has AVX-512 (checked above).
+        let (e, l) = unsafe { (exp_lanes_avx512(&xs), ln_lanes_avx512(&xs)) };
+        assert_same_bits("exp", &xs, exp, &e);
+        assert_same_bits("ln", &xs, ln, &l);
+    }
+
+    #[test]
+    fn avx2_exp_and_ln_give_the_scalar_bits() {
+        if SimdLevel::detected() < SimdLevel::Avx2 {
+            eprintln!("no AVX2: skipped");
+            return;
+        }
+        let xs = arguments();
+        // SAFETY: the CPU has AVX2 (checked above).
+        let (e, l) = unsafe { (exp_lanes_avx2(&xs), ln_lanes_avx2(&xs)) };
+        assert_same_bits("exp", &xs, exp, &e);
+        assert_same_bits("ln", &xs, ln, &l);
     }
 }

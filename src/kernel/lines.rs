@@ -911,29 +911,31 @@ impl Kernel<'_> {
             // The line's path and its months (MODEL.md §12 on the line, the sector's λ).
             let x0 = class.exports;
             let x0_month = x0 / h_months;
-            path_from_factors(
-                work,
-                n,
-                months,
-                month,
-                partial,
-                &ls.v_interim,
-                &ls.v_deal,
-                |t, v_month| {
-                    if month_columns.is_empty() {
-                        return;
-                    }
-                    let columns = &mut month_columns[t * per_month * stride..];
-                    let (loss, rest) = columns[MONTH_EXPORT_LOSS * stride..].split_at_mut(stride);
-                    debug_assert_eq!(MONTH_EXPORT_CHANGE_PCT, MONTH_EXPORT_LOSS + 1);
-                    let change = &mut rest[..stride];
-                    for d in 0..n {
-                        let v = v_month[d];
-                        loss[d] += x0_month * (1.0 - v);
-                        change[d] += x0 * (1.0 + growth[d]) * v;
-                    }
-                },
-            );
+            if month_columns.is_empty() {
+                annual_from_factors(work, n, months, month, partial, &ls.v_interim, &ls.v_deal);
+            } else {
+                path_from_factors(
+                    work,
+                    n,
+                    months,
+                    month,
+                    partial,
+                    &ls.v_interim,
+                    &ls.v_deal,
+                    |t, v_month| {
+                        let columns = &mut month_columns[t * per_month * stride..];
+                        let (loss, rest) =
+                            columns[MONTH_EXPORT_LOSS * stride..].split_at_mut(stride);
+                        debug_assert_eq!(MONTH_EXPORT_CHANGE_PCT, MONTH_EXPORT_LOSS + 1);
+                        let change = &mut rest[..stride];
+                        for d in 0..n {
+                            let v = v_month[d];
+                            loss[d] += x0_month * (1.0 - v);
+                            change[d] += x0 * (1.0 + growth[d]) * v;
+                        }
+                    },
+                );
+            }
             let phi = class.weight;
             for (v, &total) in column[..n].iter_mut().zip(&work.sum[..n]) {
                 *v += phi * (total / h_months);

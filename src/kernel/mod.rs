@@ -10,6 +10,8 @@ pub mod armington;
 mod evaluate;
 mod lines;
 pub mod macro_outputs;
+#[cfg(target_arch = "x86_64")]
+mod path_lanes;
 
 pub use evaluate::{BlockBuffers, Evaluator};
 
@@ -25,7 +27,7 @@ use armington::{
 };
 use macro_outputs::{macro_outputs, MacroInputs};
 
-use crate::fastmath;
+use crate::fastmath::{self, SimdLevel};
 
 /// A regime's tariffs arranged for evaluation: the distinct value slots it reads (a `default`
 /// shared by ten sectors is one slot, so its log is taken once per draw) and, per sector, the
@@ -148,8 +150,10 @@ struct AdjustWork {
     ln_v: Vec<f64>,
     /// Σ_t V_t.
     sum: Vec<f64>,
-    /// V_t in the current month.
-    v_month: Vec<f64>,
+    /// V_t of every month, month after month (months × n), for the monthly outputs: the
+    /// vector path runs all the months of a group of draws before the next group. Grown by
+    /// [`path_from_factors`] to the months of the model (once per scratch).
+    v_months: Vec<f64>,
 }
 
 impl AdjustWork {
@@ -163,9 +167,28 @@ impl AdjustWork {
             &mut self.lambda,
             &mut self.ln_v,
             &mut self.sum,
-            &mut self.v_month,
         ] {
             column.resize(n, 0.0);
+        }
+    }
+
+    /// The recursion's inputs of draws 0..n for the vector path.
+    #[cfg(target_arch = "x86_64")]
+    fn series<'a>(
+        keep: &'a [f64],
+        lambda: &'a [f64],
+        month: &'a [f64],
+        partial: &'a [f64],
+        v_interim: &'a [f64],
+        v_deal: &'a [f64],
+    ) -> path_lanes::SeriesColumns<'a> {
+        path_lanes::SeriesColumns {
+            keep,
+            lambda,
+            month,
+            partial,
+            v_interim,
+            v_deal,
         }
     }
 }
@@ -174,6 +197,11 @@ impl AdjustWork {
 /// block, shared by the sector's own series, its lines (MODEL.md §14) and their named
 /// competitors' (the same h). [`path_from_factors`] and [`annual_from_factors`] then run §12.
 fn half_life_factors(w: &mut AdjustWork, n: usize, half_life: &[f64]) {
+    half_life_factors_at(SimdLevel::current(), w, n, half_life)
+}
+
+/// [`half_life_factors`] at instruction set `level`, which the CPU must support.
+fn half_life_factors_at(level: SimdLevel, w: &mut AdjustWork, n: usize, half_life: &[f64]) {
     #[inline(always)]
     fn each(keep: &mut [f64], lambda: &mut [f64], half_life: &[f64]) {
         for ((k, l), &h) in keep.iter_mut().zip(lambda.iter_mut()).zip(half_life) {
@@ -182,24 +210,27 @@ fn half_life_factors(w: &mut AdjustWork, n: usize, half_life: &[f64]) {
             *l = 1.0 - *k;
         }
     }
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn each_avx2(keep: &mut [f64], lambda: &mut [f64], half_life: &[f64]) {
-        each(keep, lambda, half_life)
-    }
     let (keep, lambda, half_life) = (&mut w.keep[..n], &mut w.lambda[..n], &half_life[..n]);
     #[cfg(target_arch = "x86_64")]
-    if fastmath::has_avx2() {
-        // SAFETY: the CPU supports AVX2 (checked by has_avx2).
-        unsafe { each_avx2(keep, lambda, half_life) };
+    if level >= SimdLevel::Avx2 {
+        let done = if level >= SimdLevel::Avx512 {
+            // SAFETY: the CPU supports AVX-512 (the caller's level).
+            unsafe { path_lanes::factors_avx512(keep, lambda, half_life) }
+        } else {
+            // SAFETY: the CPU supports AVX2 (the caller's level).
+            unsafe { path_lanes::factors_avx2(keep, lambda, half_life) }
+        };
+        each(&mut keep[done..], &mut lambda[done..], &half_life[done..]);
         return;
     }
     each(keep, lambda, half_life)
 }
 
 /// [`path_from_factors`] for a series whose months are not reported (a named competitor):
-/// Σ_t V_t into `w.sum` only, compiled for AVX2 when the CPU has it (the same IEEE operations,
-/// so the same bits). `w.keep` and `w.lambda` are already filled by [`half_life_factors`].
+/// Σ_t V_t into `w.sum` only. With AVX2 or AVX-512, whole groups of draws run months
+/// innermost in registers ([`path_lanes`]) and the rest through [`annual_body`]: the same IEEE
+/// operations, so the same bits. `w.keep` and `w.lambda` are already filled by
+/// [`half_life_factors`].
 fn annual_from_factors(
     w: &mut AdjustWork,
     n: usize,
@@ -209,36 +240,14 @@ fn annual_from_factors(
     v_interim: &[f64],
     v_deal: &[f64],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn avx2(
-        w: &mut AdjustWork,
-        n: usize,
-        months: usize,
-        month: &[f64],
-        partial: &[f64],
-        v_interim: &[f64],
-        v_deal: &[f64],
-    ) {
-        annual_body(w, n, months, month, partial, v_interim, v_deal)
-    }
-    #[cfg(target_arch = "x86_64")]
-    if fastmath::has_avx2() {
-        // SAFETY: the CPU supports AVX2 (checked by has_avx2).
-        unsafe { avx2(w, n, months, month, partial, v_interim, v_deal) };
-        return;
-    }
-    annual_body(w, n, months, month, partial, v_interim, v_deal)
+    let level = SimdLevel::current();
+    annual_from_factors_at(level, w, n, months, month, partial, v_interim, v_deal)
 }
 
-/// Σ_t V_t of §12's recursion: [`path_from_factors`] without monthly outputs, with the
-/// recursion and the exponential in one loop over the draws per month (ln V_t is not stored
-/// and read back, V_t not stored at all; issue 16). The same operations in the same order,
-/// so the same bits. (Keeping a group of draws' ln V_t and Σ_t V_t in registers through the
-/// months, months innermost, was tried: LLVM does not vectorise that form, and spilled
-/// 16-draw tiles cost more instructions than this loop.)
-#[inline(always)]
-fn annual_body(
+/// [`annual_from_factors`] at instruction set `level`, which the CPU must support.
+#[allow(clippy::too_many_arguments)]
+fn annual_from_factors_at(
+    level: SimdLevel,
     w: &mut AdjustWork,
     n: usize,
     months: usize,
@@ -247,14 +256,49 @@ fn annual_body(
     v_interim: &[f64],
     v_deal: &[f64],
 ) {
-    path_logs(w, n, partial, v_interim, v_deal);
-    let month = &month[..n];
-    let (ln_i, ln_s, ln_p) = (&w.ln_interim[..n], &w.ln_deal[..n], &w.ln_partial[..n]);
-    let (keep, lambda) = (&w.keep[..n], &w.lambda[..n]);
-    let (ln_v, sum) = (&mut w.ln_v[..n], &mut w.sum[..n]);
+    #[cfg(target_arch = "x86_64")]
+    if level >= SimdLevel::Avx2 {
+        let series = AdjustWork::series(&w.keep, &w.lambda, month, partial, v_interim, v_deal);
+        let done = if level >= SimdLevel::Avx512 {
+            // SAFETY: the CPU supports AVX-512 (the caller's level).
+            unsafe { path_lanes::path_avx512::<false>(series, n, months, &mut w.sum, &mut []) }
+        } else {
+            // SAFETY: the CPU supports AVX2 (the caller's level).
+            unsafe { path_lanes::path_avx2::<false>(series, n, months, &mut w.sum, &mut []) }
+        };
+        annual_body(w, done, n, months, month, partial, v_interim, v_deal);
+        return;
+    }
+    annual_body(w, 0, n, months, month, partial, v_interim, v_deal)
+}
+
+/// Σ_t V_t of §12's recursion for the draws from..n: [`path_from_factors`] without monthly
+/// outputs, with the recursion and the exponential in one loop over the draws per month
+/// (ln V_t is not stored and read back, V_t not stored at all; issue 16). The same operations
+/// in the same order, so the same bits. (Keeping a group of draws' ln V_t and Σ_t V_t in
+/// registers through the months, months innermost, is what [`path_lanes`] does with
+/// intrinsics: LLVM does not vectorise that form from this code.)
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn annual_body(
+    w: &mut AdjustWork,
+    from: usize,
+    n: usize,
+    months: usize,
+    month: &[f64],
+    partial: &[f64],
+    v_interim: &[f64],
+    v_deal: &[f64],
+) {
+    path_logs(w, from, n, partial, v_interim, v_deal);
+    let month = &month[from..n];
+    let (ln_i, ln_s) = (&w.ln_interim[from..n], &w.ln_deal[from..n]);
+    let ln_p = &w.ln_partial[from..n];
+    let (keep, lambda) = (&w.keep[from..n], &w.lambda[from..n]);
+    let (ln_v, sum) = (&mut w.ln_v[from..n], &mut w.sum[from..n]);
     for t in 0..months {
         let start = t as f64;
-        for d in 0..n {
+        for d in 0..n - from {
             let target = month_target(month[d], start, ln_i[d], ln_s[d], ln_p[d]);
             let l = keep[d] * ln_v[d] + lambda[d] * target;
             ln_v[d] = l;
@@ -281,14 +325,22 @@ fn month_target(m: f64, start: f64, ln_interim: f64, ln_deal: f64, ln_partial: f
     }
 }
 
-/// ln V(interim), ln V(scenario) and ln V* of the partial month of every draw into `w`, and
-/// the recursion's start: ln V_0 = 0, Σ = 0 (in the same loop rather than two fills).
+/// ln V(interim), ln V(scenario) and ln V* of the partial month of the draws from..n into
+/// `w`, and the recursion's start: ln V_0 = 0, Σ = 0 (in the same loop rather than two fills).
 #[inline(always)]
-fn path_logs(w: &mut AdjustWork, n: usize, partial: &[f64], v_interim: &[f64], v_deal: &[f64]) {
-    let (partial, v_interim, v_deal) = (&partial[..n], &v_interim[..n], &v_deal[..n]);
-    let (ln_i, ln_s) = (&mut w.ln_interim[..n], &mut w.ln_deal[..n]);
-    let (ln_p, ln_v, sum) = (&mut w.ln_partial[..n], &mut w.ln_v[..n], &mut w.sum[..n]);
-    for d in 0..n {
+fn path_logs(
+    w: &mut AdjustWork,
+    from: usize,
+    n: usize,
+    partial: &[f64],
+    v_interim: &[f64],
+    v_deal: &[f64],
+) {
+    let (partial, v_interim, v_deal) = (&partial[from..n], &v_interim[from..n], &v_deal[from..n]);
+    let (ln_i, ln_s) = (&mut w.ln_interim[from..n], &mut w.ln_deal[from..n]);
+    let ln_p = &mut w.ln_partial[from..n];
+    let (ln_v, sum) = (&mut w.ln_v[from..n], &mut w.sum[from..n]);
+    for d in 0..n - from {
         ln_i[d] = fastmath::ln(v_interim[d]);
         ln_s[d] = fastmath::ln(v_deal[d]);
         let a = partial[d];
@@ -300,7 +352,8 @@ fn path_logs(w: &mut AdjustWork, n: usize, partial: &[f64], v_interim: &[f64], v
 
 /// MODEL.md §12 for one series over the draws 0..n: ln V_t = (1 − λ)·ln V_{t−1} + λ·ln V*_t,
 /// V_0 = 1, with `w.keep` = 1 − λ and `w.lambda` = λ already filled by [`half_life_factors`];
-/// leaves Σ_t V_t in `w.sum` and calls `each_month(t, V_t)`.
+/// leaves Σ_t V_t in `w.sum` and calls `each_month(t, V_t)` for t = 0, 1, … once all months
+/// are computed (whole groups of draws run all their months in registers, [`path_lanes`]).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn path_from_factors(
@@ -311,20 +364,58 @@ fn path_from_factors(
     partial: &[f64],
     v_interim: &[f64],
     v_deal: &[f64],
+    each_month: impl FnMut(usize, &[f64]),
+) {
+    let level = SimdLevel::current();
+    path_from_factors_at(
+        level, w, n, months, month, partial, v_interim, v_deal, each_month,
+    )
+}
+
+/// [`path_from_factors`] at instruction set `level`, which the CPU must support.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn path_from_factors_at(
+    level: SimdLevel,
+    w: &mut AdjustWork,
+    n: usize,
+    months: usize,
+    month: &[f64],
+    partial: &[f64],
+    v_interim: &[f64],
+    v_deal: &[f64],
     mut each_month: impl FnMut(usize, &[f64]),
 ) {
+    if w.v_months.len() < months * n {
+        // Once per scratch: the block size and the months do not change between blocks.
+        w.v_months.resize(months * n, 0.0);
+    }
+    #[allow(unused_mut)]
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if level >= SimdLevel::Avx2 {
+        let series = AdjustWork::series(&w.keep, &w.lambda, month, partial, v_interim, v_deal);
+        let (sum, v_months) = (&mut w.sum, &mut w.v_months);
+        done = if level >= SimdLevel::Avx512 {
+            // SAFETY: the CPU supports AVX-512 (the caller's level).
+            unsafe { path_lanes::path_avx512::<true>(series, n, months, sum, v_months) }
+        } else {
+            // SAFETY: the CPU supports AVX2 (the caller's level).
+            unsafe { path_lanes::path_avx2::<true>(series, n, months, sum, v_months) }
+        };
+    }
     // V*_t takes three values: V(interim) in whole interim months, V(scenario) after, and the
     // mix of the month in which the deal takes effect; their logs are taken once.
-    path_logs(w, n, partial, v_interim, v_deal);
-    let month = &month[..n];
-    let (ln_i, ln_s, ln_p) = (&w.ln_interim[..n], &w.ln_deal[..n], &w.ln_partial[..n]);
-    let (keep, lambda) = (&w.keep[..n], &w.lambda[..n]);
-    let (ln_v, sum) = (&mut w.ln_v[..n], &mut w.sum[..n]);
-    let v_month = &mut w.v_month[..n];
+    path_logs(w, done, n, partial, v_interim, v_deal);
+    let month = &month[done..n];
+    let (ln_i, ln_s) = (&w.ln_interim[done..n], &w.ln_deal[done..n]);
+    let ln_p = &w.ln_partial[done..n];
+    let (keep, lambda) = (&w.keep[done..n], &w.lambda[done..n]);
+    let (ln_v, sum) = (&mut w.ln_v[done..n], &mut w.sum[done..n]);
     for t in 0..months {
         let start = t as f64;
-        // V_t once per month, for the year's sum and the month's outputs.
-        for d in 0..n {
+        let v_month = &mut w.v_months[t * n + done..(t + 1) * n];
+        for d in 0..n - done {
             let target = month_target(month[d], start, ln_i[d], ln_s[d], ln_p[d]);
             let l = keep[d] * ln_v[d] + lambda[d] * target;
             ln_v[d] = l;
@@ -332,7 +423,9 @@ fn path_from_factors(
             v_month[d] = v;
             sum[d] += v;
         }
-        each_month(t, v_month);
+    }
+    for t in 0..months {
+        each_month(t, &w.v_months[t * n..][..n]);
     }
 }
 
@@ -1405,13 +1498,13 @@ mod path_tests {
     use rand::{RngExt, SeedableRng};
 
     /// The recursion of MODEL.md §12 written plainly, draw by draw, month by month.
-    fn reference(m: f64, h: f64, v_i: f64, v_s: f64, months: usize) -> f64 {
+    fn reference(m: f64, h: f64, v_i: f64, v_s: f64, months: usize) -> (f64, Vec<f64>) {
         let keep = fastmath::exp(-std::f64::consts::LN_2 / h);
         let lambda = 1.0 - keep;
         let a = m - m.floor();
         let (li, ls) = (fastmath::ln(v_i), fastmath::ln(v_s));
         let lp = fastmath::ln(a * v_i + (1.0 - a) * v_s);
-        let (mut ln_v, mut total) = (0.0, 0.0);
+        let (mut ln_v, mut total, mut each) = (0.0, 0.0, Vec::new());
         for t in 0..months {
             let a_t = (m - t as f64).clamp(0.0, 1.0);
             let target = if a_t >= 1.0 {
@@ -1422,9 +1515,10 @@ mod path_tests {
                 lp
             };
             ln_v = keep * ln_v + lambda * target;
+            each.push(fastmath::exp(ln_v));
             total += fastmath::exp(ln_v);
         }
-        total
+        (total, each)
     }
 
     /// Random columns of n draws: month, its fraction, V(interim), V(scenario), h; months
@@ -1457,36 +1551,124 @@ mod path_tests {
         w
     }
 
-    /// The months-innermost annual sum (in groups of lanes and in the remainder), the
-    /// month-by-month path and the plain recursion give the same bits, draw by draw.
+    /// At every instruction set the CPU has, the months-innermost annual sum (in groups of
+    /// lanes and in the remainder), the path with its monthly values and the plain recursion
+    /// give the same bits, draw by draw and month by month.
     #[test]
     fn every_form_of_the_path_gives_the_same_bits() {
-        for n in [1, 3, 4, 7, 64, 1023] {
-            let [m, partial, v_i, v_s, h] = columns(n, n as u64);
-            let months = 12;
-            let mut w = work(n);
-            half_life_factors(&mut w, n, &h);
-            annual_from_factors(&mut w, n, months, &m, &partial, &v_i, &v_s);
-            let annual = w.sum.clone();
-            let mut w = work(n);
-            let mut seen = vec![0.0; n];
-            half_life_factors(&mut w, n, &h);
-            path_from_factors(&mut w, n, months, &m, &partial, &v_i, &v_s, |_, v| {
-                for (total, &v) in seen.iter_mut().zip(v) {
-                    *total += v;
+        let levels = [SimdLevel::Generic, SimdLevel::Avx2, SimdLevel::Avx512];
+        for level in levels.into_iter().filter(|&l| l <= SimdLevel::detected()) {
+            for n in [1, 3, 4, 7, 8, 9, 13, 64, 1023, 1024] {
+                let [m, partial, v_i, v_s, h] = columns(n, n as u64);
+                let months = 12;
+                let mut w = work(n);
+                half_life_factors_at(level, &mut w, n, &h);
+                annual_from_factors_at(level, &mut w, n, months, &m, &partial, &v_i, &v_s);
+                let annual = w.sum.clone();
+                // A scratch used before, for more draws and months: stale values in every
+                // column must not leak into the result.
+                let mut w = work(n + 9);
+                let filler = vec![0.37; 14 * (n + 9)];
+                half_life_factors_at(level, &mut w, n + 9, &filler);
+                path_from_factors_at(
+                    level,
+                    &mut w,
+                    n + 9,
+                    14,
+                    &filler,
+                    &filler,
+                    &filler,
+                    &filler,
+                    |_, _| {},
+                );
+                let mut seen = vec![0.0; n];
+                let mut monthly = vec![Vec::new(); months];
+                half_life_factors_at(level, &mut w, n, &h);
+                path_from_factors_at(
+                    level,
+                    &mut w,
+                    n,
+                    months,
+                    &m,
+                    &partial,
+                    &v_i,
+                    &v_s,
+                    |t, v| {
+                        monthly[t] = v.to_vec();
+                        for (total, &v) in seen.iter_mut().zip(v) {
+                            *total += v;
+                        }
+                    },
+                );
+                let mut w2 = work(n);
+                half_life_factors_at(SimdLevel::Generic, &mut w2, n, &h);
+                annual_body(&mut w2, 0, n, months, &m, &partial, &v_i, &v_s);
+                for d in 0..n {
+                    let (want, want_months) = reference(m[d], h[d], v_i[d], v_s[d], months);
+                    let at = format!("{level:?} n {n} draw {d}");
+                    assert_eq!(annual[d].to_bits(), want.to_bits(), "{at}");
+                    assert_eq!(w.sum[d].to_bits(), want.to_bits(), "{at}");
+                    assert_eq!(seen[d].to_bits(), want.to_bits(), "{at}");
+                    for t in 0..months {
+                        let v = monthly[t][d];
+                        assert_eq!(v.to_bits(), want_months[t].to_bits(), "{at} month {t}");
+                    }
+                    // The generic (SSE2) body, whatever the CPU.
+                    assert_eq!(w2.sum[d].to_bits(), want.to_bits(), "{at}");
                 }
-            });
-            let mut w2 = work(n);
-            half_life_factors(&mut w2, n, &h);
-            annual_body(&mut w2, n, months, &m, &partial, &v_i, &v_s);
-            for d in 0..n {
-                let want = reference(m[d], h[d], v_i[d], v_s[d], months);
-                assert_eq!(annual[d].to_bits(), want.to_bits(), "n {n} draw {d}");
-                assert_eq!(w.sum[d].to_bits(), want.to_bits(), "n {n} draw {d}");
-                assert_eq!(seen[d].to_bits(), want.to_bits(), "n {n} draw {d}");
-                // The generic (SSE2) body, whatever the CPU.
-                assert_eq!(w2.sum[d].to_bits(), want.to_bits(), "n {n} draw {d}");
             }
+        }
+    }
+
+    /// Timing of the annual path over a block of 1024 draws at each level, and of the
+    /// month-outer loop the vector path replaced (compiled for AVX2, as it ran): `cargo test
+    /// --release --lib path_timing -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn path_timing() {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        #[allow(clippy::too_many_arguments)]
+        fn month_outer_avx2(
+            w: &mut AdjustWork,
+            n: usize,
+            months: usize,
+            month: &[f64],
+            partial: &[f64],
+            v_interim: &[f64],
+            v_deal: &[f64],
+        ) {
+            annual_body(w, 0, n, months, month, partial, v_interim, v_deal)
+        }
+        let n = 1024;
+        let [m, partial, v_i, v_s, h] = columns(n, 1);
+        let mut w = work(n);
+        let rounds = 2_000;
+        // The fastest of 10 repetitions: the machine is shared.
+        let time = |label: &str, w: &mut AdjustWork, run: &dyn Fn(&mut AdjustWork)| {
+            let mut best = f64::INFINITY;
+            for _ in 0..10 {
+                let start = std::time::Instant::now();
+                for _ in 0..rounds {
+                    run(w);
+                }
+                best = best.min(start.elapsed().as_nanos() as f64 / (rounds * n) as f64);
+            }
+            eprintln!("{label}: {best:.2} ns per draw and series ({})", w.sum[5]);
+        };
+        half_life_factors(&mut w, n, &h);
+        #[cfg(target_arch = "x86_64")]
+        if SimdLevel::detected() >= SimdLevel::Avx2 {
+            time("month-outer AVX2 (before)", &mut w, &|w| {
+                // SAFETY: the CPU has AVX2 (checked above).
+                unsafe { month_outer_avx2(w, n, 12, &m, &partial, &v_i, &v_s) }
+            });
+        }
+        let levels = [SimdLevel::Generic, SimdLevel::Avx2, SimdLevel::Avx512];
+        for level in levels.into_iter().filter(|&l| l <= SimdLevel::detected()) {
+            time(&format!("{level:?}"), &mut w, &|w| {
+                annual_from_factors_at(level, w, n, 12, &m, &partial, &v_i, &v_s)
+            });
         }
     }
 }
