@@ -385,38 +385,60 @@ unsafe fn horner_avx512(
     }
 }
 
-/// `out[d]` ← piece `pieces[d·stride]` of `table` at t = `ts[d·stride]`, four at a time with
-/// gathers of the coefficients (Piece::eval's Horner steps, as separate multiplies and adds,
-/// so the same bits). The caller guarantees that the reads are in bounds.
+/// `out[d]` ← piece `pieces[d·stride]` of `table` at t = `ts[d·stride]`, four at a time
+/// (Piece::eval's Horner steps, as separate multiplies and adds, so the same bits). As in
+/// [`horner_avx512`], the coefficients are loaded as rows (c0–c3, c4–c7, c8–c9 of each point)
+/// and transposed in registers, not gathered: gathers are slow on the CPUs this runs on. The
+/// caller guarantees that the reads are in bounds.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn horner_avx2(table: &[Piece], ts: &[f64], pieces: &[u32], stride: usize, out: &mut [f64]) {
     use std::arch::x86_64::*;
+    /// Columns of the 4×4 block whose rows are `r`.
+    #[inline(always)]
+    unsafe fn transpose(r: [__m256d; 4]) -> [__m256d; 4] {
+        let lo01 = _mm256_unpacklo_pd(r[0], r[1]); // column 0 and 2 of rows 0, 1
+        let hi01 = _mm256_unpackhi_pd(r[0], r[1]); // column 1 and 3
+        let lo23 = _mm256_unpacklo_pd(r[2], r[3]);
+        let hi23 = _mm256_unpackhi_pd(r[2], r[3]);
+        [
+            _mm256_permute2f128_pd::<0x20>(lo01, lo23),
+            _mm256_permute2f128_pd::<0x20>(hi01, hi23),
+            _mm256_permute2f128_pd::<0x31>(lo01, lo23),
+            _mm256_permute2f128_pd::<0x31>(hi01, hi23),
+        ]
+    }
     let base = table.as_ptr() as *const f64;
     let n = out.len();
     let mut d = 0;
     while d + 4 <= n {
-        // SAFETY: the caller checked offset + (n − 1)·stride < len; the gathered offsets
-        // p·10 + k lie inside `table` (p < 2·INTERVALS = table.len(), k < COEFFICIENTS, Piece
-        // is transparent over [f64; 10]).
+        // SAFETY: the caller checked offset + (n − 1)·stride < len, so the four points
+        // (d + k)·stride (k < 4, d + 3 < n) are in bounds; each piece index p < 2·INTERVALS =
+        // table.len(), so the ten doubles at p·10 lie inside `table` (Piece is transparent
+        // over [f64; 10]).
         unsafe {
             let at = |k: usize| (d + k) * stride;
-            let p = _mm_set_epi32(
-                *pieces.get_unchecked(at(3)) as i32,
-                *pieces.get_unchecked(at(2)) as i32,
-                *pieces.get_unchecked(at(1)) as i32,
-                *pieces.get_unchecked(at(0)) as i32,
-            );
-            let offsets = _mm_mullo_epi32(p, _mm_set1_epi32(COEFFICIENTS as i32));
-            let t = _mm256_set_pd(
-                *ts.get_unchecked(at(3)),
-                *ts.get_unchecked(at(2)),
-                *ts.get_unchecked(at(1)),
+            let rows: [*const f64; 4] = std::array::from_fn(|k| {
+                base.add(*pieces.get_unchecked(at(k)) as usize * COEFFICIENTS)
+            });
+            let t = _mm256_setr_pd(
                 *ts.get_unchecked(at(0)),
+                *ts.get_unchecked(at(1)),
+                *ts.get_unchecked(at(2)),
+                *ts.get_unchecked(at(3)),
             );
-            let mut acc = _mm256_i32gather_pd::<8>(base.add(DEGREE), offsets);
-            for k in (0..DEGREE).rev() {
-                let c = _mm256_i32gather_pd::<8>(base.add(k), offsets);
+            let low = transpose(std::array::from_fn(|k| _mm256_loadu_pd(rows[k])));
+            let high = transpose(std::array::from_fn(|k| _mm256_loadu_pd(rows[k].add(4))));
+            // c8, c9 of points 0 and 2 in one vector, of 1 and 3 in the other, then split.
+            let pair = |k: usize| _mm_loadu_pd(rows[k].add(8));
+            let tail02 = _mm256_insertf128_pd::<1>(_mm256_castpd128_pd256(pair(0)), pair(2));
+            let tail13 = _mm256_insertf128_pd::<1>(_mm256_castpd128_pd256(pair(1)), pair(3));
+            let c8 = _mm256_unpacklo_pd(tail02, tail13);
+            let c9 = _mm256_unpackhi_pd(tail02, tail13);
+            // Piece::eval: acc = c9, then acc·t + c_k for k = 8 down to 0.
+            let mut acc = _mm256_add_pd(_mm256_mul_pd(c9, t), c8);
+            for k in (0..8).rev() {
+                let c = if k < 4 { low[k] } else { high[k - 4] };
                 acc = _mm256_add_pd(_mm256_mul_pd(acc, t), c);
             }
             _mm256_storeu_pd(out.as_mut_ptr().add(d), acc);
