@@ -233,7 +233,6 @@ pub(crate) fn has_avx2() -> bool {
 /// `#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]`, the set
 /// [`SimdLevel::detected`] checks.
 #[inline]
-#[allow(dead_code)]
 pub(crate) fn has_avx512() -> bool {
     SimdLevel::current() >= SimdLevel::Avx512
 }
