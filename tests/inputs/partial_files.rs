@@ -27,6 +27,22 @@ fn decode(bytes: &[u8], name: &str) -> Result<Result<PartialResult, PartialError
         .map_err(|_| format!("{name}: decoding panicked"))
 }
 
+/// A change to a partial result's content.
+type Edit = Box<dyn Fn(&mut PartialResult)>;
+
+/// Each edit of `first`, re-sealed with a valid envelope, is refused by the decoder's own
+/// checks; `first` itself, re-sealed unchanged, is accepted.
+fn assert_resealed_edits_refused(first: &PartialResult, edits: &[(&str, Edit)]) {
+    for (what, edit) in edits {
+        let mut p = first.clone();
+        edit(&mut p);
+        let bytes = p.to_bytes().unwrap();
+        assert_refused(&bytes, "resealed.tariffsim", what);
+    }
+    let bytes = first.to_bytes().unwrap();
+    assert!(decode(&bytes, "x").unwrap().is_ok());
+}
+
 fn assert_refused(bytes: &[u8], name: &str, what: &str) {
     match decode(bytes, name) {
         Ok(Ok(_)) => panic!("{what}: accepted"),
@@ -200,7 +216,6 @@ fn resealed_inconsistent_content_is_refused() {
         path(&other_dir),
     ]));
     let other = read_partial(&other_dir).unwrap();
-    type Edit = Box<dyn Fn(&mut PartialResult)>;
     let edits: Vec<(&str, Edit)> = vec![
         (
             "claims every block",
@@ -225,15 +240,7 @@ fn resealed_inconsistent_content_is_refused() {
             Box::new(move |p| p.stats = s.clone())
         }),
     ];
-    for (what, edit) in edits {
-        let mut p = first.clone();
-        edit(&mut p);
-        let bytes = p.to_bytes().unwrap();
-        assert_refused(&bytes, "resealed.tariffsim", what);
-    }
-    // Unchanged and re-sealed, it is accepted.
-    let bytes = first.to_bytes().unwrap();
-    assert!(decode(&bytes, "x").unwrap().is_ok());
+    assert_resealed_edits_refused(&first, &edits);
 }
 
 /// Partial results of an older format are refused as such (format 5 added the backtest's
@@ -286,7 +293,6 @@ fn older_formats_and_inconsistent_backtest_states_are_refused() {
     assert_eq!(state.observations.len(), 2);
     // Blocks 0..1 of 3: 1024 draws of each observed output, in draw order.
     assert!(state.columns.iter().all(|c| c.len() == 1024));
-    type Edit = Box<dyn Fn(&mut PartialResult)>;
     let edits: Vec<(&str, Edit)> = vec![
         (
             "a draw missing",
@@ -321,14 +327,7 @@ fn older_formats_and_inconsistent_backtest_states_are_refused() {
             }),
         ),
     ];
-    for (what, edit) in &edits {
-        let mut p = first.clone();
-        edit(&mut p);
-        let bytes = p.to_bytes().unwrap();
-        assert_refused(&bytes, "resealed.tariffsim", what);
-    }
-    let bytes = first.to_bytes().unwrap();
-    assert!(decode(&bytes, "x").unwrap().is_ok());
+    assert_resealed_edits_refused(&first, &edits);
 }
 
 /// The file a run writes (encoded straight into the file, `PartialResult::write_to`) holds the
