@@ -40,6 +40,8 @@ pub const FLOOR_BINADES: usize = 48;
 pub const CHUNK_BINS: usize = 64;
 pub(crate) const BINS_PER_PAGE: usize = 1 << BIN_BITS;
 const CHUNKS_PER_PAGE: usize = BINS_PER_PAGE / CHUNK_BINS;
+/// log2 of [`CHUNK_BINS`].
+const CHUNK_BITS: u32 = CHUNK_BINS.trailing_zeros();
 const MANTISSA_BITS: u32 = 52;
 const SHIFT: u32 = MANTISSA_BITS - BIN_BITS;
 /// Number of biased exponents of an f64.
@@ -105,21 +107,25 @@ impl Count for u128 {
     }
 }
 
-/// Directory of one sign: page slot + 1 (0: none) per exponent from `lo`.
+/// The chunk table of one sign: a direct index from a value's chunk key (exponent × 32 +
+/// chunk, see [`chunk_key`]) to its chunk slot, over whole binades from `lo`. A value's count
+/// is then one subtraction, one bounds check and one load away from its bits.
 #[derive(Debug, Clone, Default)]
 struct Side {
+    /// Chunk key of `slots[0]` (a multiple of [`CHUNKS_PER_PAGE`]).
     lo: usize,
-    dir: Vec<u32>,
+    /// Chunk slot + 1 (0: none; [`WIDE`]: a wide chunk) per chunk key from `lo`.
+    slots: Vec<u32>,
 }
 
 /// Counts per log-linear bin, sparse and bounded, with min, max, exact zeros and an exact
 /// table of values while there are at most [`EXACT_CAPACITY`] of them.
 #[derive(Debug, Clone)]
 pub struct PagedCounts<C> {
-    /// [positive, negative].
+    /// [positive, negative] chunk tables. They only cover binades in floor..=top (a binade
+    /// is added when reached, storage rebuilt when the floor rises past it), so a value found
+    /// in a table needs no floor or top test.
     sides: [Side; 2],
-    /// Per reached binade: chunk slot + 1 (0: none) of each of its 32 chunks.
-    pages: Vec<[u32; CHUNKS_PER_PAGE]>,
     /// Chunks of counts below 2^16 (slots without [`WIDE`]).
     narrow: Vec<[u16; CHUNK_BINS]>,
     /// Narrow chunks freed by widening, to reuse.
@@ -163,6 +169,13 @@ pub(crate) fn bin_of(x: f64) -> (bool, usize, usize) {
     (bits >> 63 == 1, exponent, bin)
 }
 
+/// The chunk key of a value's bits: biased exponent × 32 + chunk in the binade (the sign
+/// bit dropped), i.e. bits 47..63.
+#[inline(always)]
+fn chunk_key(bits: u64) -> usize {
+    ((bits >> (SHIFT + CHUNK_BITS)) & 0xffff) as usize
+}
+
 /// Lower and upper edge (by magnitude) of bin `bin` of binade `exponent`.
 fn bin_edges(exponent: usize, bin: usize) -> (f64, f64) {
     let base = (exponent as u64) << MANTISSA_BITS;
@@ -186,7 +199,6 @@ impl<C: Count> PagedCounts<C> {
     pub fn new() -> Self {
         PagedCounts {
             sides: [Side::default(), Side::default()],
-            pages: Vec::new(),
             narrow: Vec::new(),
             free_narrow: Vec::new(),
             wide: Vec::new(),
@@ -268,27 +280,28 @@ impl<C: Count> PagedCounts<C> {
         self.max = max.into_iter().fold(f64::NEG_INFINITY, f64::max);
         self.total += C::from_len(xs.len());
         for &x in xs {
-            let x = x + 0.0; // −0 becomes +0: one bin for zero.
-            if x == 0.0 {
+            let bits = x.to_bits();
+            // ±0 (every bit but the sign clear): one bin for zero.
+            if bits << 1 == 0 {
                 self.zeros += C::ONE;
                 continue;
             }
-            let (negative, exponent, bin) = bin_of(x);
-            if exponent >= self.floor && exponent <= self.top {
-                let side = &self.sides[negative as usize];
-                if let Some(&p) = side.dir.get(exponent.wrapping_sub(side.lo)) {
-                    if p > 0 {
-                        let slot = self.pages[p as usize - 1][bin / CHUNK_BINS];
-                        if slot != 0 && slot & WIDE == 0 {
-                            let count = &mut self.narrow[slot as usize - 1][bin % CHUNK_BINS];
-                            if *count < u16::MAX {
-                                *count += 1;
-                                continue;
-                            }
+            // The short path: bits → chunk key → slot → narrow count. A table only holds
+            // binades in floor..=top, so a hit needs no other test.
+            let side = &self.sides[(bits >> 63) as usize];
+            if let Some(&slot) = side.slots.get(chunk_key(bits).wrapping_sub(side.lo)) {
+                // slot − 1 < WIDE − 1: an allocated narrow chunk.
+                if slot.wrapping_sub(1) < WIDE - 1 {
+                    let bin = (bits >> SHIFT) as usize % CHUNK_BINS;
+                    if let Some(count) = self.narrow.get_mut(slot as usize - 1) {
+                        if count[bin] < u16::MAX {
+                            count[bin] += 1;
+                            continue;
                         }
                     }
                 }
             }
+            let (negative, exponent, bin) = bin_of(x);
             self.add_bin(negative, exponent, bin, C::ONE);
         }
     }
@@ -302,17 +315,17 @@ impl<C: Count> PagedCounts<C> {
             self.pooled[negative as usize] += c;
             return;
         }
+        let key = exponent * CHUNKS_PER_PAGE + bin / CHUNK_BINS;
         let side = &self.sides[negative as usize];
-        let i = exponent.wrapping_sub(side.lo);
-        let page = match side.dir.get(i) {
-            Some(&p) if p > 0 => p as usize - 1,
-            _ => self.new_page(negative, exponent),
+        let i = match key.checked_sub(side.lo) {
+            Some(i) if i < side.slots.len() => i,
+            _ => self.reach(negative, exponent) + bin / CHUNK_BINS,
         };
-        let k = bin / CHUNK_BINS;
-        let mut slot = self.pages[page][k];
+        let s = negative as usize;
+        let mut slot = self.sides[s].slots[i];
         if slot == 0 {
             slot = self.new_chunk(c.to_narrow().is_none());
-            self.pages[page][k] = slot;
+            self.sides[s].slots[i] = slot;
         }
         if slot & WIDE == 0 {
             let count = &mut self.narrow[slot as usize - 1][bin % CHUNK_BINS];
@@ -320,7 +333,7 @@ impl<C: Count> PagedCounts<C> {
                 *count = sum;
                 return;
             }
-            slot = self.widen(page, k);
+            slot = self.widen(s, i);
         }
         self.wide[(slot & !WIDE) as usize - 1][bin % CHUNK_BINS] += c;
     }
@@ -340,15 +353,15 @@ impl<C: Count> PagedCounts<C> {
         self.narrow.len() as u32
     }
 
-    /// Moves chunk `k` of page `page` from narrow to wide counts: its new slot.
+    /// Moves the chunk at index `i` of side `s`'s table from narrow to wide counts: its new slot.
     #[cold]
-    fn widen(&mut self, page: usize, k: usize) -> u32 {
-        let old = self.pages[page][k];
+    fn widen(&mut self, s: usize, i: usize) -> u32 {
+        let old = self.sides[s].slots[i];
         let counts = self.narrow[old as usize - 1].map(C::from_narrow);
         self.free_narrow.push(old);
         self.wide.push(counts);
         let slot = self.wide.len() as u32 | WIDE;
-        self.pages[page][k] = slot;
+        self.sides[s].slots[i] = slot;
         slot
     }
 
@@ -361,25 +374,25 @@ impl<C: Count> PagedCounts<C> {
         }
     }
 
-    /// Allocates the page of (sign, exponent), widening the sign's directory to reach it.
+    /// Widens the sign's chunk table to binade `exponent` (and every binade between it and the
+    /// table's range, 128 bytes each): the table index of the binade's first chunk.
     #[cold]
-    fn new_page(&mut self, negative: bool, exponent: usize) -> usize {
+    fn reach(&mut self, negative: bool, exponent: usize) -> usize {
         let side = &mut self.sides[negative as usize];
-        if side.dir.is_empty() {
-            side.lo = exponent;
+        let key = exponent * CHUNKS_PER_PAGE;
+        if side.slots.is_empty() {
+            side.lo = key;
         }
-        if exponent < side.lo {
-            let grow = side.lo - exponent;
-            side.dir.splice(0..0, std::iter::repeat_n(0, grow));
-            side.lo = exponent;
+        if key < side.lo {
+            side.slots
+                .splice(0..0, std::iter::repeat_n(0, side.lo - key));
+            side.lo = key;
         }
-        let i = exponent - side.lo;
-        if i >= side.dir.len() {
-            side.dir.resize(i + 1, 0);
+        let i = key - side.lo;
+        if i + CHUNKS_PER_PAGE > side.slots.len() {
+            side.slots.resize(i + CHUNKS_PER_PAGE, 0);
         }
-        self.pages.push([0; CHUNKS_PER_PAGE]);
-        side.dir[i] = self.pages.len() as u32;
-        self.pages.len() - 1
+        i
     }
 
     /// A value of exponent `top` > self.top arrived: raises the floor and pools every binade
@@ -393,7 +406,10 @@ impl<C: Count> PagedCounts<C> {
             return;
         }
         self.floor = floor;
-        let below = self.sides.iter().any(|s| !s.dir.is_empty() && s.lo < floor);
+        let below = self
+            .sides
+            .iter()
+            .any(|s| !s.slots.is_empty() && s.lo < floor * CHUNKS_PER_PAGE);
         if !below {
             return;
         }
@@ -419,14 +435,11 @@ impl<C: Count> PagedCounts<C> {
     /// Visits every allocated chunk as (negative, exponent, chunk in the binade, counts).
     fn for_each_chunk(&self, mut visit: impl FnMut(bool, usize, usize, &[C; CHUNK_BINS])) {
         for (s, side) in self.sides.iter().enumerate() {
-            for (i, &p) in side.dir.iter().enumerate() {
-                if p == 0 {
-                    continue;
-                }
-                for (k, &slot) in self.pages[p as usize - 1].iter().enumerate() {
-                    if slot > 0 {
-                        visit(s == 1, side.lo + i, k, &self.chunk(slot));
-                    }
+            for (i, &slot) in side.slots.iter().enumerate() {
+                if slot > 0 {
+                    let key = side.lo + i;
+                    let (exponent, k) = (key / CHUNKS_PER_PAGE, key % CHUNKS_PER_PAGE);
+                    visit(s == 1, exponent, k, &self.chunk(slot));
                 }
             }
         }
@@ -470,11 +483,10 @@ impl<C: Count> PagedCounts<C> {
         self.wide.capacity() * size_of::<[C; CHUNK_BINS]>()
             + self.narrow.capacity() * size_of::<[u16; CHUNK_BINS]>()
             + self.free_narrow.capacity() * 4
-            + self.pages.capacity() * size_of::<[u32; CHUNKS_PER_PAGE]>()
             + self
                 .sides
                 .iter()
-                .map(|s| s.dir.capacity() * 4)
+                .map(|s| s.slots.capacity() * 4)
                 .sum::<usize>()
             + self
                 .exact
@@ -488,22 +500,18 @@ impl<C: Count> PagedCounts<C> {
         let floor_edge = f64::from_bits((self.floor as u64) << MANTISSA_BITS);
         // Negative side: the largest magnitude first, bins by decreasing magnitude.
         let side = &self.sides[1];
-        for (i, &p) in side.dir.iter().enumerate().rev() {
-            if p == 0 {
+        for (i, &slot) in side.slots.iter().enumerate().rev() {
+            if slot == 0 {
                 continue;
             }
-            let e = side.lo + i;
-            for (k, &slot) in self.pages[p as usize - 1].iter().enumerate().rev() {
-                if slot == 0 {
-                    continue;
-                }
-                let counts = self.chunk(slot);
-                for (b, &c) in counts.iter().enumerate().rev() {
-                    if c != C::ZERO {
-                        let (lo, hi) = bin_edges(e, k * CHUNK_BINS + b);
-                        if !visit(c, -hi, -lo) {
-                            return;
-                        }
+            let key = side.lo + i;
+            let (e, k) = (key / CHUNKS_PER_PAGE, key % CHUNKS_PER_PAGE);
+            let counts = self.chunk(slot);
+            for (b, &c) in counts.iter().enumerate().rev() {
+                if c != C::ZERO {
+                    let (lo, hi) = bin_edges(e, k * CHUNK_BINS + b);
+                    if !visit(c, -hi, -lo) {
+                        return;
                     }
                 }
             }
@@ -518,22 +526,18 @@ impl<C: Count> PagedCounts<C> {
             return;
         }
         let side = &self.sides[0];
-        for (i, &p) in side.dir.iter().enumerate() {
-            if p == 0 {
+        for (i, &slot) in side.slots.iter().enumerate() {
+            if slot == 0 {
                 continue;
             }
-            let e = side.lo + i;
-            for (k, &slot) in self.pages[p as usize - 1].iter().enumerate() {
-                if slot == 0 {
-                    continue;
-                }
-                let counts = self.chunk(slot);
-                for (b, &c) in counts.iter().enumerate() {
-                    if c != C::ZERO {
-                        let (lo, hi) = bin_edges(e, k * CHUNK_BINS + b);
-                        if !visit(c, lo, hi) {
-                            return;
-                        }
+            let key = side.lo + i;
+            let (e, k) = (key / CHUNKS_PER_PAGE, key % CHUNKS_PER_PAGE);
+            let counts = self.chunk(slot);
+            for (b, &c) in counts.iter().enumerate() {
+                if c != C::ZERO {
+                    let (lo, hi) = bin_edges(e, k * CHUNK_BINS + b);
+                    if !visit(c, lo, hi) {
+                        return;
                     }
                 }
             }
@@ -713,7 +717,8 @@ mod tests {
             }
         }
         let binades = 2 * (FLOOR_BINADES + 1);
-        assert_eq!(h.pages.len(), binades);
+        let table: usize = h.sides.iter().map(|s| s.slots.len()).sum();
+        assert_eq!(table, binades * CHUNKS_PER_PAGE);
         assert_eq!(h.narrow.len(), binades * CHUNKS_PER_PAGE);
         assert!(h.heap_bytes() <= 4 << 20, "{}", h.heap_bytes());
         // Widening every chunk: still within the bound.
