@@ -249,6 +249,17 @@ mod tests {
             .collect();
         slices[3].extend([0.0, -0.0, -1e-300, 1e300]);
         slices[7].push(f64::NAN);
+        // Subnormals; slices of one sign with zeros (the one-table loops); a NaN among them.
+        slices[9].extend([
+            f64::from_bits(1),
+            -f64::from_bits(0x8_0000_0000_0007),
+            5e-324,
+        ]);
+        slices[11] = slices[11].iter().map(|x| -x.abs()).collect();
+        slices[12] = slices[12].iter().map(|x| x.abs()).collect();
+        slices[12].extend([0.0, -0.0, 0.0]);
+        slices[13] = slices[13].iter().map(|x| -x.abs()).collect();
+        slices[13].extend([-0.0, 0.0, f64::NAN]);
         for level in [SimdLevel::Generic, SimdLevel::Avx2] {
             if level > SimdLevel::detected() {
                 continue;

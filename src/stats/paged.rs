@@ -9,9 +9,10 @@
 //! a value first falls in them; a binade (2048 bins) that is reached only a few times costs a
 //! chunk or two instead of a whole 16 KiB page. A chunk of counts starts narrow (`u16`, 128
 //! bytes) and is widened to `u64` (512 bytes) the first time one of its bins would pass 65,535:
-//! the counts are the same either way, only the memory differs (weights, `u128`, start wide). A binade's 32 chunk
-//! slots (128 bytes) are allocated when it is first reached, and each sign has a directory over
-//! the range of exponents seen (4 bytes a binade).
+//! the counts are the same either way, only the memory differs (weights, `u128`, start wide).
+//! Each sign has a flat chunk table over the binades from the lowest to the highest it reached
+//! (32 slots, 128 bytes, a binade): a direct index from a value's bits to its chunk, so the
+//! insert of a value is its bits → chunk key → slot → count.
 //!
 //! **Floor.** Binades more than [`FLOOR_BINADES`] below the largest magnitude seen (`top`) are
 //! pooled into one bin per sign, (0, 2^(floor − 1023)). The floor depends only on the largest
@@ -22,8 +23,8 @@
 //! the relative error below 2^-11.
 //!
 //! **Bound.** At most 2 × (FLOOR_BINADES + 1) = 98 binades, each at most 32 chunks of at most
-//! 512 + 128 bytes (a widened chunk leaves its narrow slot for reuse) plus 132 bytes of slots
-//! and directory: 98 × 20.1 KiB ≈ 1.93 MiB of counts per output, under 4 MiB with the slack of
+//! 512 + 128 bytes (a widened chunk leaves its narrow slot for reuse) plus 128 bytes of chunk
+//! table: 98 × 20.1 KiB ≈ 1.93 MiB of counts per output, under 4 MiB with the slack of
 //! growing vectors, whatever the data and the number of draws. An output spread over a few
 //! binades (the usual case) takes 4 KiB per binade it fills while no count passes 65,535
 //! (32 KiB after), and a chunk of 128 bytes per 1/32 binade reached only rarely.
@@ -176,6 +177,44 @@ fn chunk_key(bits: u64) -> usize {
     ((bits >> (SHIFT + CHUNK_BITS)) & 0xffff) as usize
 }
 
+/// Counts the values of `xs` that take the short path (bits → chunk key → slot → narrow
+/// count) and the zeros, up to the first value that does not (no chunk for it, a wide chunk,
+/// or a count at 65,535): (values done, zeros among them). `sign`: the sign of every non-zero
+/// value, when the caller knows it (then one table's bounds are hoisted out of the loop).
+/// A table only holds binades in floor..=top, so a hit needs no other test.
+#[inline(always)]
+fn count_short(
+    sides: &[Side; 2],
+    narrow: &mut [[u16; CHUNK_BINS]],
+    xs: &[f64],
+    sign: Option<usize>,
+) -> (usize, usize) {
+    let mut zeros = 0;
+    for (j, &x) in xs.iter().enumerate() {
+        let bits = x.to_bits();
+        // ±0 (every bit but the sign clear): one bin for zero.
+        if bits << 1 == 0 {
+            zeros += 1;
+            continue;
+        }
+        let side = &sides[sign.unwrap_or((bits >> 63) as usize)];
+        if let Some(&slot) = side.slots.get(chunk_key(bits).wrapping_sub(side.lo)) {
+            // slot − 1 < WIDE − 1: an allocated narrow chunk.
+            if slot.wrapping_sub(1) < WIDE - 1 {
+                let bin = (bits >> SHIFT) as usize % CHUNK_BINS;
+                if let Some(count) = narrow.get_mut(slot as usize - 1) {
+                    if count[bin] < u16::MAX {
+                        count[bin] += 1;
+                        continue;
+                    }
+                }
+            }
+        }
+        return (j, zeros);
+    }
+    (xs.len(), zeros)
+}
+
 /// Lower and upper edge (by magnitude) of bin `bin` of binade `exponent`.
 fn bin_edges(exponent: usize, bin: usize) -> (f64, f64) {
     let base = (exponent as u64) << MANTISSA_BITS;
@@ -264,7 +303,7 @@ impl<C: Count> PagedCounts<C> {
         // values are neither NaN nor −0 (x + 0 is +0 for ±0), so min and max are selections of
         // a unique value, whatever the order in which they see the values.
         const LANES: usize = 8;
-        let (mut min, mut max) = ([self.min; LANES], [self.max; LANES]);
+        let (mut min, mut max) = ([f64::INFINITY; LANES], [f64::NEG_INFINITY; LANES]);
         let mut chunks = xs.chunks_exact(LANES);
         for chunk in &mut chunks {
             for j in 0..LANES {
@@ -276,33 +315,32 @@ impl<C: Count> PagedCounts<C> {
             min[0] = min[0].min(x + 0.0);
             max[0] = max[0].max(x + 0.0);
         }
-        self.min = min.into_iter().fold(f64::INFINITY, f64::min);
-        self.max = max.into_iter().fold(f64::NEG_INFINITY, f64::max);
+        let min = min.into_iter().fold(f64::INFINITY, f64::min);
+        let max = max.into_iter().fold(f64::NEG_INFINITY, f64::max);
+        self.min = self.min.min(min);
+        self.max = self.max.max(max);
         self.total += C::from_len(xs.len());
-        for &x in xs {
-            let bits = x.to_bits();
-            // ±0 (every bit but the sign clear): one bin for zero.
-            if bits << 1 == 0 {
-                self.zeros += C::ONE;
-                continue;
-            }
-            // The short path: bits → chunk key → slot → narrow count. A table only holds
-            // binades in floor..=top, so a hit needs no other test.
-            let side = &self.sides[(bits >> 63) as usize];
-            if let Some(&slot) = side.slots.get(chunk_key(bits).wrapping_sub(side.lo)) {
-                // slot − 1 < WIDE − 1: an allocated narrow chunk.
-                if slot.wrapping_sub(1) < WIDE - 1 {
-                    let bin = (bits >> SHIFT) as usize % CHUNK_BINS;
-                    if let Some(count) = self.narrow.get_mut(slot as usize - 1) {
-                        if count[bin] < u16::MAX {
-                            count[bin] += 1;
-                            continue;
-                        }
-                    }
-                }
-            }
+        // A slice of one sign (zeros aside; the usual case: most outputs keep their sign)
+        // looks up one chunk table, whose bounds then stay in registers.
+        let sign = if min >= 0.0 {
+            Some(0)
+        } else if max <= 0.0 {
+            Some(1)
+        } else {
+            None
+        };
+        let mut rest = xs;
+        while !rest.is_empty() {
+            let (done, zeros) = match sign {
+                Some(0) => count_short(&self.sides, &mut self.narrow, rest, Some(0)),
+                Some(_) => count_short(&self.sides, &mut self.narrow, rest, Some(1)),
+                None => count_short(&self.sides, &mut self.narrow, rest, None),
+            };
+            self.zeros += C::from_len(zeros);
+            let Some(&x) = rest.get(done) else { break };
             let (negative, exponent, bin) = bin_of(x);
             self.add_bin(negative, exponent, bin, C::ONE);
+            rest = &rest[done + 1..];
         }
     }
 
@@ -767,6 +805,173 @@ mod tests {
         many.add_each(&xs);
         xs.iter().for_each(|&x| expected.add(x, 1));
         assert_eq!(bins_of(&many), bins_of(&expected));
+    }
+
+    /// Adversarial values: ±0, subnormals, ±inf, the largest finite, binades far apart (so
+    /// that the floor rises and pools what was counted), both signs, and ordinary values.
+    fn adversarial() -> Vec<f64> {
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            f64::from_bits(1),
+            -f64::from_bits(1),
+            f64::from_bits(0x000f_ffff_ffff_ffff),
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            1e-300,
+            -1e-310,
+        ];
+        xs.extend(values(3_000, 0.618_033_988_7));
+        // Subnormals, each chunk of binade 0 touched.
+        xs.extend((0..64u64).map(|k| f64::from_bits(k << 46 | 5)));
+        xs.extend([1e100, -3e50, 7.5, -7.5, 1e150]);
+        xs.extend(values(2_000, 0.754_877_666_2).iter().map(|x| x * 1e140));
+        xs.extend([
+            f64::MAX,
+            -f64::MAX,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            2.0,
+            1e300,
+        ]);
+        xs.extend(values(1_000, 0.414_213_562_3).iter().map(|x| x * 1e290));
+        xs
+    }
+
+    /// The counts by definition: every value in its bin (zeros apart), binades more than
+    /// FLOOR_BINADES below the largest magnitude of all the values pooled per sign.
+    fn reference(xs: &[f64]) -> (PagedData<u64>, u64, [u64; 2]) {
+        let top = xs
+            .iter()
+            .filter(|x| **x != 0.0)
+            .map(|&x| bin_of(x).1)
+            .max()
+            .unwrap_or(0);
+        let floor = floor_of(top);
+        let mut chunks = std::collections::BTreeMap::<(bool, u16, u8), Vec<u64>>::new();
+        let (mut zeros, mut pooled) = (0, [0, 0]);
+        for &x in xs {
+            if x == 0.0 {
+                zeros += 1;
+                continue;
+            }
+            let (negative, exponent, bin) = bin_of(x);
+            if exponent < floor {
+                pooled[negative as usize] += 1;
+                continue;
+            }
+            let key = (negative, exponent as u16, (bin / CHUNK_BINS) as u8);
+            chunks.entry(key).or_insert_with(|| vec![0; CHUNK_BINS])[bin % CHUNK_BINS] += 1;
+        }
+        let data = PagedData {
+            chunks: chunks
+                .into_iter()
+                .map(|((negative, e, k), counts)| (negative, e, k, counts))
+                .collect(),
+            top: top as u16,
+            pooled,
+            exact: None,
+            zeros,
+            total: xs.len() as u64,
+            min: xs.iter().fold(f64::INFINITY, |m, &x| m.min(x + 0.0)),
+            max: xs.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x + 0.0)),
+        };
+        (data, zeros, pooled)
+    }
+
+    fn assert_same_data(a: &PagedData<u64>, b: &PagedData<u64>, what: &str) {
+        assert_eq!(a.chunks, b.chunks, "{what}");
+        assert_eq!(
+            (a.top, a.pooled, a.zeros, a.total),
+            (b.top, b.pooled, b.zeros, b.total),
+            "{what}"
+        );
+        assert_eq!(
+            (a.min.to_bits(), a.max.to_bits()),
+            (b.min.to_bits(), b.max.to_bits()),
+            "{what}"
+        );
+    }
+
+    #[test]
+    fn chunk_tables_count_adversarial_values_as_defined() {
+        let all = adversarial();
+        // Prefixes: subnormals and ordinary values (no pooling); up to 1e150 (the floor rose
+        // past everything counted before); everything (±inf: top at the last exponent).
+        let before_huge = all.iter().position(|&x| x == 1e100).unwrap();
+        let before_max = all.iter().position(|&x| x == f64::MAX).unwrap();
+        for end in [before_huge, before_max, all.len()] {
+            check_adversarial(&all[..end]);
+        }
+    }
+
+    fn check_adversarial(xs: &[f64]) {
+        let (expected, _, _) = reference(xs);
+        // One at a time; by slices of every length pattern (both signs, one sign, zeros); and
+        // the serialized form (the chunks in (sign, exponent, chunk) order) of each.
+        let mut one_by_one = PagedCounts::<u64>::new();
+        xs.iter().for_each(|&x| one_by_one.add(x, 1));
+        assert_same_data(&one_by_one.to_data(), &expected, "one by one");
+        for len in [1, 7, 64, 1000] {
+            let mut sliced = PagedCounts::<u64>::new();
+            for part in xs.chunks(len) {
+                sliced.add_each(part);
+            }
+            assert_same_data(&sliced.to_data(), &expected, &format!("slices of {len}"));
+            let back = PagedCounts::from_data(sliced.to_data()).unwrap();
+            assert_same_data(&back.to_data(), &expected, "round trip");
+        }
+        // Slices of one sign, with zeros, after the exact table is gone.
+        let mut by_sign = PagedCounts::<u64>::new();
+        let (positive, negative): (Vec<f64>, Vec<f64>) =
+            xs.iter().partition(|&&x| x.is_sign_positive());
+        for (p, n) in positive.chunks(100).zip(negative.chunks(37)) {
+            by_sign.add_each(p);
+            by_sign.add_each(n);
+        }
+        let cut = positive
+            .len()
+            .div_ceil(100)
+            .min(negative.len().div_ceil(37));
+        positive[(cut * 100).min(positive.len())..]
+            .iter()
+            .chain(&negative[(cut * 37).min(negative.len())..])
+            .for_each(|&x| by_sign.add(x, 1));
+        assert_same_data(&by_sign.to_data(), &expected, "by sign");
+        // Merged in either order from two halves.
+        let (mut a, mut b) = (PagedCounts::<u64>::new(), PagedCounts::<u64>::new());
+        a.add_each(&xs[..xs.len() * 2 / 3]);
+        b.add_each(&xs[xs.len() * 2 / 3..]);
+        let mut ab = a.clone();
+        ab.merge(&b);
+        b.merge(&a);
+        assert_same_data(&ab.to_data(), &expected, "a + b");
+        assert_same_data(&b.to_data(), &expected, "b + a");
+    }
+
+    #[test]
+    fn chunk_tables_widen_past_65535_as_defined() {
+        // A bin of a subnormal, of a negative value and of an ordinary one, each past 65,535,
+        // by slices and one at a time, among values that keep the other chunks narrow.
+        let heavy = [f64::from_bits(3 << 40), -2.5, 1.0 + 1e-9];
+        let mut xs = values(5_000, 0.618_033_988_7);
+        for round in 0..70 {
+            xs.extend(std::iter::repeat_n(heavy[round % 3], 2_900));
+        }
+        let (expected, _, _) = reference(&xs);
+        assert!(expected
+            .chunks
+            .iter()
+            .any(|c| c.3.iter().any(|&n| n > 65_535)));
+        let mut sliced = PagedCounts::<u64>::new();
+        for part in xs.chunks(1024) {
+            sliced.add_each(part);
+        }
+        assert_same_data(&sliced.to_data(), &expected, "sliced");
+        assert!(!sliced.wide.is_empty());
+        let mut one_by_one = PagedCounts::<u64>::new();
+        xs.iter().for_each(|&x| one_by_one.add(x, 1));
+        assert_same_data(&one_by_one.to_data(), &expected, "one by one");
     }
 
     #[test]
