@@ -6,7 +6,7 @@
 //! which keeps one output's working set in the CPU's L2 cache: the statistics cost a few ns per
 //! value instead of a cache miss. The counts live in a [`PagedCounts`] (shared with the
 //! weighted histogram of the update): sparse chunks of 64 bins, binades more than 48 below the
-//! largest magnitude pooled, at most ≈ 1.55 MiB per output whatever the data (see
+//! largest magnitude pooled, at most ≈ 1.93 MiB per output whatever the data (see
 //! `src/stats/paged.rs`). Outputs with at most [`EXACT_CAPACITY`] distinct values over
 //! the whole run (point masses, 0/1 events, scenario-determined outputs) are also counted
 //! exactly per value, and their quantiles and tail means are exact.
