@@ -975,6 +975,41 @@ mod tests {
     }
 
     #[test]
+    fn slices_keep_the_exact_table_of_one_value_at_a_time() {
+        // Runs of equal values (the entry of the last value is tried first), ±0, a value
+        // between two entries, then more than EXACT_CAPACITY distinct values inside a slice.
+        let mut xs = vec![
+            0.0, 0.0, -0.0, 1.0, 1.0, 0.0, 2.5, 0.5, 0.5, -0.0, 1.0, -3.0,
+        ];
+        xs.extend((0..500).map(|i| [0.0, 1.0, 0.0, 0.0, 7.0][i % 5]));
+        let distinct: Vec<f64> = (0..100).map(|i| i as f64 * 0.25 - 3.0).collect();
+        let mut one_by_one = PagedCounts::<u64>::new();
+        let mut sliced = PagedCounts::<u64>::new();
+        for part in xs.chunks(13) {
+            sliced.add_each(part);
+        }
+        xs.iter().for_each(|&x| one_by_one.add(x, 1));
+        assert_eq!(sliced.exact(), one_by_one.exact());
+        assert!(sliced.exact().is_some());
+        for part in [&distinct[..50], &distinct[50..]] {
+            sliced.add_each(part);
+            part.iter().for_each(|&x| one_by_one.add(x, 1));
+            assert_eq!(sliced.exact(), one_by_one.exact());
+        }
+        assert!(sliced.exact().is_none());
+        assert_eq!(bins_of(&sliced), bins_of(&one_by_one));
+        assert_eq!(
+            (sliced.total, sliced.zeros, sliced.min, sliced.max),
+            (
+                one_by_one.total,
+                one_by_one.zeros,
+                one_by_one.min,
+                one_by_one.max
+            )
+        );
+    }
+
+    #[test]
     fn widened_chunks_keep_their_counts() {
         let mut narrow = PagedCounts::<u64>::new();
         let mut one = PagedCounts::<u64>::new();
