@@ -352,6 +352,24 @@ pub struct SourceColumns<'a> {
     pub named_eta: &'a [f64],
 }
 
+impl SourceColumns<'_> {
+    /// ln T and η of source `i` (exporter, `named` competitors, `rest`) in a solve of `n`
+    /// draws.
+    #[inline(always)]
+    fn source(&self, i: usize, n: usize, named: usize) -> (&[f64], &[f64]) {
+        if i == 0 {
+            (&self.ln_t[..n], &self.eta[..n])
+        } else if i <= named {
+            (
+                &self.named_ln_t[(i - 1) * n..][..n],
+                &self.named_eta[(i - 1) * n..][..n],
+            )
+        } else {
+            (&self.ln_c[..n], &self.eta_rest[..n])
+        }
+    }
+}
+
 /// Buffers of the multi-source solve, reused from block to block, column by column.
 #[derive(Debug, Clone, Default)]
 pub struct SourceScratch {
@@ -645,21 +663,10 @@ fn multi_source(
             changed[d] = 0.0;
         }
     }
-    // The columns of source i: ln T and η.
-    let source = |i: usize| -> (&[f64], &[f64]) {
-        if i == 0 {
-            (&c.ln_t[..n], &c.eta[..n])
-        } else if i <= named {
-            (
-                &c.named_ln_t[(i - 1) * n..][..n],
-                &c.named_eta[(i - 1) * n..][..n],
-            )
-        } else {
-            (&c.ln_c[..n], &c.eta_rest[..n])
-        }
-    };
     for i in 0..sources {
-        let (ln_t, eta) = source(i);
+        let (ln_t, eta) = c.source(i, n, named);
+        // Sliced again after the branch, so that the loop knows their length (vectorises).
+        let (ln_t, eta) = (&ln_t[..n], &eta[..n]);
         let col = i * n..(i + 1) * n;
         let a = &mut s.source_a[col.clone()];
         let (lt, kappa) = (&mut s.ln_t[col.clone()], &mut s.kappa[col]);
@@ -694,7 +701,7 @@ fn multi_source(
             &mut s.m[col],
         );
         let (sig, hi, sum) = (&s.sigma[..n], &mut s.hi[..n], &mut s.sum[..n]);
-        let (_, eta) = source(group.members[0]);
+        let eta = &c.source(group.members[0], n, named).1[..n];
         for d in 0..n {
             let sigma = sig[d];
             let (k, _, slope) = supply_terms(eta[d], sigma, epsilon[d]);
@@ -718,19 +725,33 @@ fn multi_source(
                 }
             }
         }
+        // The first member starts the max and the sum (in loops of their own, so that
+        // every loop vectorises).
         for (j, &i) in group.members.iter().enumerate() {
             let (a, ln_theta) = (&s.source_a[i * n..][..n], shares.ln_theta[i]);
+            if j == 0 {
+                for d in 0..n {
+                    hi[d] = ln_theta + (1.0 - sig[d]) * (a[d] - abar[d]);
+                }
+                continue;
+            }
             for d in 0..n {
                 let t = ln_theta + (1.0 - sig[d]) * (a[d] - abar[d]);
-                hi[d] = if j == 0 || t > hi[d] { t } else { hi[d] };
+                hi[d] = if t > hi[d] { t } else { hi[d] };
             }
         }
         for (j, &i) in group.members.iter().enumerate() {
             let (a, ln_theta) = (&s.source_a[i * n..][..n], shares.ln_theta[i]);
+            if j == 0 {
+                for d in 0..n {
+                    let t = ln_theta + (1.0 - sig[d]) * (a[d] - abar[d]);
+                    sum[d] = fastmath::exp(t - hi[d]);
+                }
+                continue;
+            }
             for d in 0..n {
                 let t = ln_theta + (1.0 - sig[d]) * (a[d] - abar[d]);
-                let e = fastmath::exp(t - hi[d]);
-                sum[d] = if j == 0 { e } else { sum[d] + e };
+                sum[d] += fastmath::exp(t - hi[d]);
             }
         }
         for d in 0..n {
