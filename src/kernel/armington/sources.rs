@@ -12,11 +12,28 @@
 //!   in z = ln P on g(z) = z − ln P(z), vectorised over the draws of a block like §2's solve.
 //!
 //! With x_i(z) = −(σ·ln T_i + (ε − σ)·z)/(η_i + σ) (0 when η_i = ∞), source i's log delivered
-//! price is y_i(z) = x_i + ln T_i = ρ_i·ln T_i − (ε − σ)·κ_i·z, κ_i = 1/(η_i + σ), ρ_i = η_i·κ_i
-//! (κ = 0, ρ = 1 at η = ∞): linear in z, so one evaluation of g is one exp per source.
+//! price is y_i(z) = x_i + ln T_i = a_i + b_i·z, a_i = ρ_i·ln T_i, b_i = −(ε − σ)·κ_i,
+//! κ_i = 1/(η_i + σ), ρ_i = η_i·κ_i (κ = 0, ρ = 1 at η = ∞): linear in z.
 //! g'(z) = Σ_i w_i·m_i, m_i = (η_i + ε)/(η_i + σ) (1 at η = ∞), a weighted mean of the m_i, so
 //! min m_i ≤ g' ≤ max m_i brackets the root from g(0) and |z − z*| ≤ |g(z)|/min m_i is a
 //! stopping rule that guarantees the tolerance.
+//!
+//! Sources whose η reads the same parameter (MODEL.md §10's single `competitor_eta`, or a
+//! table's `default` taken by several; every η fixed at "inf" counts as one) have the same κ,
+//! ρ, b and m in every draw, and form a group G ([`SourceShares::grouped`]; the exporter is a
+//! group of its own). Only their a_i differ, so
+//!
+//! ```text
+//! Σ_{i∈G} θ_i·exp((1−σ)·y_i(z)) = exp(c_G + (1−σ)·(ā_G + b_G·z)),
+//! ā_G = Σ_{i∈G} (θ_i/θ_G)·a_i,   c_G = ln Σ_{i∈G} θ_i·exp((1−σ)·(a_i − ā_G))
+//! ```
+//!
+//! (c_G a log-sum-exp, the largest term first), and the Cobb–Douglas Σ_{i∈G} θ_i·y_i =
+//! θ_G·(ā_G + b_G·z). c_G costs one exp per member once per draw and regime; each evaluation
+//! of g is then one exp per GROUP (the default model's autos and auto parts: 2 instead of 7
+//! and 8). A group of one keeps ā = a_i and c = ln θ_i, the operations of the source alone,
+//! so a model without shared η gives the bits it gave before groups. Each source's own V_i
+//! still takes its closed form.
 
 use super::grow;
 use super::{
