@@ -165,8 +165,14 @@ impl LinePlan {
                 .lines
                 .iter()
                 .map(|l| {
-                    (!l.competitor_shares.is_empty())
-                        .then(|| SourceShares::new(l.share, &l.competitor_shares, l.rest_share))
+                    (!l.competitor_shares.is_empty()).then(|| {
+                        SourceShares::grouped(
+                            l.share,
+                            &l.competitor_shares,
+                            l.rest_share,
+                            &super::eta_keys(model, &model.sectors[l.sector]),
+                        )
+                    })
                 })
                 .collect(),
             track_weight: model

@@ -15,7 +15,7 @@ mod path_lanes;
 
 pub use evaluate::{BlockBuffers, Evaluator};
 
-use crate::model::{Model, Regime, Slot};
+use crate::model::{Model, Regime, Sector, Slot};
 use crate::outputs::{
     export_change_index, first_competitor_index, first_month_index, net_export_loss_index,
     EXPORT_LOSS, FIRST_SECTOR, MONTH_EFFECTIVE_TARIFF, MONTH_EXPORT_CHANGE_PCT, MONTH_EXPORT_LOSS,
@@ -660,7 +660,7 @@ impl<'m> Kernel<'m> {
                 .iter()
                 .map(|s| {
                     let named: Vec<f64> = s.competitors.iter().map(|c| c.share).collect();
-                    SourceShares::new(s.share, &named, s.rest_share)
+                    SourceShares::grouped(s.share, &named, s.rest_share, &eta_keys(model, s))
                 })
                 .collect(),
             named_ln_base: model
@@ -1484,6 +1484,35 @@ impl Kernel<'_> {
 }
 
 /// The value of `slot` when it is the same in every draw (a constant or a point mass).
+/// What makes two sources' η the same in every draw (MODEL.md §10): the same parameter, or
+/// the same fixed value ("inf" is one key however many parameters spell it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum EtaKey {
+    Infinite,
+    Param(usize),
+    Constant(u64),
+}
+
+/// The η key of each named competitor of sector `s`, then of its `rest`: the groups of the
+/// multi-source solve ([`SourceShares::grouped`]).
+fn eta_keys(model: &Model, s: &Sector) -> Vec<EtaKey> {
+    let key = |slot: Slot| {
+        let i = slot.index();
+        if fixed_value(model, slot) == Some(f64::INFINITY) {
+            EtaKey::Infinite
+        } else if i < model.params.len() {
+            EtaKey::Param(i)
+        } else {
+            EtaKey::Constant(model.constants[i - model.params.len()].to_bits())
+        }
+    };
+    s.competitors
+        .iter()
+        .map(|c| key(c.eta))
+        .chain(std::iter::once(key(s.rest_eta)))
+        .collect()
+}
+
 fn fixed_value(model: &Model, slot: Slot) -> Option<f64> {
     let i = slot.index();
     match model.params.get(i) {

@@ -101,9 +101,13 @@ probability = 1.0
 
     /// V of the exporter, `domestic` and `row`, from the outputs of one evaluation.
     fn values(&self) -> [f64; 3] {
-        let model = self.model();
-        let out = evaluate(&model);
-        let names = output_names(&model);
+        self.values_of(&self.model())
+    }
+
+    /// As [`Market::values`] for `model`, a variant of this market's TOML.
+    fn values_of(&self, model: &Model) -> [f64; 3] {
+        let out = evaluate(model);
+        let names = output_names(model);
         let loss = |name: &str| out[names.iter().position(|n| n == name).unwrap()];
         let x0 = 30.0;
         // X0_j = X0·θ_j/θ (no base tariffs).
@@ -328,6 +332,74 @@ fn other_markets_match_the_independent_bisection() {
                 engine[i],
                 reference[i]
             );
+        }
+    }
+}
+
+#[test]
+fn competitors_sharing_one_eta_parameter_solve_as_with_one_parameter_each() {
+    // MODEL.md §10: sources that read the same η parameter are solved as one group (one exp
+    // per group and evaluation of g). `domestic` and `rest` take the table's `default` (one
+    // parameter), `row` its own; or all three take the sector's single `competitor_eta`.
+    // Against the same numbers as three parameters (groups of one) and the bisection.
+    let quote = |s: &str| {
+        if s == "inf" {
+            "\"inf\"".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    for (sigma, epsilon, shared, own, tariffs) in [
+        (4.0, 1.0, "2", "10", [0.1, 0.0, 0.2, 0.05]),
+        (0.6, 2.5, "0.5", "inf", [0.3, -0.05, 0.0, 0.1]),
+        (1.0, 1.0, "3", "1", [0.1, 0.3, 0.2, -0.1]),
+        (8.0, 0.0, "inf", "4", [0.25, 0.15, 1.45, 0.1]),
+        (3.0, 1.5, "5", "5", [1.5, 0.6, -0.1, 0.3]),
+    ] {
+        let m = Market {
+            sigma,
+            epsilon,
+            etas: ["3", shared, own, shared],
+            shares: [0.2, 0.3, 0.2],
+            tariffs,
+        };
+        let separate = m.values();
+        let line = format!(
+            "competitor_eta = {{ domestic = {0}, row = {1}, rest = {0} }}",
+            quote(shared),
+            quote(own)
+        );
+        let table = format!(
+            "competitor_eta = {{ default = {}, row = {} }}",
+            quote(shared),
+            quote(own)
+        );
+        let single = format!("competitor_eta = {}", quote(shared));
+        let reference = bisection_reference(&m);
+        let variants = [table.as_str(), single.as_str()];
+        for variant in if shared == own {
+            &variants[..]
+        } else {
+            &variants[..1]
+        } {
+            let toml = m.toml();
+            assert!(toml.contains(&line), "{toml}");
+            let grouped =
+                m.values_of(&compile_model(&toml.replace(&line, variant), "g.toml").unwrap());
+            for i in 0..3 {
+                assert!(
+                    (grouped[i] - separate[i]).abs() <= 1e-12,
+                    "σ={sigma} {variant} source {i}: {} vs {}",
+                    grouped[i],
+                    separate[i]
+                );
+                assert!(
+                    (grouped[i] - reference[i]).abs() <= 1e-11,
+                    "σ={sigma} {variant} source {i}: {} vs bisection {}",
+                    grouped[i],
+                    reference[i]
+                );
+            }
         }
     }
 }

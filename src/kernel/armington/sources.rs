@@ -12,11 +12,28 @@
 //!   in z = ln P on g(z) = z − ln P(z), vectorised over the draws of a block like §2's solve.
 //!
 //! With x_i(z) = −(σ·ln T_i + (ε − σ)·z)/(η_i + σ) (0 when η_i = ∞), source i's log delivered
-//! price is y_i(z) = x_i + ln T_i = ρ_i·ln T_i − (ε − σ)·κ_i·z, κ_i = 1/(η_i + σ), ρ_i = η_i·κ_i
-//! (κ = 0, ρ = 1 at η = ∞): linear in z, so one evaluation of g is one exp per source.
+//! price is y_i(z) = x_i + ln T_i = a_i + b_i·z, a_i = ρ_i·ln T_i, b_i = −(ε − σ)·κ_i,
+//! κ_i = 1/(η_i + σ), ρ_i = η_i·κ_i (κ = 0, ρ = 1 at η = ∞): linear in z.
 //! g'(z) = Σ_i w_i·m_i, m_i = (η_i + ε)/(η_i + σ) (1 at η = ∞), a weighted mean of the m_i, so
 //! min m_i ≤ g' ≤ max m_i brackets the root from g(0) and |z − z*| ≤ |g(z)|/min m_i is a
 //! stopping rule that guarantees the tolerance.
+//!
+//! Sources whose η reads the same parameter (MODEL.md §10's single `competitor_eta`, or a
+//! table's `default` taken by several; every η fixed at "inf" counts as one) have the same κ,
+//! ρ, b and m in every draw, and form a group G ([`SourceShares::grouped`]; the exporter is a
+//! group of its own). Only their a_i differ, so
+//!
+//! ```text
+//! Σ_{i∈G} θ_i·exp((1−σ)·y_i(z)) = exp(c_G + (1−σ)·(ā_G + b_G·z)),
+//! ā_G = Σ_{i∈G} (θ_i/θ_G)·a_i,   c_G = ln Σ_{i∈G} θ_i·exp((1−σ)·(a_i − ā_G))
+//! ```
+//!
+//! (c_G a log-sum-exp, the largest term first), and the Cobb–Douglas Σ_{i∈G} θ_i·y_i =
+//! θ_G·(ā_G + b_G·z). c_G costs one exp per member once per draw and regime; each evaluation
+//! of g is then one exp per GROUP (the default model's autos and auto parts: 2 instead of 7
+//! and 8). A group of one keeps ā = a_i and c = ln θ_i, the operations of the source alone,
+//! so a model without shared η gives the bits it gave before groups. Each source's own V_i
+//! still takes its closed form.
 
 use super::grow;
 use super::{
@@ -32,27 +49,102 @@ use crate::fastmath::{self, has_avx2, has_avx512};
 /// but 0.006 % after three).
 const SOURCE_BLOCK_STEPS: usize = 2;
 
-/// Shares of a sector's sources, in the order exporter, named competitors, `rest`.
+/// Shares of a sector's sources, in the order exporter, named competitors, `rest`, and the
+/// groups of sources whose η is the same in every draw (MODEL.md §10; see [`SourceShares::grouped`]).
 #[derive(Debug, Clone)]
 pub struct SourceShares {
     theta: Vec<f64>,
     ln_theta: Vec<f64>,
+    groups: Vec<SourceGroup>,
+}
+
+/// Sources with the same η in every draw: the same κ, ρ, slope m and z-coefficient b, so that
+/// their CES terms add up to ONE term exp(c_G + (1 − σ)·(ā_G + b·z)) (see [`multi_source`]).
+#[derive(Debug, Clone)]
+struct SourceGroup {
+    /// The sources of the group with a share θ_i > 0, in source order (a source without a
+    /// share adds nothing to the index; its V is still solved).
+    members: Vec<usize>,
+    /// θ_G = Σ θ_i of the members (θ_i itself for one member, so that a group of one sums
+    /// exactly as the source alone).
+    theta: f64,
+    /// θ_i/θ_G of each member: ā_G = Σ (θ_i/θ_G)·a_i, the share-weighted mean of the a_i.
+    weight: Vec<f64>,
 }
 
 impl SourceShares {
-    /// θ_K, the named competitors' θ_j (in the sector's order) and θ_rest.
+    /// θ_K, the named competitors' θ_j (in the sector's order) and θ_rest, every source in a
+    /// group of its own (each η its own parameter).
     pub fn new(exporter: f64, named: &[f64], rest: f64) -> Self {
+        let keys: Vec<usize> = (0..named.len() + 1).collect();
+        Self::grouped(exporter, named, rest, &keys)
+    }
+
+    /// As [`SourceShares::new`], with the sources grouped by the η they read: `eta_keys` has
+    /// one key per named competitor then one for `rest`, equal keys where the η is the same
+    /// in every draw (the same parameter; MODEL.md §10's single `competitor_eta` gives one
+    /// group of all competitors and `rest`). The exporter is always a group of its own.
+    /// Groups are in the order of their first source.
+    pub fn grouped<K: PartialEq>(exporter: f64, named: &[f64], rest: f64, eta_keys: &[K]) -> Self {
+        assert_eq!(
+            eta_keys.len(),
+            named.len() + 1,
+            "one η key per competitor and rest"
+        );
         let theta: Vec<f64> = std::iter::once(exporter)
             .chain(named.iter().copied())
             .chain(std::iter::once(rest))
             .collect();
         let ln_theta = theta.iter().map(|t| t.ln()).collect();
-        SourceShares { theta, ln_theta }
+        // Source i ≥ 1 reads key i − 1; the exporter's group has no key.
+        let mut first_of_group: Vec<usize> = vec![0];
+        let mut group_of = vec![0; theta.len()];
+        for i in 1..theta.len() {
+            let same = first_of_group[1..]
+                .iter()
+                .position(|&f| eta_keys[f - 1] == eta_keys[i - 1]);
+            group_of[i] = match same {
+                Some(g) => g + 1,
+                None => {
+                    first_of_group.push(i);
+                    first_of_group.len() - 1
+                }
+            };
+        }
+        let groups = (0..first_of_group.len())
+            .map(|g| {
+                let members: Vec<usize> = (0..theta.len())
+                    .filter(|&i| group_of[i] == g && theta[i] > 0.0)
+                    .collect();
+                let group_theta = if members.len() == 1 {
+                    theta[members[0]]
+                } else {
+                    members.iter().map(|&i| theta[i]).sum()
+                };
+                let weight = members.iter().map(|&i| theta[i] / group_theta).collect();
+                SourceGroup {
+                    members,
+                    theta: group_theta,
+                    weight,
+                }
+            })
+            .filter(|g| !g.members.is_empty())
+            .collect();
+        SourceShares {
+            theta,
+            ln_theta,
+            groups,
+        }
     }
 
     /// Number of named competitors.
     pub fn named(&self) -> usize {
         self.theta.len() - 2
+    }
+
+    /// Number of groups of sources with a share (see [`SourceShares::grouped`]).
+    pub fn groups(&self) -> usize {
+        self.groups.len()
     }
 }
 
@@ -277,15 +369,37 @@ pub struct SourceColumns<'a> {
     pub named_eta: &'a [f64],
 }
 
+impl SourceColumns<'_> {
+    /// ln T and η of source `i` (exporter, `named` competitors, `rest`) in a solve of `n`
+    /// draws.
+    #[inline(always)]
+    fn source(&self, i: usize, n: usize, named: usize) -> (&[f64], &[f64]) {
+        if i == 0 {
+            (&self.ln_t[..n], &self.eta[..n])
+        } else if i <= named {
+            (
+                &self.named_ln_t[(i - 1) * n..][..n],
+                &self.named_eta[(i - 1) * n..][..n],
+            )
+        } else {
+            (&self.ln_c[..n], &self.eta_rest[..n])
+        }
+    }
+}
+
 /// Buffers of the multi-source solve, reused from block to block, column by column.
 #[derive(Debug, Clone, Default)]
 pub struct SourceScratch {
-    /// Per source then draw: y_i = a_i + b_i·z (a, b, and y at the current z), slope weight
-    /// m_i, ln T_i, κ_i.
+    /// Per group then draw (see [`SourceGroup`]): the group's CES term is
+    /// c + (1 − σ)·y with y = a + b·z (a = ā_G, b, c = c_G, and y at the current z), slope
+    /// weight m.
     a: Vec<f64>,
     b: Vec<f64>,
+    c: Vec<f64>,
     m: Vec<f64>,
     y: Vec<f64>,
+    /// Per source then draw: a_i = ρ_i·ln T_i, ln T_i, κ_i.
+    source_a: Vec<f64>,
     ln_t: Vec<f64>,
     kappa: Vec<f64>,
     /// Per draw.
@@ -378,16 +492,18 @@ impl ResidualColumns<'_> {
 }
 
 impl SourceScratch {
-    fn resize(&mut self, n: usize, sources: usize) {
+    fn resize(&mut self, n: usize, sources: usize, groups: usize) {
         self.stride = n;
         for column in [
             &mut self.a,
             &mut self.b,
+            &mut self.c,
             &mut self.m,
             &mut self.y,
-            &mut self.ln_t,
-            &mut self.kappa,
         ] {
+            grow(column, n * groups);
+        }
+        for column in [&mut self.source_a, &mut self.ln_t, &mut self.kappa] {
             grow(column, n * sources);
         }
         for column in [
@@ -413,11 +529,12 @@ impl SourceScratch {
 
     /// Moves draw `from` of a solve of `n` draws to place `to` (< `from`): every column that
     /// a step reads or carries to the next.
-    fn move_draw(&mut self, from: usize, to: usize, n: usize, sources: usize) {
-        for i in 0..sources {
-            self.a[i * n + to] = self.a[i * n + from];
-            self.b[i * n + to] = self.b[i * n + from];
-            self.m[i * n + to] = self.m[i * n + from];
+    fn move_draw(&mut self, from: usize, to: usize, n: usize, groups: usize) {
+        for g in 0..groups {
+            self.a[g * n + to] = self.a[g * n + from];
+            self.b[g * n + to] = self.b[g * n + from];
+            self.c[g * n + to] = self.c[g * n + from];
+            self.m[g * n + to] = self.m[g * n + from];
         }
         for column in [
             &mut self.sigma,
@@ -433,12 +550,12 @@ impl SourceScratch {
         }
     }
 
-    /// Shortens the per-source columns from `n` draws each to their first `kept` (after
+    /// Shortens the per-group columns from `n` draws each to their first `kept` (after
     /// [`SourceScratch::move_draw`] gathered the draws to keep there).
-    fn restride(&mut self, n: usize, kept: usize, sources: usize) {
-        for column in [&mut self.a, &mut self.b, &mut self.m] {
-            for i in 1..sources {
-                column.copy_within(i * n..i * n + kept, i * kept);
+    fn restride(&mut self, n: usize, kept: usize, groups: usize) {
+        for column in [&mut self.a, &mut self.b, &mut self.c, &mut self.m] {
+            for g in 1..groups {
+                column.copy_within(g * n..g * n + kept, g * kept);
             }
         }
         self.stride = kept;
@@ -539,8 +656,9 @@ fn multi_source(
 ) {
     let n = out.len();
     let sources = shares.theta.len();
+    let groups = shares.groups.len();
     let named = sources - 2;
-    s.resize(n, sources);
+    s.resize(n, sources, groups);
     // Every per-draw column sliced to n, so that the loops below run without bounds checks
     // and vectorise (issue 16: they ran one draw at a time).
     let (sigma_in, epsilon) = (&c.sigma[..n], &c.epsilon[..n]);
@@ -563,23 +681,11 @@ fn multi_source(
         }
     }
     for i in 0..sources {
-        let (ln_t, eta): (&[f64], &[f64]) = if i == 0 {
-            (c.ln_t, c.eta)
-        } else if i <= named {
-            (
-                &c.named_ln_t[(i - 1) * n..][..n],
-                &c.named_eta[(i - 1) * n..][..n],
-            )
-        } else {
-            (c.ln_c, c.eta_rest)
-        };
+        let (ln_t, eta) = c.source(i, n, named);
+        // Sliced again after the branch, so that the loop knows their length (vectorises).
         let (ln_t, eta) = (&ln_t[..n], &eta[..n]);
         let col = i * n..(i + 1) * n;
-        let (a, b, m) = (
-            &mut s.a[col.clone()],
-            &mut s.b[col.clone()],
-            &mut s.m[col.clone()],
-        );
+        let a = &mut s.source_a[col.clone()];
         let (lt, kappa) = (&mut s.ln_t[col.clone()], &mut s.kappa[col]);
         let (sig, changed) = (&s.sigma[..n], &mut s.changed[..n]);
         let (m_lo, m_hi) = (&mut s.m_lo[..n], &mut s.m_hi[..n]);
@@ -587,25 +693,86 @@ fn multi_source(
         let theta = shares.theta[i];
         for d in 0..n {
             let sigma = sig[d];
-            let infinite = eta[d].is_infinite();
-            let e = if eta[d] > ELASTICITY_FLOOR {
-                eta[d]
-            } else {
-                ELASTICITY_FLOOR
-            };
-            let k = if infinite { 0.0 } else { 1.0 / (e + sigma) };
-            let rho = if infinite { 1.0 } else { e * k };
-            let slope = if infinite { 1.0 } else { (e + epsilon[d]) * k };
+            let (k, rho, slope) = supply_terms(eta[d], sigma, epsilon[d]);
             lt[d] = ln_t[d];
             kappa[d] = k;
             a[d] = rho * ln_t[d];
-            b[d] = -(epsilon[d] - sigma) * k;
-            m[d] = slope;
             changed[d] = if ln_t[d] != 0.0 { 1.0 } else { changed[d] };
             m_lo[d] = if slope < m_lo[d] { slope } else { m_lo[d] };
             m_hi[d] = if slope > m_hi[d] { slope } else { m_hi[d] };
             // Σ_i θ_i·m_i, g' at σ = 1: the same at every z, so summed once here.
             cd_slope[d] += theta * slope;
+        }
+    }
+    // Per group: b and m from its first member's η (the same for every member), ā_G and
+    // c_G = ln Σ_i θ_i·exp((1 − σ)·(a_i − ā_G)) (a log-sum-exp, the largest term first), so
+    // that Σ_i θ_i·exp((1 − σ)·y_i(z)) = exp(c_G + (1 − σ)·(ā_G + b·z)) at every z: one exp
+    // per member here, once, instead of one per member at every evaluation of g. A group of
+    // one keeps ā = a_i and c = ln θ_i, the terms of the source alone.
+    for (g, group) in shares.groups.iter().enumerate() {
+        let col = g * n..(g + 1) * n;
+        let (abar, b, cg, m) = (
+            &mut s.a[col.clone()],
+            &mut s.b[col.clone()],
+            &mut s.c[col.clone()],
+            &mut s.m[col],
+        );
+        let (sig, hi, sum) = (&s.sigma[..n], &mut s.hi[..n], &mut s.sum[..n]);
+        let eta = &c.source(group.members[0], n, named).1[..n];
+        for d in 0..n {
+            let sigma = sig[d];
+            let (k, _, slope) = supply_terms(eta[d], sigma, epsilon[d]);
+            b[d] = -(epsilon[d] - sigma) * k;
+            m[d] = slope;
+        }
+        if let [i] = group.members[..] {
+            abar.copy_from_slice(&s.source_a[i * n..][..n]);
+            cg.fill(shares.ln_theta[i]);
+            continue;
+        }
+        for (j, (&i, &w)) in group.members.iter().zip(&group.weight).enumerate() {
+            let a = &s.source_a[i * n..][..n];
+            if j == 0 {
+                for d in 0..n {
+                    abar[d] = w * a[d];
+                }
+            } else {
+                for d in 0..n {
+                    abar[d] += w * a[d];
+                }
+            }
+        }
+        // The first member starts the max and the sum (in loops of their own, so that
+        // every loop vectorises).
+        for (j, &i) in group.members.iter().enumerate() {
+            let (a, ln_theta) = (&s.source_a[i * n..][..n], shares.ln_theta[i]);
+            if j == 0 {
+                for d in 0..n {
+                    hi[d] = ln_theta + (1.0 - sig[d]) * (a[d] - abar[d]);
+                }
+                continue;
+            }
+            for d in 0..n {
+                let t = ln_theta + (1.0 - sig[d]) * (a[d] - abar[d]);
+                hi[d] = if t > hi[d] { t } else { hi[d] };
+            }
+        }
+        for (j, &i) in group.members.iter().enumerate() {
+            let (a, ln_theta) = (&s.source_a[i * n..][..n], shares.ln_theta[i]);
+            if j == 0 {
+                for d in 0..n {
+                    let t = ln_theta + (1.0 - sig[d]) * (a[d] - abar[d]);
+                    sum[d] = fastmath::exp(t - hi[d]);
+                }
+                continue;
+            }
+            for d in 0..n {
+                let t = ln_theta + (1.0 - sig[d]) * (a[d] - abar[d]);
+                sum[d] += fastmath::exp(t - hi[d]);
+            }
+        }
+        for d in 0..n {
+            cg[d] = hi[d] + fastmath::ln(sum[d]);
         }
     }
     // The start: g at z = 0, the bracket from the slope bounds, a Newton step into it.
@@ -646,7 +813,7 @@ fn multi_source(
     for _ in 0..SOURCE_BLOCK_STEPS {
         step(shares, s, 0, n);
     }
-    finish_unsolved(shares, s, n, sources);
+    finish_unsolved(shares, s, n);
     // V_i = exp(x_i − σ·(x_i + ln T_i − z) − ε·z), x_i = −(σ·ln T_i + (ε − σ)·z)·κ_i.
     for i in 0..sources - 1 {
         let col = i * n..(i + 1) * n;
@@ -667,6 +834,22 @@ fn multi_source(
     }
 }
 
+/// κ = 1/(η + σ), ρ = η·κ and the slope weight m = (η + ε)·κ of a source with supply
+/// elasticity `eta` (κ = 0, ρ = m = 1 at η = ∞; η floored as in §2's solve).
+#[inline(always)]
+fn supply_terms(eta: f64, sigma: f64, epsilon: f64) -> (f64, f64, f64) {
+    let infinite = eta.is_infinite();
+    let e = if eta > ELASTICITY_FLOOR {
+        eta
+    } else {
+        ELASTICITY_FLOOR
+    };
+    let k = if infinite { 0.0 } else { 1.0 / (e + sigma) };
+    let rho = if infinite { 1.0 } else { e * k };
+    let slope = if infinite { 1.0 } else { (e + epsilon) * k };
+    (k, rho, slope)
+}
+
 /// The sums of g(z) = z − ln P(z) and g'(z) for the draws `from..to` at their current z: the
 /// largest CES term `hi` (term_i = ln θ_i + (1 − σ)·y_i), Σ e^(term − hi), Σ e^(term − hi)·m_i
 /// and the Cobb–Douglas Σ θ_i·y_i;
@@ -681,21 +864,20 @@ fn multi_source(
 fn sums(shares: &SourceShares, s: &mut SourceScratch, from: usize, to: usize) {
     let n = s.stride;
     let len = to - from;
-    let sources = shares.theta.len();
     let z = &s.z[from..to];
     let sigma = &s.sigma[from..to];
     let hi = &mut s.hi[from..to];
-    // y_i = a_i + b_i·z is kept for the second pass, which takes the term from it again (the
-    // same operations, so the same bits) and needs it for Σ θ_i·y_i.
-    for i in 0..sources {
-        let ln_theta = shares.ln_theta[i];
-        let a = &s.a[i * n + from..][..len];
-        let b = &s.b[i * n + from..][..len];
-        let y = &mut s.y[i * n + from..][..len];
-        if i == 0 {
+    // y_G = ā_G + b_G·z is kept for the second pass, which takes the term from it again (the
+    // same operations, so the same bits) and needs it for Σ θ_G·y_G.
+    for g in 0..shares.groups.len() {
+        let a = &s.a[g * n + from..][..len];
+        let b = &s.b[g * n + from..][..len];
+        let c = &s.c[g * n + from..][..len];
+        let y = &mut s.y[g * n + from..][..len];
+        if g == 0 {
             for d in 0..len {
                 y[d] = a[d] + b[d] * z[d];
-                let t = ln_theta + (1.0 - sigma[d]) * y[d];
+                let t = c[d] + (1.0 - sigma[d]) * y[d];
                 hi[d] = if t > f64::NEG_INFINITY {
                     t
                 } else {
@@ -706,7 +888,7 @@ fn sums(shares: &SourceShares, s: &mut SourceScratch, from: usize, to: usize) {
         }
         for d in 0..len {
             y[d] = a[d] + b[d] * z[d];
-            let t = ln_theta + (1.0 - sigma[d]) * y[d];
+            let t = c[d] + (1.0 - sigma[d]) * y[d];
             hi[d] = if t > hi[d] { t } else { hi[d] };
         }
     }
@@ -715,13 +897,14 @@ fn sums(shares: &SourceShares, s: &mut SourceScratch, from: usize, to: usize) {
         &mut s.slope[from..to],
         &mut s.cd[from..to],
     );
-    for i in 0..sources {
-        let (theta, ln_theta) = (shares.theta[i], shares.ln_theta[i]);
-        let m = &s.m[i * n + from..][..len];
-        let y = &s.y[i * n + from..][..len];
-        if i == 0 {
+    for (g, group) in shares.groups.iter().enumerate() {
+        let theta = group.theta;
+        let c = &s.c[g * n + from..][..len];
+        let m = &s.m[g * n + from..][..len];
+        let y = &s.y[g * n + from..][..len];
+        if g == 0 {
             for d in 0..len {
-                let t = ln_theta + (1.0 - sigma[d]) * y[d];
+                let t = c[d] + (1.0 - sigma[d]) * y[d];
                 let e = fastmath::exp(t - hi[d]);
                 sum[d] = 0.0 + e;
                 slope[d] = 0.0 + e * m[d];
@@ -730,7 +913,7 @@ fn sums(shares: &SourceShares, s: &mut SourceScratch, from: usize, to: usize) {
             continue;
         }
         for d in 0..len {
-            let t = ln_theta + (1.0 - sigma[d]) * y[d];
+            let t = c[d] + (1.0 - sigma[d]) * y[d];
             let e = fastmath::exp(t - hi[d]);
             sum[d] += e;
             slope[d] += e * m[d];
@@ -746,7 +929,8 @@ fn sums(shares: &SourceShares, s: &mut SourceScratch, from: usize, to: usize) {
 /// by 0.006 %, and the block stepped all of them four times). Each draw takes the same steps
 /// on the same values as alone, so the same bits; the compact copy's z is written back.
 #[inline(always)]
-fn finish_unsolved(shares: &SourceShares, s: &mut SourceScratch, n: usize, sources: usize) {
+fn finish_unsolved(shares: &SourceShares, s: &mut SourceScratch, n: usize) {
+    let groups = shares.groups.len();
     let mut active = std::mem::take(&mut s.active);
     active.clear();
     active.extend((0..n as u32).filter(|&d| s.phase[d as usize] != SOLVED));
@@ -756,7 +940,8 @@ fn finish_unsolved(shares: &SourceShares, s: &mut SourceScratch, n: usize, sourc
     }
     let mut c = s.compact.take().unwrap_or_default();
     let mut u = active.len();
-    c.resize(u, sources);
+    // The compact copy steps only: it needs the group columns, none of the sources'.
+    c.resize(u, 0, groups);
     // Column by column, each sliced once: the gather is a load and a store per value (issue
     // 16: indexing both sides per value cost 15 instructions a value).
     let gather = |from: &[f64], into: &mut [f64]| {
@@ -765,10 +950,11 @@ fn finish_unsolved(shares: &SourceShares, s: &mut SourceScratch, n: usize, sourc
             *x = from[d as usize];
         }
     };
-    for i in 0..sources {
-        gather(&s.a[i * n..], &mut c.a[i * u..]);
-        gather(&s.b[i * n..], &mut c.b[i * u..]);
-        gather(&s.m[i * n..], &mut c.m[i * u..]);
+    for g in 0..groups {
+        gather(&s.a[g * n..], &mut c.a[g * u..]);
+        gather(&s.b[g * n..], &mut c.b[g * u..]);
+        gather(&s.c[g * n..], &mut c.c[g * u..]);
+        gather(&s.m[g * n..], &mut c.m[g * u..]);
     }
     gather(&s.sigma, &mut c.sigma);
     gather(&s.cd_slope, &mut c.cd_slope);
@@ -790,13 +976,13 @@ fn finish_unsolved(shares: &SourceShares, s: &mut SourceScratch, n: usize, sourc
                 continue;
             }
             if kept != j {
-                c.move_draw(j, kept, u, sources);
+                c.move_draw(j, kept, u, groups);
                 active[kept] = active[j];
             }
             kept += 1;
         }
         if kept < u {
-            c.restride(u, kept, sources);
+            c.restride(u, kept, groups);
             u = kept;
         }
     }
@@ -1129,6 +1315,159 @@ mod tests {
             }
             let g = z - sum.ln() / (1.0 - sigma);
             assert!(g.abs() / m_lo <= 2e-12, "σ={sigma}: g = {g}");
+        }
+    }
+
+    /// The random block of [`random_block`] made fit for grouped sources: the η column of
+    /// every competitor and `rest` with the same key as an earlier one is that one's column
+    /// (as the kernel gathers one parameter's column for each), `keys` one per competitor
+    /// then `rest`. Some draws get extreme tariffs (ln T up to ±10) and some σ = 1 ± 1e-3.
+    fn grouped_block(n: usize, keys: &[usize], seed: u64) -> [Vec<f64>; 8] {
+        let named = keys.len() - 1;
+        let mut c = random_block(n, named, seed);
+        let column = |i: usize| if i < named { 7 } else { 5 };
+        let start = |i: usize| if i < named { i * n } else { 0 };
+        for i in 0..keys.len() {
+            if let Some(first) = keys[..i].iter().position(|&k| k == keys[i]) {
+                let from: Vec<f64> = c[column(first)][start(first)..][..n].to_vec();
+                c[column(i)][start(i)..][..n].copy_from_slice(&from);
+            }
+        }
+        for d in 0..n {
+            if d % 13 == 7 {
+                c[0][d] *= 8.0;
+                c[1][d] *= -8.0;
+                for k in 0..named {
+                    c[6][k * n + d] *= if k % 2 == 0 { 8.0 } else { -8.0 };
+                }
+            }
+            if d % 17 == 4 {
+                c[2][d] = if d % 2 == 0 { 1.001 } else { 0.999 };
+            }
+        }
+        c
+    }
+
+    /// Shares of the sources of `keys` (one per competitor then `rest`), in groups by key.
+    fn grouped_shares(keys: &[usize]) -> SourceShares {
+        let named: Vec<f64> = (0..keys.len() - 1)
+            .map(|k| 0.04 + 0.03 * k as f64)
+            .collect();
+        let rest = 0.85 - named.iter().sum::<f64>();
+        SourceShares::grouped(0.15, &named, rest, keys)
+    }
+
+    /// The groups of competitors and `rest` that the tests below solve: one group of all (the
+    /// default model's single `competitor_eta`), two sharing a slot and one of its own, pairs.
+    const GROUPINGS: [&[usize]; 4] = [
+        &[1, 1, 1, 1, 1, 1],
+        &[1, 1, 2, 1],
+        &[1, 2, 1, 2, 3],
+        &[1, 1],
+    ];
+
+    #[test]
+    fn grouped_sources_solve_as_the_sources_one_by_one() {
+        for (g, keys) in GROUPINGS.iter().enumerate() {
+            let n = 1500;
+            let c = grouped_block(n, keys, 40 + g as u64);
+            let grouped = grouped_shares(keys);
+            assert!(grouped.groups() < keys.len() + 1);
+            let singles = {
+                let own: Vec<usize> = (0..keys.len()).collect();
+                let named: Vec<f64> = grouped.theta[1..=keys.len() - 1].to_vec();
+                SourceShares::grouped(grouped.theta[0], &named, grouped.theta[keys.len()], &own)
+            };
+            assert_eq!(singles.groups(), keys.len() + 1);
+            let named = keys.len() - 1;
+            let columns = SourceColumns {
+                ln_t: &c[0],
+                ln_c: &c[1],
+                named_ln_t: &c[6],
+                sigma: &c[2],
+                epsilon: &c[3],
+                eta: &c[4],
+                eta_rest: &c[5],
+                named_eta: &c[7],
+            };
+            let solve = |shares: &SourceShares| {
+                let (mut v, mut named_v) = (vec![0.0; n], vec![0.0; named * n]);
+                let mut scratch = SourceScratch::default();
+                multi_source_values(&columns, shares, &mut v, &mut named_v, &mut scratch);
+                v.extend(named_v);
+                (v, scratch.z[..n].to_vec())
+            };
+            let (v_grouped, z_grouped) = solve(&grouped);
+            let (v_single, z_single) = solve(&singles);
+            for d in 0..n {
+                let (a, b) = (z_grouped[d], z_single[d]);
+                assert!((a - b).abs() <= 1e-12, "{keys:?} draw {d}: z {a} vs {b}");
+                for k in 0..=named {
+                    let (a, b) = (v_grouped[k * n + d], v_single[k * n + d]);
+                    assert!(
+                        a.is_finite() && a > 0.0,
+                        "{keys:?} draw {d}, source {k}: {a}"
+                    );
+                    assert!(
+                        (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+                        "{keys:?} draw {d}, source {k}: V {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn grouped_sources_give_the_same_bits_in_a_block_alone_and_at_every_level() {
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for (g, keys) in GROUPINGS.iter().enumerate() {
+            let n = 613;
+            let named = keys.len() - 1;
+            let c = grouped_block(n, keys, 50 + g as u64);
+            let shares = grouped_shares(keys);
+            let block = solve(&c, &shares, 0..n);
+            for d in 0..n {
+                let alone = solve(&c, &shares, d..d + 1);
+                for (k, v) in alone.iter().enumerate() {
+                    assert_eq!(
+                        block[k * n + d].to_bits(),
+                        v.to_bits(),
+                        "{keys:?} draw {d}, source {k}"
+                    );
+                }
+                let unchanged = c[0][d] == 0.0 && c[1][d] == 0.0 && c[6][d] == 0.0;
+                if unchanged && (0..named).all(|k| c[6][k * n + d] == 0.0) {
+                    assert_eq!(alone, vec![1.0; named + 1], "{keys:?} draw {d}");
+                }
+            }
+            let columns = SourceColumns {
+                ln_t: &c[0],
+                ln_c: &c[1],
+                named_ln_t: &c[6],
+                sigma: &c[2],
+                epsilon: &c[3],
+                eta: &c[4],
+                eta_rest: &c[5],
+                named_eta: &c[7],
+            };
+            let (mut a, mut an) = (vec![0.0; n], vec![0.0; named * n]);
+            let mut scratch = SourceScratch::default();
+            multi_source(&columns, &shares, &mut a, &mut an, &mut scratch);
+            let (mut b, mut bn) = (vec![0.0; n], vec![0.0; named * n]);
+            #[cfg(target_arch = "x86_64")]
+            if has_avx2() {
+                // SAFETY: the CPU supports AVX2 (checked by has_avx2).
+                unsafe { multi_source_avx2(&columns, &shares, &mut b, &mut bn, &mut scratch) };
+                assert_eq!(bits(&a), bits(&b), "AVX2 {keys:?}");
+                assert_eq!(bits(&an), bits(&bn), "AVX2 {keys:?}");
+            }
+            #[cfg(target_arch = "x86_64")]
+            if has_avx512() {
+                // SAFETY: the CPU supports AVX-512 F/DQ/VL/BW (checked by has_avx512).
+                unsafe { multi_source_avx512(&columns, &shares, &mut b, &mut bn, &mut scratch) };
+                assert_eq!(bits(&a), bits(&b), "AVX-512 {keys:?}");
+                assert_eq!(bits(&an), bits(&bn), "AVX-512 {keys:?}");
+            }
         }
     }
 }
