@@ -22,7 +22,7 @@ use crate::outputs::{
     MONTH_OUTPUTS,
 };
 use armington::{
-    composite_ln_c, export_values, fixed_price_values, multi_source_values, FoldScratch,
+    composite_ln_c, export_values, fixed_price_values, multi_source_values_sharing, FoldScratch,
     SectorColumns, SectorShares, SolveScratch, SourceColumns, SourceScratch, SourceShares,
 };
 use macro_outputs::{macro_outputs, MacroInputs};
@@ -40,6 +40,10 @@ struct RegimePlan {
     /// Per sector, the positions of its named competitors' tariffs (MODEL.md §10), in the
     /// order of the sector's `competitors`.
     named: Vec<Vec<usize>>,
+    /// Per sector and named competitor k: `Some(j)`, j < k the first such, when k has the
+    /// same ln T and η columns as j in every draw of the regime, so the same V, copied rather
+    /// than recomputed (set by [`Kernel::new`]; all `None` for line-backed sectors).
+    same_named: Vec<Vec<Option<usize>>>,
     /// The rates of the lines (MODEL.md §14; empty without lines).
     lines: lines::LineRegime,
 }
@@ -72,11 +76,16 @@ impl RegimePlan {
                     .collect()
             })
             .collect();
+        let same_named = sectors
+            .iter()
+            .map(|sector| vec![None; sector.competitors.len()])
+            .collect();
         RegimePlan {
             slots,
             tariff,
             competitor,
             named,
+            same_named,
             lines: lines::LineRegime::new(model, regime),
         }
     }
@@ -569,6 +578,10 @@ pub struct Kernel<'m> {
     /// (which then need zeros first): line-backed sectors and sectors that do not take their
     /// annual V from the monthly path (§12).
     summed: Vec<bool>,
+    /// Per sector and named competitor k: `Some(j)`, j < k the first such, when k has the
+    /// same ln T and η as j in the interim and in every scenario, so the same V per regime in
+    /// every draw and the same monthly path: j's annual V is copied rather than recomputed.
+    same_path: Vec<Vec<Option<usize>>>,
 }
 
 impl<'m> Kernel<'m> {
@@ -687,6 +700,7 @@ impl<'m> Kernel<'m> {
                 .any(|s| fixed_value(model, s.redirection) != Some(0.0)),
             exempt_everywhere: Vec::new(),
             summed: Vec::new(),
+            same_path: Vec::new(),
         };
         kernel.exempt_everywhere = (0..model.sectors.len())
             .map(|s| {
@@ -702,7 +716,75 @@ impl<'m> Kernel<'m> {
                     || !(kernel.path && kernel.adjusts[s])
             })
             .collect();
+        kernel.share_identical_sources();
         kernel
+    }
+
+    /// Finds the named competitors whose V is another's in every draw (MODEL.md §10: V_j
+    /// depends on the sector's draws only through ln T_j and η_j): from the slots their
+    /// tariffs and η read, once, rather than comparing columns per draw. Identical inputs
+    /// give identical bits, so copying changes no result.
+    fn share_identical_sources(&mut self) {
+        let model = self.model;
+        let mut same_path = Vec::with_capacity(model.sectors.len());
+        for (s, sector) in model.sectors.iter().enumerate() {
+            let named = sector.competitors.len();
+            if self.line_plan.as_ref().is_some_and(|p| p.backs(s)) {
+                // Lines solve their own sources (MODEL.md §14): nothing shared.
+                same_path.push(vec![None; named]);
+                continue;
+            }
+            let eta = eta_keys(model, sector);
+            let mut regime_keys: Vec<Vec<SourceKey>> = vec![Vec::new(); named];
+            let plans = std::iter::once(&mut self.interim).chain(&mut self.scenarios);
+            for plan in plans {
+                let keys: Vec<SourceKey> = (0..named)
+                    .map(|k| {
+                        let slot = plan.slots[plan.named[s][k]];
+                        let base = self.named_ln_base[s][k];
+                        let ln_t = match self.fixed_ln_one_plus[slot.index()] {
+                            // The draw loop fills l and subtracts the base: the same bits.
+                            Some(l) => LnTKey::Fixed((l - base).to_bits()),
+                            None => LnTKey::Drawn(slot.index(), base.to_bits()),
+                        };
+                        (ln_t, eta[k])
+                    })
+                    .collect();
+                plan.same_named[s] = first_equal(&keys);
+                for (all, key) in regime_keys.iter_mut().zip(keys) {
+                    all.push(key);
+                }
+            }
+            same_path.push(first_equal(&regime_keys));
+        }
+        self.same_path = same_path;
+    }
+
+    /// The kernel computing every named competitor's V itself, none copied from an identical
+    /// competitor: the same bits, for tests that check that copying changes nothing.
+    #[doc(hidden)]
+    pub fn without_shared_sources(mut self) -> Self {
+        let plans = std::iter::once(&mut self.interim).chain(&mut self.scenarios);
+        for same in plans
+            .flat_map(|p| p.same_named.iter_mut())
+            .chain(self.same_path.iter_mut())
+        {
+            same.fill(None);
+        }
+        self
+    }
+
+    /// How many (sector, competitor) V columns are copied from an identical competitor's:
+    /// per regime summed over regimes, and monthly paths (for tests).
+    #[doc(hidden)]
+    pub fn shared_sources(&self) -> (usize, usize) {
+        let count =
+            |same: &Vec<Vec<Option<usize>>>| same.iter().flatten().filter(|j| j.is_some()).count();
+        let regimes = std::iter::once(&self.interim)
+            .chain(&self.scenarios)
+            .map(|p| count(&p.same_named))
+            .sum();
+        (regimes, count(&self.same_path))
     }
 
     /// Whether no tariff of sector `s` or of its competitors changes under `plan` in any draw
@@ -1201,6 +1283,13 @@ impl<'m> Kernel<'m> {
                             &mut scratch.solve,
                         );
                         for k in 0..named {
+                            if let Some(j) = plan.same_named[s][k] {
+                                // The same ln T as competitor j: the same V.
+                                scratch
+                                    .named_values
+                                    .copy_within(j * len..(j + 1) * len, k * len);
+                                continue;
+                            }
                             fixed_price_values(
                                 &scratch.named_ln_t[k * len..(k + 1) * len],
                                 scratch.solve.ln_price_index(),
@@ -1221,7 +1310,7 @@ impl<'m> Kernel<'m> {
                                 &mut scratch.named_eta[k * len..(k + 1) * len],
                             );
                         }
-                        multi_source_values(
+                        multi_source_values_sharing(
                             &SourceColumns {
                                 ln_t,
                                 ln_c,
@@ -1233,6 +1322,7 @@ impl<'m> Kernel<'m> {
                                 named_eta: &scratch.named_eta[..named * len],
                             },
                             &self.source_shares[s],
+                            &plan.same_named[s],
                             values_out,
                             &mut scratch.named_values[..named * len],
                             &mut scratch.sources,
@@ -1244,6 +1334,10 @@ impl<'m> Kernel<'m> {
                 // The monthly path needs V per regime, not only its weighted sum.
                 scatter(&scratch.export_value[..len], &mut kept[s * n..][..n]);
                 for k in 0..named {
+                    if self.adjusts[s] && self.same_path[s][k].is_some() {
+                        // Its monthly path is copied from an identical competitor's.
+                        continue;
+                    }
                     scatter(
                         &scratch.named_values[k * len..(k + 1) * len],
                         &mut kept_tracks[(self.track_start[s] + k) * n..][..n],
@@ -1419,6 +1513,12 @@ impl Kernel<'_> {
             // The sector's named competitors follow the same path, with the same half-life.
             for k in 0..sector.competitors.len() {
                 let t = self.track_start[s] + k;
+                if let Some(j) = self.same_path[s][k] {
+                    // The same V as competitor j in every regime: the same path.
+                    let first = self.track_start[s] + j;
+                    track_annual.copy_within(first * n..(first + 1) * n, t * n);
+                    continue;
+                }
                 annual_from_factors(
                     &mut path.work,
                     n,
@@ -1481,6 +1581,25 @@ impl Kernel<'_> {
             debug_assert_eq!(MONTH_EXPORT_LOSS, 0);
         }
     }
+}
+
+/// What makes two named competitors' ln T the same in every draw of a regime.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum LnTKey {
+    /// ln(1 + τ1) − ln(1 + τ0) of a rate that is the same in every draw: its bits.
+    Fixed(u64),
+    /// A drawn rate: its slot and the bits of ln(1 + τ0).
+    Drawn(usize, u64),
+}
+
+/// A named competitor's ln T and η: equal keys, equal V (MODEL.md §10).
+type SourceKey = (LnTKey, EtaKey);
+
+/// For each key, the first earlier position with an equal key.
+fn first_equal<K: PartialEq>(keys: &[K]) -> Vec<Option<usize>> {
+    (0..keys.len())
+        .map(|k| keys[..k].iter().position(|key| *key == keys[k]))
+        .collect()
 }
 
 /// The value of `slot` when it is the same in every draw (a constant or a point mass).
