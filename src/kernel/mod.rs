@@ -1602,7 +1602,6 @@ fn first_equal<K: PartialEq>(keys: &[K]) -> Vec<Option<usize>> {
         .collect()
 }
 
-/// The value of `slot` when it is the same in every draw (a constant or a point mass).
 /// What makes two sources' η the same in every draw (MODEL.md §10): the same parameter, or
 /// the same fixed value ("inf" is one key however many parameters spell it).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -1632,6 +1631,7 @@ fn eta_keys(model: &Model, s: &Sector) -> Vec<EtaKey> {
         .collect()
 }
 
+/// The value of `slot` when it is the same in every draw (a constant or a point mass).
 fn fixed_value(model: &Model, slot: Slot) -> Option<f64> {
     let i = slot.index();
     match model.params.get(i) {

@@ -92,7 +92,6 @@ fn copying_identical_competitors_changes_no_bit() {
         // The default model: e.g. semiconductors' Taiwan, Vietnam, Japan and the EU face the
         // same rates in every regime.
         assert!(regimes > 0 && paths > 0, "{regimes} {paths}");
-        eprintln!("copied: {regimes} regime V columns, {paths} paths");
         let unshared = Kernel::new(&model).without_shared_sources();
         assert_eq!(unshared.shared_sources(), (0, 0));
         let n = 1000;
