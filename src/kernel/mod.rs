@@ -143,6 +143,14 @@ struct PathScratch {
     /// Σ_s X0·τ under the interim regime and under the draw's scenario.
     tariff_interim: Vec<f64>,
     tariff_deal: Vec<f64>,
+    /// The draws whose path a competitor copies in some scenarios only must still compute
+    /// (see [`Kernel::partial_path`]), and their columns gathered.
+    subset: Vec<u32>,
+    subset_work: AdjustWork,
+    subset_month: Vec<f64>,
+    subset_partial: Vec<f64>,
+    subset_interim: Vec<f64>,
+    subset_deal: Vec<f64>,
 }
 
 /// Columns of §12's recursion for one series (a sector, or a named competitor in a sector).
@@ -582,6 +590,10 @@ pub struct Kernel<'m> {
     /// same ln T and η as j in the interim and in every scenario, so the same V per regime in
     /// every draw and the same monthly path: j's annual V is copied rather than recomputed.
     same_path: Vec<Vec<Option<usize>>>,
+    /// Per sector and named competitor k (not in `same_path`): `Some((j, copied))` when k has
+    /// the same ln T and η as an earlier j in the interim and in the scenarios q with
+    /// `copied[q]`: the draws of those scenarios have j's path, the others compute theirs.
+    partial_path: Vec<Vec<Option<PartialCopy>>>,
 }
 
 impl<'m> Kernel<'m> {
@@ -701,6 +713,7 @@ impl<'m> Kernel<'m> {
             exempt_everywhere: Vec::new(),
             summed: Vec::new(),
             same_path: Vec::new(),
+            partial_path: Vec::new(),
         };
         kernel.exempt_everywhere = (0..model.sectors.len())
             .map(|s| {
@@ -727,11 +740,13 @@ impl<'m> Kernel<'m> {
     fn share_identical_sources(&mut self) {
         let model = self.model;
         let mut same_path = Vec::with_capacity(model.sectors.len());
+        let mut partial_path = Vec::with_capacity(model.sectors.len());
         for (s, sector) in model.sectors.iter().enumerate() {
             let named = sector.competitors.len();
             if self.line_plan.as_ref().is_some_and(|p| p.backs(s)) {
                 // Lines solve their own sources (MODEL.md §14): nothing shared.
                 same_path.push(vec![None; named]);
+                partial_path.push(vec![None; named]);
                 continue;
             }
             let eta = eta_keys(model, sector);
@@ -755,9 +770,25 @@ impl<'m> Kernel<'m> {
                     all.push(key);
                 }
             }
-            same_path.push(first_equal(&regime_keys));
+            let same = first_equal(&regime_keys);
+            // Keys of the interim first, then of each scenario.
+            let partial = (0..named)
+                .map(|k| {
+                    if same[k].is_some() {
+                        return None;
+                    }
+                    let j = (0..k).find(|&j| regime_keys[j][0] == regime_keys[k][0])?;
+                    let copied: Vec<bool> = (1..regime_keys[k].len())
+                        .map(|r| regime_keys[j][r] == regime_keys[k][r])
+                        .collect();
+                    copied.iter().any(|&c| c).then_some((j, copied))
+                })
+                .collect();
+            same_path.push(same);
+            partial_path.push(partial);
         }
         self.same_path = same_path;
+        self.partial_path = partial_path;
     }
 
     /// The kernel computing every named competitor's V itself, none copied from an identical
@@ -770,6 +801,9 @@ impl<'m> Kernel<'m> {
             .chain(self.same_path.iter_mut())
         {
             same.fill(None);
+        }
+        for partial in &mut self.partial_path {
+            partial.fill(None);
         }
         self
     }
@@ -1519,6 +1553,51 @@ impl Kernel<'_> {
                     track_annual.copy_within(first * n..(first + 1) * n, t * n);
                     continue;
                 }
+                if let Some((j, copied)) = &self.partial_path[s][k] {
+                    // The same V as competitor j in the interim and in some scenarios: the
+                    // draws of those have j's path; the others' are computed on their own
+                    // (a draw's path does not depend on the other draws). Worth the gather
+                    // only when most draws copy.
+                    let subset = &mut path.subset;
+                    subset.clear();
+                    for (q, &copy) in copied.iter().enumerate() {
+                        if !copy {
+                            subset.extend_from_slice(
+                                &by_scenario[group_start[q]..group_start[q + 1]],
+                            );
+                        }
+                    }
+                    let u = subset.len();
+                    if 2 * u <= n {
+                        let first = self.track_start[s] + j;
+                        track_annual.copy_within(first * n..(first + 1) * n, t * n);
+                        let gather = |from: &[f64], into: &mut [f64]| {
+                            for (x, &d) in into[..u].iter_mut().zip(subset.iter()) {
+                                *x = from[d as usize];
+                            }
+                        };
+                        gather(&path.work.keep, &mut path.subset_work.keep);
+                        gather(&path.work.lambda, &mut path.subset_work.lambda);
+                        gather(month, &mut path.subset_month);
+                        gather(partial, &mut path.subset_partial);
+                        gather(&path.track_interim[t * n..][..n], &mut path.subset_interim);
+                        gather(&path.track_deal[t * n..][..n], &mut path.subset_deal);
+                        annual_from_factors(
+                            &mut path.subset_work,
+                            u,
+                            months,
+                            &path.subset_month,
+                            &path.subset_partial,
+                            &path.subset_interim,
+                            &path.subset_deal,
+                        );
+                        let annual = &mut track_annual[t * n..][..n];
+                        for (&d, &total) in subset.iter().zip(&path.subset_work.sum[..u]) {
+                            annual[d as usize] = total / h_months;
+                        }
+                        continue;
+                    }
+                }
                 annual_from_factors(
                     &mut path.work,
                     n,
@@ -1591,6 +1670,10 @@ enum LnTKey {
     /// A drawn rate: its slot and the bits of ln(1 + τ0).
     Drawn(usize, u64),
 }
+
+/// A competitor whose path is competitor `.0`'s in the draws of the scenarios q with `.1[q]`
+/// (the same ln T and η there and in the interim).
+type PartialCopy = (usize, Vec<bool>);
 
 /// A named competitor's ln T and η: equal keys, equal V (MODEL.md §10).
 type SourceKey = (LnTKey, EtaKey);
@@ -1675,6 +1758,16 @@ impl KernelScratch {
             p.v_deal.resize(n * path_sectors, 0.0);
             p.track_interim.resize(n * tracks, 0.0);
             p.track_deal.resize(n * tracks, 0.0);
+            p.subset_work.resize(n);
+            for column in [
+                &mut p.subset_month,
+                &mut p.subset_partial,
+                &mut p.subset_interim,
+                &mut p.subset_deal,
+            ] {
+                column.resize(n, 0.0);
+            }
+            p.subset.reserve(n);
         }
         // Only the tracks of sectors whose regimes are summed into them need zeros (zeroed by
         // the caller, [`Kernel::zero_summed_columns`]); the monthly path writes over the rest.
