@@ -809,16 +809,18 @@ impl<'m> Kernel<'m> {
     }
 
     /// How many (sector, competitor) V columns are copied from an identical competitor's:
-    /// per regime summed over regimes, and monthly paths (for tests).
+    /// per regime summed over regimes, whole monthly paths, and paths copied in some
+    /// scenarios (for tests).
     #[doc(hidden)]
-    pub fn shared_sources(&self) -> (usize, usize) {
+    pub fn shared_sources(&self) -> (usize, usize, usize) {
         let count =
             |same: &Vec<Vec<Option<usize>>>| same.iter().flatten().filter(|j| j.is_some()).count();
         let regimes = std::iter::once(&self.interim)
             .chain(&self.scenarios)
             .map(|p| count(&p.same_named))
             .sum();
-        (regimes, count(&self.same_path))
+        let partial = self.partial_path.iter().flatten().flatten().count();
+        (regimes, count(&self.same_path), partial)
     }
 
     /// Whether no tariff of sector `s` or of its competitors changes under `plan` in any draw
