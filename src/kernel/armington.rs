@@ -15,8 +15,8 @@ use crate::fastmath::{self, has_avx2, has_avx512};
 
 mod sources;
 pub use sources::{
-    composite_ln_c, fixed_price_values, multi_source_values, FoldScratch, SourceColumns,
-    SourceScratch, SourceShares,
+    composite_ln_c, fixed_price_values, multi_source_values, multi_source_values_sharing,
+    FoldScratch, SourceColumns, SourceScratch, SourceShares,
 };
 
 /// Makes `column` hold at least `len` values. Scratch columns are only ever read where they

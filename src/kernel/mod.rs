@@ -22,7 +22,7 @@ use crate::outputs::{
     MONTH_OUTPUTS,
 };
 use armington::{
-    composite_ln_c, export_values, fixed_price_values, multi_source_values, FoldScratch,
+    composite_ln_c, export_values, fixed_price_values, multi_source_values_sharing, FoldScratch,
     SectorColumns, SectorShares, SolveScratch, SourceColumns, SourceScratch, SourceShares,
 };
 use macro_outputs::{macro_outputs, MacroInputs};
@@ -40,6 +40,10 @@ struct RegimePlan {
     /// Per sector, the positions of its named competitors' tariffs (MODEL.md §10), in the
     /// order of the sector's `competitors`.
     named: Vec<Vec<usize>>,
+    /// Per sector and named competitor k: `Some(j)`, j < k the first such, when k has the
+    /// same ln T and η columns as j in every draw of the regime, so the same V, copied rather
+    /// than recomputed (set by [`Kernel::new`]; all `None` for line-backed sectors).
+    same_named: Vec<Vec<Option<usize>>>,
     /// The rates of the lines (MODEL.md §14; empty without lines).
     lines: lines::LineRegime,
 }
@@ -72,11 +76,16 @@ impl RegimePlan {
                     .collect()
             })
             .collect();
+        let same_named = sectors
+            .iter()
+            .map(|sector| vec![None; sector.competitors.len()])
+            .collect();
         RegimePlan {
             slots,
             tariff,
             competitor,
             named,
+            same_named,
             lines: lines::LineRegime::new(model, regime),
         }
     }
@@ -134,6 +143,14 @@ struct PathScratch {
     /// Σ_s X0·τ under the interim regime and under the draw's scenario.
     tariff_interim: Vec<f64>,
     tariff_deal: Vec<f64>,
+    /// The draws whose path a competitor copies in some scenarios only must still compute
+    /// (see [`Kernel::partial_path`]), and their columns gathered.
+    subset: Vec<u32>,
+    subset_work: AdjustWork,
+    subset_month: Vec<f64>,
+    subset_partial: Vec<f64>,
+    subset_interim: Vec<f64>,
+    subset_deal: Vec<f64>,
 }
 
 /// Columns of §12's recursion for one series (a sector, or a named competitor in a sector).
@@ -569,6 +586,14 @@ pub struct Kernel<'m> {
     /// (which then need zeros first): line-backed sectors and sectors that do not take their
     /// annual V from the monthly path (§12).
     summed: Vec<bool>,
+    /// Per sector and named competitor k: `Some(j)`, j < k the first such, when k has the
+    /// same ln T and η as j in the interim and in every scenario, so the same V per regime in
+    /// every draw and the same monthly path: j's annual V is copied rather than recomputed.
+    same_path: Vec<Vec<Option<usize>>>,
+    /// Per sector and named competitor k (not in `same_path`): `Some((j, copied))` when k has
+    /// the same ln T and η as an earlier j in the interim and in the scenarios q with
+    /// `copied[q]`: the draws of those scenarios have j's path, the others compute theirs.
+    partial_path: Vec<Vec<Option<PartialCopy>>>,
 }
 
 impl<'m> Kernel<'m> {
@@ -687,6 +712,8 @@ impl<'m> Kernel<'m> {
                 .any(|s| fixed_value(model, s.redirection) != Some(0.0)),
             exempt_everywhere: Vec::new(),
             summed: Vec::new(),
+            same_path: Vec::new(),
+            partial_path: Vec::new(),
         };
         kernel.exempt_everywhere = (0..model.sectors.len())
             .map(|s| {
@@ -702,7 +729,98 @@ impl<'m> Kernel<'m> {
                     || !(kernel.path && kernel.adjusts[s])
             })
             .collect();
+        kernel.share_identical_sources();
         kernel
+    }
+
+    /// Finds the named competitors whose V is another's in every draw (MODEL.md §10: V_j
+    /// depends on the sector's draws only through ln T_j and η_j): from the slots their
+    /// tariffs and η read, once, rather than comparing columns per draw. Identical inputs
+    /// give identical bits, so copying changes no result.
+    fn share_identical_sources(&mut self) {
+        let model = self.model;
+        let mut same_path = Vec::with_capacity(model.sectors.len());
+        let mut partial_path = Vec::with_capacity(model.sectors.len());
+        for (s, sector) in model.sectors.iter().enumerate() {
+            let named = sector.competitors.len();
+            if self.line_plan.as_ref().is_some_and(|p| p.backs(s)) {
+                // Lines solve their own sources (MODEL.md §14): nothing shared.
+                same_path.push(vec![None; named]);
+                partial_path.push(vec![None; named]);
+                continue;
+            }
+            let eta = eta_keys(model, sector);
+            let mut regime_keys: Vec<Vec<SourceKey>> = vec![Vec::new(); named];
+            let plans = std::iter::once(&mut self.interim).chain(&mut self.scenarios);
+            for plan in plans {
+                let keys: Vec<SourceKey> = (0..named)
+                    .map(|k| {
+                        let slot = plan.slots[plan.named[s][k]];
+                        let base = self.named_ln_base[s][k];
+                        let ln_t = match self.fixed_ln_one_plus[slot.index()] {
+                            // The draw loop fills l and subtracts the base: the same bits.
+                            Some(l) => LnTKey::Fixed((l - base).to_bits()),
+                            None => LnTKey::Drawn(slot.index(), base.to_bits()),
+                        };
+                        (ln_t, eta[k])
+                    })
+                    .collect();
+                plan.same_named[s] = first_equal(&keys);
+                for (all, key) in regime_keys.iter_mut().zip(keys) {
+                    all.push(key);
+                }
+            }
+            let same = first_equal(&regime_keys);
+            // Keys of the interim first, then of each scenario.
+            let partial = (0..named)
+                .map(|k| {
+                    if same[k].is_some() {
+                        return None;
+                    }
+                    let j = (0..k).find(|&j| regime_keys[j][0] == regime_keys[k][0])?;
+                    let copied: Vec<bool> = (1..regime_keys[k].len())
+                        .map(|r| regime_keys[j][r] == regime_keys[k][r])
+                        .collect();
+                    copied.iter().any(|&c| c).then_some((j, copied))
+                })
+                .collect();
+            same_path.push(same);
+            partial_path.push(partial);
+        }
+        self.same_path = same_path;
+        self.partial_path = partial_path;
+    }
+
+    /// The kernel computing every named competitor's V itself, none copied from an identical
+    /// competitor: the same bits, for tests that check that copying changes nothing.
+    #[doc(hidden)]
+    pub fn without_shared_sources(mut self) -> Self {
+        let plans = std::iter::once(&mut self.interim).chain(&mut self.scenarios);
+        for same in plans
+            .flat_map(|p| p.same_named.iter_mut())
+            .chain(self.same_path.iter_mut())
+        {
+            same.fill(None);
+        }
+        for partial in &mut self.partial_path {
+            partial.fill(None);
+        }
+        self
+    }
+
+    /// How many (sector, competitor) V columns are copied from an identical competitor's:
+    /// per regime summed over regimes, whole monthly paths, and paths copied in some
+    /// scenarios (for tests).
+    #[doc(hidden)]
+    pub fn shared_sources(&self) -> (usize, usize, usize) {
+        let count =
+            |same: &Vec<Vec<Option<usize>>>| same.iter().flatten().filter(|j| j.is_some()).count();
+        let regimes = std::iter::once(&self.interim)
+            .chain(&self.scenarios)
+            .map(|p| count(&p.same_named))
+            .sum();
+        let partial = self.partial_path.iter().flatten().flatten().count();
+        (regimes, count(&self.same_path), partial)
     }
 
     /// Whether no tariff of sector `s` or of its competitors changes under `plan` in any draw
@@ -1201,6 +1319,13 @@ impl<'m> Kernel<'m> {
                             &mut scratch.solve,
                         );
                         for k in 0..named {
+                            if let Some(j) = plan.same_named[s][k] {
+                                // The same ln T as competitor j: the same V.
+                                scratch
+                                    .named_values
+                                    .copy_within(j * len..(j + 1) * len, k * len);
+                                continue;
+                            }
                             fixed_price_values(
                                 &scratch.named_ln_t[k * len..(k + 1) * len],
                                 scratch.solve.ln_price_index(),
@@ -1221,7 +1346,7 @@ impl<'m> Kernel<'m> {
                                 &mut scratch.named_eta[k * len..(k + 1) * len],
                             );
                         }
-                        multi_source_values(
+                        multi_source_values_sharing(
                             &SourceColumns {
                                 ln_t,
                                 ln_c,
@@ -1233,6 +1358,7 @@ impl<'m> Kernel<'m> {
                                 named_eta: &scratch.named_eta[..named * len],
                             },
                             &self.source_shares[s],
+                            &plan.same_named[s],
                             values_out,
                             &mut scratch.named_values[..named * len],
                             &mut scratch.sources,
@@ -1244,6 +1370,10 @@ impl<'m> Kernel<'m> {
                 // The monthly path needs V per regime, not only its weighted sum.
                 scatter(&scratch.export_value[..len], &mut kept[s * n..][..n]);
                 for k in 0..named {
+                    if self.adjusts[s] && self.same_path[s][k].is_some() {
+                        // Its monthly path is copied from an identical competitor's.
+                        continue;
+                    }
                     scatter(
                         &scratch.named_values[k * len..(k + 1) * len],
                         &mut kept_tracks[(self.track_start[s] + k) * n..][..n],
@@ -1419,6 +1549,57 @@ impl Kernel<'_> {
             // The sector's named competitors follow the same path, with the same half-life.
             for k in 0..sector.competitors.len() {
                 let t = self.track_start[s] + k;
+                if let Some(j) = self.same_path[s][k] {
+                    // The same V as competitor j in every regime: the same path.
+                    let first = self.track_start[s] + j;
+                    track_annual.copy_within(first * n..(first + 1) * n, t * n);
+                    continue;
+                }
+                if let Some((j, copied)) = &self.partial_path[s][k] {
+                    // The same V as competitor j in the interim and in some scenarios: the
+                    // draws of those have j's path; the others' are computed on their own
+                    // (a draw's path does not depend on the other draws). Worth the gather
+                    // only when most draws copy.
+                    let subset = &mut path.subset;
+                    subset.clear();
+                    for (q, &copy) in copied.iter().enumerate() {
+                        if !copy {
+                            subset.extend_from_slice(
+                                &by_scenario[group_start[q]..group_start[q + 1]],
+                            );
+                        }
+                    }
+                    let u = subset.len();
+                    if 2 * u <= n {
+                        let first = self.track_start[s] + j;
+                        track_annual.copy_within(first * n..(first + 1) * n, t * n);
+                        let gather = |from: &[f64], into: &mut [f64]| {
+                            for (x, &d) in into[..u].iter_mut().zip(subset.iter()) {
+                                *x = from[d as usize];
+                            }
+                        };
+                        gather(&path.work.keep, &mut path.subset_work.keep);
+                        gather(&path.work.lambda, &mut path.subset_work.lambda);
+                        gather(month, &mut path.subset_month);
+                        gather(partial, &mut path.subset_partial);
+                        gather(&path.track_interim[t * n..][..n], &mut path.subset_interim);
+                        gather(&path.track_deal[t * n..][..n], &mut path.subset_deal);
+                        annual_from_factors(
+                            &mut path.subset_work,
+                            u,
+                            months,
+                            &path.subset_month,
+                            &path.subset_partial,
+                            &path.subset_interim,
+                            &path.subset_deal,
+                        );
+                        let annual = &mut track_annual[t * n..][..n];
+                        for (&d, &total) in subset.iter().zip(&path.subset_work.sum[..u]) {
+                            annual[d as usize] = total / h_months;
+                        }
+                        continue;
+                    }
+                }
                 annual_from_factors(
                     &mut path.work,
                     n,
@@ -1483,7 +1664,29 @@ impl Kernel<'_> {
     }
 }
 
-/// The value of `slot` when it is the same in every draw (a constant or a point mass).
+/// What makes two named competitors' ln T the same in every draw of a regime.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum LnTKey {
+    /// ln(1 + τ1) − ln(1 + τ0) of a rate that is the same in every draw: its bits.
+    Fixed(u64),
+    /// A drawn rate: its slot and the bits of ln(1 + τ0).
+    Drawn(usize, u64),
+}
+
+/// A competitor whose path is competitor `.0`'s in the draws of the scenarios q with `.1[q]`
+/// (the same ln T and η there and in the interim).
+type PartialCopy = (usize, Vec<bool>);
+
+/// A named competitor's ln T and η: equal keys, equal V (MODEL.md §10).
+type SourceKey = (LnTKey, EtaKey);
+
+/// For each key, the first earlier position with an equal key.
+fn first_equal<K: PartialEq>(keys: &[K]) -> Vec<Option<usize>> {
+    (0..keys.len())
+        .map(|k| keys[..k].iter().position(|key| *key == keys[k]))
+        .collect()
+}
+
 /// What makes two sources' η the same in every draw (MODEL.md §10): the same parameter, or
 /// the same fixed value ("inf" is one key however many parameters spell it).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -1513,6 +1716,7 @@ fn eta_keys(model: &Model, s: &Sector) -> Vec<EtaKey> {
         .collect()
 }
 
+/// The value of `slot` when it is the same in every draw (a constant or a point mass).
 fn fixed_value(model: &Model, slot: Slot) -> Option<f64> {
     let i = slot.index();
     match model.params.get(i) {
@@ -1556,6 +1760,16 @@ impl KernelScratch {
             p.v_deal.resize(n * path_sectors, 0.0);
             p.track_interim.resize(n * tracks, 0.0);
             p.track_deal.resize(n * tracks, 0.0);
+            p.subset_work.resize(n);
+            for column in [
+                &mut p.subset_month,
+                &mut p.subset_partial,
+                &mut p.subset_interim,
+                &mut p.subset_deal,
+            ] {
+                column.resize(n, 0.0);
+            }
+            p.subset.reserve(n);
         }
         // Only the tracks of sectors whose regimes are summed into them need zeros (zeroed by
         // the caller, [`Kernel::zero_summed_columns`]); the monthly path writes over the rest.

@@ -78,3 +78,61 @@ fn block_evaluation_equals_draw_by_draw_evaluation_bit_for_bit() {
         }
     }
 }
+
+/// Named competitors with the same ln T and η as an earlier one (decided from the model's
+/// slots) have their V and monthly path copied rather than recomputed: every output of the
+/// default model, annual and monthly, keeps its bits, in a block and alone.
+#[test]
+fn copying_identical_competitors_changes_no_bit() {
+    let mut model = compile_model(DEFAULT_MODEL_TEXT, DEFAULT_MODEL_FILE).unwrap();
+    for monthly in [false, true] {
+        model.monthly = monthly;
+        let shared = Kernel::new(&model);
+        let (regimes, paths, partial) = shared.shared_sources();
+        // The default model: e.g. semiconductors' Taiwan, Vietnam, Japan and the EU face the
+        // same rates in every regime; two of autos' rivals in the interim and 4 of 5
+        // scenarios (the scenarios are picked uniformly here, so most draws of the block copy).
+        assert!(
+            regimes > 0 && paths > 0 && partial > 0,
+            "{regimes} {paths} {partial}"
+        );
+        let unshared = Kernel::new(&model).without_shared_sources();
+        assert_eq!(unshared.shared_sources(), (0, 0, 0));
+        let n = 1000;
+        let n_out = shared.n_outputs();
+        let stride = n + 3;
+        let RandomBlock {
+            rows,
+            scenarios,
+            columns,
+        } = random_block(&model, 23, n, stride);
+        let values = ValueColumns {
+            data: &columns,
+            stride,
+        };
+        let mut a = vec![f64::NAN; n_out * stride];
+        let mut b = vec![f64::NAN; n_out * stride];
+        shared.evaluate_block(&values, &scenarios, &mut a, &mut KernelScratch::default());
+        unshared.evaluate_block(&values, &scenarios, &mut b, &mut KernelScratch::default());
+        for o in 0..n_out {
+            for d in 0..n {
+                assert_eq!(
+                    a[o * stride + d].to_bits(),
+                    b[o * stride + d].to_bits(),
+                    "monthly {monthly}, output {o}, draw {d}"
+                );
+            }
+        }
+        let (mut alone_a, mut alone_b) = (vec![0.0; n_out], vec![0.0; n_out]);
+        let mut scratch = KernelScratch::default();
+        for d in (0..n).step_by(7) {
+            let k = scenarios[d] as usize;
+            shared.evaluate_with(&rows[d], k, &mut alone_a, &mut scratch);
+            unshared.evaluate_with(&rows[d], k, &mut alone_b, &mut scratch);
+            for o in 0..n_out {
+                assert_eq!(alone_a[o].to_bits(), a[o * stride + d].to_bits());
+                assert_eq!(alone_b[o].to_bits(), a[o * stride + d].to_bits());
+            }
+        }
+    }
+}

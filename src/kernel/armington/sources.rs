@@ -603,20 +603,36 @@ pub fn multi_source_values(
     named_out: &mut [f64],
     scratch: &mut SourceScratch,
 ) {
+    multi_source_values_sharing(c, shares, &[], out, named_out, scratch)
+}
+
+/// [`multi_source_values`] where `same_as[k] = Some(j)` (j < k) says that named competitor k
+/// has the same ln T and η columns as competitor j in every draw (decided from the model's
+/// slots when the kernel is built): its V is then j's, copied instead of recomputed (the same
+/// operations on the same values give the same bits). Competitors past `same_as`'s end are
+/// computed.
+pub fn multi_source_values_sharing(
+    c: &SourceColumns<'_>,
+    shares: &SourceShares,
+    same_as: &[Option<usize>],
+    out: &mut [f64],
+    named_out: &mut [f64],
+    scratch: &mut SourceScratch,
+) {
     if has_avx512() {
         // SAFETY: the CPU supports AVX-512 F/DQ/VL/BW (checked by has_avx512).
         #[cfg(target_arch = "x86_64")]
         unsafe {
-            multi_source_avx512(c, shares, out, named_out, scratch)
+            multi_source_avx512(c, shares, same_as, out, named_out, scratch)
         };
     } else if has_avx2() {
         // SAFETY: the CPU supports AVX2 (checked by has_avx2).
         #[cfg(target_arch = "x86_64")]
         unsafe {
-            multi_source_avx2(c, shares, out, named_out, scratch)
+            multi_source_avx2(c, shares, same_as, out, named_out, scratch)
         };
     } else {
-        multi_source(c, shares, out, named_out, scratch);
+        multi_source(c, shares, same_as, out, named_out, scratch);
     }
 }
 
@@ -626,11 +642,12 @@ pub fn multi_source_values(
 unsafe fn multi_source_avx2(
     c: &SourceColumns<'_>,
     shares: &SourceShares,
+    same_as: &[Option<usize>],
     out: &mut [f64],
     named_out: &mut [f64],
     scratch: &mut SourceScratch,
 ) {
-    multi_source(c, shares, out, named_out, scratch)
+    multi_source(c, shares, same_as, out, named_out, scratch)
 }
 
 /// [`multi_source`] compiled for AVX-512 (eight draws per vector; the same bits).
@@ -639,17 +656,19 @@ unsafe fn multi_source_avx2(
 unsafe fn multi_source_avx512(
     c: &SourceColumns<'_>,
     shares: &SourceShares,
+    same_as: &[Option<usize>],
     out: &mut [f64],
     named_out: &mut [f64],
     scratch: &mut SourceScratch,
 ) {
-    multi_source(c, shares, out, named_out, scratch)
+    multi_source(c, shares, same_as, out, named_out, scratch)
 }
 
 #[inline(always)]
 fn multi_source(
     c: &SourceColumns<'_>,
     shares: &SourceShares,
+    same_as: &[Option<usize>],
     out: &mut [f64],
     named_out: &mut [f64],
     s: &mut SourceScratch,
@@ -816,6 +835,11 @@ fn multi_source(
     finish_unsolved(shares, s, n);
     // V_i = exp(x_i − σ·(x_i + ln T_i − z) − ε·z), x_i = −(σ·ln T_i + (ε − σ)·z)·κ_i.
     for i in 0..sources - 1 {
+        if let Some(&Some(j)) = i.checked_sub(1).and_then(|k| same_as.get(k)) {
+            // The same ln T and η as competitor j: the same V (j < k, already written).
+            named_out.copy_within(j * n..(j + 1) * n, (i - 1) * n);
+            continue;
+        }
         let col = i * n..(i + 1) * n;
         let (lt, kappa) = (&s.ln_t[col.clone()], &s.kappa[col]);
         let target: &mut [f64] = if i == 0 {
@@ -1141,6 +1165,7 @@ mod tests {
         multi_source(
             &columns,
             &shares,
+            &[],
             &mut a,
             &mut an,
             &mut SourceScratch::default(),
@@ -1150,6 +1175,7 @@ mod tests {
             multi_source_avx2(
                 &columns,
                 &shares,
+                &[],
                 &mut b,
                 &mut bn,
                 &mut SourceScratch::default(),
@@ -1206,10 +1232,10 @@ mod tests {
             let (mut a, mut an) = (vec![0.0; n], vec![0.0; named * n]);
             let (mut b, mut bn) = (vec![0.0; n], vec![0.0; named * n]);
             let mut scratch = SourceScratch::default();
-            multi_source(&columns, &shares, &mut a, &mut an, &mut scratch);
+            multi_source(&columns, &shares, &[], &mut a, &mut an, &mut scratch);
             #[cfg(target_arch = "x86_64")]
             unsafe {
-                multi_source_avx512(&columns, &shares, &mut b, &mut bn, &mut scratch)
+                multi_source_avx512(&columns, &shares, &[], &mut b, &mut bn, &mut scratch)
             };
             assert_eq!(bits(&a), bits(&b));
             assert_eq!(bits(&an), bits(&bn));
@@ -1452,19 +1478,21 @@ mod tests {
             };
             let (mut a, mut an) = (vec![0.0; n], vec![0.0; named * n]);
             let mut scratch = SourceScratch::default();
-            multi_source(&columns, &shares, &mut a, &mut an, &mut scratch);
+            multi_source(&columns, &shares, &[], &mut a, &mut an, &mut scratch);
             let (mut b, mut bn) = (vec![0.0; n], vec![0.0; named * n]);
             #[cfg(target_arch = "x86_64")]
             if has_avx2() {
                 // SAFETY: the CPU supports AVX2 (checked by has_avx2).
-                unsafe { multi_source_avx2(&columns, &shares, &mut b, &mut bn, &mut scratch) };
+                unsafe { multi_source_avx2(&columns, &shares, &[], &mut b, &mut bn, &mut scratch) };
                 assert_eq!(bits(&a), bits(&b), "AVX2 {keys:?}");
                 assert_eq!(bits(&an), bits(&bn), "AVX2 {keys:?}");
             }
             #[cfg(target_arch = "x86_64")]
             if has_avx512() {
                 // SAFETY: the CPU supports AVX-512 F/DQ/VL/BW (checked by has_avx512).
-                unsafe { multi_source_avx512(&columns, &shares, &mut b, &mut bn, &mut scratch) };
+                unsafe {
+                    multi_source_avx512(&columns, &shares, &[], &mut b, &mut bn, &mut scratch)
+                };
                 assert_eq!(bits(&a), bits(&b), "AVX-512 {keys:?}");
                 assert_eq!(bits(&an), bits(&bn), "AVX-512 {keys:?}");
             }
