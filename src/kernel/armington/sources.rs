@@ -1081,6 +1081,20 @@ mod tests {
         c
     }
 
+    /// The columns of a block made by [`random_block`].
+    fn block_columns(c: &[Vec<f64>; 8]) -> SourceColumns<'_> {
+        SourceColumns {
+            ln_t: &c[0],
+            ln_c: &c[1],
+            named_ln_t: &c[6],
+            sigma: &c[2],
+            epsilon: &c[3],
+            eta: &c[4],
+            eta_rest: &c[5],
+            named_eta: &c[7],
+        }
+    }
+
     fn solve(c: &[Vec<f64>; 8], shares: &SourceShares, range: std::ops::Range<usize>) -> Vec<f64> {
         let n = c[0].len();
         let named = shares.named();
@@ -1150,16 +1164,7 @@ mod tests {
         let shares = SourceShares::new(0.1, &[0.4, 0.2], 0.3);
         let n = 517;
         let c = random_block(n, 2, 9);
-        let columns = SourceColumns {
-            ln_t: &c[0],
-            ln_c: &c[1],
-            named_ln_t: &c[6],
-            sigma: &c[2],
-            epsilon: &c[3],
-            eta: &c[4],
-            eta_rest: &c[5],
-            named_eta: &c[7],
-        };
+        let columns = block_columns(&c);
         let (mut a, mut an) = (vec![0.0; n], vec![0.0; 2 * n]);
         let (mut b, mut bn) = (vec![0.0; n], vec![0.0; 2 * n]);
         multi_source(
@@ -1219,16 +1224,7 @@ mod tests {
             let named_shares: Vec<f64> = (0..named).map(|k| 0.05 + 0.01 * k as f64).collect();
             let shares = SourceShares::new(0.15, &named_shares, 0.2);
             let c = random_block(n, named, seed);
-            let columns = SourceColumns {
-                ln_t: &c[0],
-                ln_c: &c[1],
-                named_ln_t: &c[6],
-                sigma: &c[2],
-                epsilon: &c[3],
-                eta: &c[4],
-                eta_rest: &c[5],
-                named_eta: &c[7],
-            };
+            let columns = block_columns(&c);
             let (mut a, mut an) = (vec![0.0; n], vec![0.0; named * n]);
             let (mut b, mut bn) = (vec![0.0; n], vec![0.0; named * n]);
             let mut scratch = SourceScratch::default();
@@ -1265,16 +1261,7 @@ mod tests {
             let named_shares: Vec<f64> = (0..named).map(|k| 0.06 + 0.02 * k as f64).collect();
             let shares = SourceShares::new(0.2, &named_shares, 0.1);
             let c = random_block(n, named, seed);
-            let columns = SourceColumns {
-                ln_t: &c[0],
-                ln_c: &c[1],
-                named_ln_t: &c[6],
-                sigma: &c[2],
-                epsilon: &c[3],
-                eta: &c[4],
-                eta_rest: &c[5],
-                named_eta: &c[7],
-            };
+            let columns = block_columns(&c);
             let (mut a, mut an) = (vec![0.0; n], vec![0.0; named * n]);
             let (mut b, mut bn) = (vec![0.0; n], vec![0.0; named * n]);
             multi_source_values(&columns, &shares, &mut a, &mut an, &mut reused);
@@ -1406,16 +1393,7 @@ mod tests {
             };
             assert_eq!(singles.groups(), keys.len() + 1);
             let named = keys.len() - 1;
-            let columns = SourceColumns {
-                ln_t: &c[0],
-                ln_c: &c[1],
-                named_ln_t: &c[6],
-                sigma: &c[2],
-                epsilon: &c[3],
-                eta: &c[4],
-                eta_rest: &c[5],
-                named_eta: &c[7],
-            };
+            let columns = block_columns(&c);
             let solve = |shares: &SourceShares| {
                 let (mut v, mut named_v) = (vec![0.0; n], vec![0.0; named * n]);
                 let mut scratch = SourceScratch::default();
@@ -1466,16 +1444,7 @@ mod tests {
                     assert_eq!(alone, vec![1.0; named + 1], "{keys:?} draw {d}");
                 }
             }
-            let columns = SourceColumns {
-                ln_t: &c[0],
-                ln_c: &c[1],
-                named_ln_t: &c[6],
-                sigma: &c[2],
-                epsilon: &c[3],
-                eta: &c[4],
-                eta_rest: &c[5],
-                named_eta: &c[7],
-            };
+            let columns = block_columns(&c);
             let (mut a, mut an) = (vec![0.0; n], vec![0.0; named * n]);
             let mut scratch = SourceScratch::default();
             multi_source(&columns, &shares, &[], &mut a, &mut an, &mut scratch);
