@@ -51,7 +51,7 @@ impl QuantileSections {
 
     /// Adds block `block`: `columns[i]` holds output i's values of the block, in draw order.
     /// Only full blocks count (a short last block would have a noisier quantile), and only
-    /// [`sampled`] ones give quantiles.
+    /// sampled ones (the first 16 blocks and every fourth after) give quantiles.
     pub fn add_block<'a>(
         &mut self,
         block: u64,
