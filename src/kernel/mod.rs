@@ -343,7 +343,7 @@ fn annual_body(
             let target = month_target(month[d], start, ln_i[d], ln_s[d], ln_p[d]);
             let l = keep[d] * ln_v[d] + lambda[d] * target;
             ln_v[d] = l;
-            sum[d] += fastmath::exp(l);
+            sum[d] += fastmath::exp_tabled(l);
         }
     }
 }
@@ -461,7 +461,7 @@ fn path_from_factors_at(
             let target = month_target(month[d], start, ln_i[d], ln_s[d], ln_p[d]);
             let l = keep[d] * ln_v[d] + lambda[d] * target;
             ln_v[d] = l;
-            let v = fastmath::exp(l);
+            let v = fastmath::exp_tabled(l);
             v_month[d] = v;
             sum[d] += v;
         }
@@ -1859,8 +1859,8 @@ mod path_tests {
                 lp
             };
             ln_v = keep * ln_v + lambda * target;
-            each.push(fastmath::exp(ln_v));
-            total += fastmath::exp(ln_v);
+            each.push(fastmath::exp_tabled(ln_v));
+            total += fastmath::exp_tabled(ln_v);
         }
         (total, each)
     }
