@@ -5,8 +5,8 @@
 //! turns a loop over a block of draws into SIMD code (glibc's `exp`/`log` are scalar calls,
 //! ~40 % of a draw's instructions before this module); (2) the same IEEE operations on every
 //! instruction set, so results are bit-identical whether the SSE2 or the AVX2 version of a loop
-//! runs (no FMA, no table lookups whose gathers differ); (3) accuracy within 1 ulp, so the
-//! kernel's 1e-12 solve tolerance is untouched.
+//! runs (no FMA; a table is read only by index, the same doubles however it is read); (3)
+//! accuracy within 1 ulp, so the kernel's 1e-12 solve tolerance is untouched.
 //!
 //! The algorithms are fdlibm's (Sun Microsystems, 1993; the basis of musl and of Java's
 //! StrictMath): `exp` by argument reduction x = k·ln 2 + r, |r| ≤ ln 2 / 2, and a degree-5
@@ -15,6 +15,15 @@
 //! check ≤ 1 ulp against glibc on millions of arguments. Special values are handled by
 //! selects, not branches: NaN in, NaN out; exp(−∞) = 0, exp(+∞) = ∞; ln(0) = −∞, ln(∞) = ∞,
 //! ln(x < 0) = NaN; subnormal inputs and outputs are exact to IEEE rounding.
+//!
+//! [`exp_tabled`] is a second e^x for the 12 monthly exponentials of MODEL.md §12's path only,
+//! where the AVX-512 loop is bound by the FP ports: x = (16k + j)·ln 2/16 + r, |r| ≤ ln 2/32,
+//! 2^(j/16) from a 16-entry table (one `vpermt2pd` on AVX-512, a gather on AVX2, an index in
+//! scalar code; the same correctly rounded doubles, so the same bits), e^r − 1 by a degree-6
+//! polynomial, no division: 25 vector operations against [`exp`]'s 27 with a division. Within
+//! 1 ulp of glibc (measured on millions of arguments over [−50, 50] and the whole range,
+//! subnormal results included); its results differ from [`exp`]'s in the last bit for some
+//! arguments, which is why the rest of the engine keeps [`exp`].
 
 // The coefficients keep fdlibm's published digits, so they can be checked against the source.
 #![allow(clippy::excessive_precision)]
@@ -122,14 +131,15 @@ const EXP_C6: f64 = 0.001_388_903_434_859_946_4;
 /// in [−1077, 1076], which the two scaling factors cover.
 const EXP_TABLED_BOUND: f64 = 746.0;
 
-/// e^x within 1 ulp (measured 0.6x ulp against glibc, tests), with fewer operations than
-/// [`exp`] on AVX-512 (25 against 27, one of them a division): for the 12 monthly exponentials of
-/// MODEL.md §12's path ([`vector::exp_tabled_avx512`] is bit-identical). x = (16k + j)·ln 2/16
-/// + r, |r| ≤ ln 2/32; e^x = 2^k·2^(j/16)·e^r with 2^(j/16) from a 16-entry table (one
-/// `vpermt2pd` on AVX-512), e^r − 1 by a degree-6 polynomial, and y = T + T·(e^r − 1) scaled
-/// by 2^k as [`exp`] does (two exact-then-rounding factors here, one `vscalefpd` there).
-/// Branch-free; NaN in, NaN out; exp(−∞) = 0, exp(+∞) = ∞; overflow to ∞ and subnormal
-/// results rounded once, as [`exp`].
+/// e^x within 1 ulp (measured against glibc, tests), with fewer operations than [`exp`] on
+/// AVX-512 (25 against 27, one of them a division): for the 12 monthly exponentials of
+/// MODEL.md §12's path ([`vector::exp_tabled_avx512`] is bit-identical). With
+/// n = round(16·x/ln 2) = 16k + j and r = x − n·ln 2/16 (|r| ≤ ln 2/32),
+/// e^x = 2^k·2^(j/16)·e^r: 2^(j/16) from a 16-entry table (one `vpermt2pd` on AVX-512),
+/// e^r − 1 by a degree-6 polynomial, and y = T + T·(e^r − 1) scaled by 2^k as [`exp`] does
+/// (two exact-then-rounding factors here, one `vscalefpd` there). Branch-free; NaN in, NaN
+/// out; exp(−∞) = 0, exp(+∞) = ∞; overflow to ∞ and subnormal results rounded once, as
+/// [`exp`].
 #[inline(always)]
 pub fn exp_tabled(x: f64) -> f64 {
     let x = x.clamp(-EXP_TABLED_BOUND, EXP_TABLED_BOUND);
@@ -146,9 +156,9 @@ pub fn exp_tabled(x: f64) -> f64 {
     let bits = shifted.to_bits();
     let t = EXP_TABLE[(bits & 15) as usize];
     let y = t + t * p; // ∈ [0.97, 2.03]
-    // y·2^k, k = floor(n/16) ∈ [−1077, 1076], in two factors 2^k1, k1 = floor(k/2), and
-    // 2^(k − k1), both normal: y·2^k1 is exact and the second product rounds y·2^k once,
-    // as vscalefpd does. The exponent fields wrap modulo 2^64 like the integers they hold.
+                       // y·2^k, k = floor(n/16) ∈ [−1077, 1076], in two factors 2^k1, k1 = floor(k/2), and
+                       // 2^(k − k1), both normal: y·2^k1 is exact and the second product rounds y·2^k once,
+                       // as vscalefpd does. The exponent fields wrap modulo 2^64 like the integers they hold.
     let k1 = (bits & !31) << 47; // floor(n/32) in the exponent field
     let k = (bits & !15) << 48; // floor(n/16) in the exponent field
     let bias = 1023_u64 << 52;
@@ -634,7 +644,10 @@ mod tests {
             let x: f64 = rng.random_range(-745.2..-708.3);
             worst_subnormal = worst_subnormal.max(ulps(exp_tabled(x), x.exp()));
         }
-        assert!(worst_subnormal <= 1, "subnormal: worst {worst_subnormal} ulps");
+        assert!(
+            worst_subnormal <= 1,
+            "subnormal: worst {worst_subnormal} ulps"
+        );
         assert_eq!(exp_tabled(0.0), 1.0);
         assert_eq!(exp_tabled(-0.0), 1.0);
         assert_eq!(exp_tabled(f64::NEG_INFINITY), 0.0);
