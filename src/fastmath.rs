@@ -472,7 +472,7 @@ pub(crate) mod vector {
     /// [`exp`] of 4 lanes.
     #[inline]
     #[target_feature(enable = "avx2")]
-    #[cfg_attr(not(test), allow(dead_code))] // the 4-draw path is not dispatched (slower)
+    #[cfg_attr(not(test), allow(dead_code))] // its 4-draw factors loop is not dispatched
     pub(crate) fn exp_avx2(x: __m256d) -> __m256d {
         let set = _mm256_set1_pd;
         let x = _mm256_min_pd(set(710.0), _mm256_max_pd(set(-746.0), x));
@@ -501,10 +501,10 @@ pub(crate) mod vector {
         _mm256_mul_pd(_mm256_mul_pd(y, scale1), scale2)
     }
 
-    /// [`exp_tabled`] of 4 lanes (the table by a gather, the scaling as the scalar's).
+    /// [`exp_tabled`] of 4 lanes (the table by a gather, the scaling as the scalar's): the monthly
+    /// path's exponential at AVX2.
     #[inline]
     #[target_feature(enable = "avx2")]
-    #[cfg_attr(not(test), allow(dead_code))] // the 4-draw path is not dispatched (slower)
     pub(crate) fn exp_tabled_avx2(x: __m256d) -> __m256d {
         let set = _mm256_set1_pd;
         let x = _mm256_min_pd(
@@ -537,7 +537,6 @@ pub(crate) mod vector {
     /// [`ln`] of 4 lanes.
     #[inline]
     #[target_feature(enable = "avx2")]
-    #[cfg_attr(not(test), allow(dead_code))] // the 4-draw path is not dispatched (slower)
     pub(crate) fn ln_avx2(x: __m256d) -> __m256d {
         let set = _mm256_set1_pd;
         // blendv takes the second operand where the mask lane is all ones.

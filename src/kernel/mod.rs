@@ -282,20 +282,6 @@ fn annual_from_factors_at(
     v_deal: &[f64],
 ) {
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    #[allow(clippy::too_many_arguments)]
-    fn avx2(
-        w: &mut AdjustWork,
-        n: usize,
-        months: usize,
-        month: &[f64],
-        partial: &[f64],
-        v_interim: &[f64],
-        v_deal: &[f64],
-    ) {
-        annual_body(w, 0, n, months, month, partial, v_interim, v_deal)
-    }
-    #[cfg(target_arch = "x86_64")]
     if level >= SimdLevel::Avx512 {
         let series = AdjustWork::series(&w.keep, &w.lambda, month, partial, v_interim, v_deal);
         // SAFETY: the CPU supports AVX-512 (the caller's level).
@@ -306,8 +292,11 @@ fn annual_from_factors_at(
     }
     #[cfg(target_arch = "x86_64")]
     if level >= SimdLevel::Avx2 {
+        let series = AdjustWork::series(&w.keep, &w.lambda, month, partial, v_interim, v_deal);
         // SAFETY: the CPU supports AVX2 (the caller's level).
-        unsafe { avx2(w, n, months, month, partial, v_interim, v_deal) };
+        let done =
+            unsafe { path_lanes::path_avx2::<false>(series, n, months, &mut w.sum, &mut []) };
+        annual_body(w, done, n, months, month, partial, v_interim, v_deal);
         return;
     }
     annual_body(w, 0, n, months, month, partial, v_interim, v_deal)
@@ -441,6 +430,11 @@ fn path_from_factors_at(
         let (sum, v_months) = (&mut w.sum, &mut w.v_months);
         // SAFETY: the CPU supports AVX-512 (the caller's level).
         done = unsafe { path_lanes::path_avx512::<true>(series, n, months, sum, v_months) };
+    } else if level >= SimdLevel::Avx2 {
+        let series = AdjustWork::series(&w.keep, &w.lambda, month, partial, v_interim, v_deal);
+        let (sum, v_months) = (&mut w.sum, &mut w.v_months);
+        // SAFETY: the CPU supports AVX2 (the caller's level).
+        done = unsafe { path_lanes::path_avx2::<true>(series, n, months, sum, v_months) };
     }
     // V*_t takes three values: V(interim) in whole interim months, V(scenario) after, and the
     // mix of the month in which the deal takes effect; their logs are taken once.

@@ -9,7 +9,6 @@
 //! results are the same bits at every level (tested against the scalar path). The draws
 //! beyond the last whole group go through the scalar code.
 
-#[cfg(test)]
 use crate::fastmath::vector::{exp_avx2, exp_tabled_avx2, ln_avx2};
 use crate::fastmath::vector::{exp_avx512, exp_tabled_avx512, ln_avx512};
 use std::arch::x86_64::*;
@@ -40,6 +39,9 @@ macro_rules! path_groups {
         /// keep = 2^(−1/h) = exp(−ln 2 / h) and λ = 1 − keep for the draws of the whole
         /// groups of 0..n ([`super::half_life_factors`]); returns how many draws were done.
         #[target_feature(enable = $features)]
+        // factors_avx2 is tested, not dispatched: half_life_factors' loop compiled for AVX2
+        // runs at AVX2.
+        #[cfg_attr(not(test), allow(dead_code))]
         pub(super) fn $factors(keep: &mut [f64], lambda: &mut [f64], half_life: &[f64]) -> usize {
             let n = half_life.len();
             let done = n - n % $width;
@@ -122,7 +124,6 @@ fn month_target_avx512(a: __m512d, ln_i: __m512d, ln_s: __m512d, ln_p: __m512d) 
 }
 
 /// [`super::month_target`] of 4 lanes.
-#[cfg(test)]
 #[inline]
 #[target_feature(enable = "avx2")]
 fn month_target_avx2(a: __m256d, ln_i: __m256d, ln_s: __m256d, ln_p: __m256d) -> __m256d {
@@ -140,11 +141,10 @@ path_groups!(
     target: month_target_avx512
 );
 
-// The 4-draw form: bit-identical, but measured slower than the month-outer loop compiled for
-// AVX2 (AVX2's 16 registers cannot hold a group's state and exp's 15 constants, so constants
-// are re-broadcast every month), hence not dispatched; kept, tested and timed
-// (`path_timing`) for a CPU or a model where it pays.
-#[cfg(test)]
+// The 4-draw form. Slower than the month-outer loop compiled for AVX2 with fastmath::exp
+// (AVX2's 16 registers cannot hold a group's state and exp's 15 constants, so constants are
+// re-broadcast every month), but with exp_tabled's table, which LLVM does not vectorise in the
+// month-outer loop (a gather per lane), it is the faster form: dispatched at AVX2 (`path_timing`).
 path_groups!(
     "avx2", 4,
     factors_avx2, path_avx2,
