@@ -251,10 +251,10 @@ fn half_life_factors_at(level: SimdLevel, w: &mut AdjustWork, n: usize, half_lif
 }
 
 /// [`path_from_factors`] for a series whose months are not reported (a named competitor):
-/// Σ_t V_t into `w.sum` only. With AVX-512, whole groups of 8 draws run months innermost in
-/// registers ([`path_lanes`]) and the rest through [`annual_body`]; with AVX2, [`annual_body`]
-/// compiled for AVX2 (the 4-draw form of [`path_lanes`] was measured slower: 16 registers
-/// cannot hold a group's state and exp's constants). The same IEEE operations at every level,
+/// Σ_t V_t into `w.sum` only. With AVX-512 and AVX2, whole groups of 8 or 4 draws run months
+/// innermost in registers ([`path_lanes`]) and the rest through [`annual_body`] (at AVX2 the
+/// groups are faster since the months' exponential reads a table, [`fastmath::exp_tabled`],
+/// which LLVM does not vectorise in [`annual_body`]). The same IEEE operations at every level,
 /// so the same bits. `w.keep` and `w.lambda` are already filled by [`half_life_factors`].
 fn annual_from_factors(
     w: &mut AdjustWork,
@@ -382,8 +382,8 @@ fn path_logs(
 
 /// MODEL.md §12 for one series over the draws 0..n: ln V_t = (1 − λ)·ln V_{t−1} + λ·ln V*_t,
 /// V_0 = 1, with `w.keep` = 1 − λ and `w.lambda` = λ already filled by [`half_life_factors`];
-/// leaves Σ_t V_t in `w.sum` and calls `each_month(t, V_t)` for t = 0, 1, …: with AVX-512
-/// once all months are computed (whole groups of draws run all their months in registers,
+/// leaves Σ_t V_t in `w.sum` and calls `each_month(t, V_t)` for t = 0, 1, …: with AVX-512 or
+/// AVX2 once all months are computed (whole groups of draws run all their months in registers,
 /// [`path_lanes`]), otherwise month by month (the months one after the other over the draws,
 /// compiled for the caller's instruction set).
 #[allow(clippy::too_many_arguments)]
