@@ -251,10 +251,10 @@ fn half_life_factors_at(level: SimdLevel, w: &mut AdjustWork, n: usize, half_lif
 }
 
 /// [`path_from_factors`] for a series whose months are not reported (a named competitor):
-/// Σ_t V_t into `w.sum` only. With AVX-512, whole groups of 8 draws run months innermost in
-/// registers ([`path_lanes`]) and the rest through [`annual_body`]; with AVX2, [`annual_body`]
-/// compiled for AVX2 (the 4-draw form of [`path_lanes`] was measured slower: 16 registers
-/// cannot hold a group's state and exp's constants). The same IEEE operations at every level,
+/// Σ_t V_t into `w.sum` only. With AVX-512 and AVX2, whole groups of 8 or 4 draws run months
+/// innermost in registers ([`path_lanes`]) and the rest through [`annual_body`] (at AVX2 the
+/// groups are faster since the months' exponential reads a table, [`fastmath::exp_tabled`],
+/// which LLVM does not vectorise in [`annual_body`]). The same IEEE operations at every level,
 /// so the same bits. `w.keep` and `w.lambda` are already filled by [`half_life_factors`].
 fn annual_from_factors(
     w: &mut AdjustWork,
@@ -282,20 +282,6 @@ fn annual_from_factors_at(
     v_deal: &[f64],
 ) {
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    #[allow(clippy::too_many_arguments)]
-    fn avx2(
-        w: &mut AdjustWork,
-        n: usize,
-        months: usize,
-        month: &[f64],
-        partial: &[f64],
-        v_interim: &[f64],
-        v_deal: &[f64],
-    ) {
-        annual_body(w, 0, n, months, month, partial, v_interim, v_deal)
-    }
-    #[cfg(target_arch = "x86_64")]
     if level >= SimdLevel::Avx512 {
         let series = AdjustWork::series(&w.keep, &w.lambda, month, partial, v_interim, v_deal);
         // SAFETY: the CPU supports AVX-512 (the caller's level).
@@ -306,8 +292,11 @@ fn annual_from_factors_at(
     }
     #[cfg(target_arch = "x86_64")]
     if level >= SimdLevel::Avx2 {
+        let series = AdjustWork::series(&w.keep, &w.lambda, month, partial, v_interim, v_deal);
         // SAFETY: the CPU supports AVX2 (the caller's level).
-        unsafe { avx2(w, n, months, month, partial, v_interim, v_deal) };
+        let done =
+            unsafe { path_lanes::path_avx2::<false>(series, n, months, &mut w.sum, &mut []) };
+        annual_body(w, done, n, months, month, partial, v_interim, v_deal);
         return;
     }
     annual_body(w, 0, n, months, month, partial, v_interim, v_deal)
@@ -343,7 +332,7 @@ fn annual_body(
             let target = month_target(month[d], start, ln_i[d], ln_s[d], ln_p[d]);
             let l = keep[d] * ln_v[d] + lambda[d] * target;
             ln_v[d] = l;
-            sum[d] += fastmath::exp(l);
+            sum[d] += fastmath::exp_tabled(l);
         }
     }
 }
@@ -393,8 +382,8 @@ fn path_logs(
 
 /// MODEL.md §12 for one series over the draws 0..n: ln V_t = (1 − λ)·ln V_{t−1} + λ·ln V*_t,
 /// V_0 = 1, with `w.keep` = 1 − λ and `w.lambda` = λ already filled by [`half_life_factors`];
-/// leaves Σ_t V_t in `w.sum` and calls `each_month(t, V_t)` for t = 0, 1, …: with AVX-512
-/// once all months are computed (whole groups of draws run all their months in registers,
+/// leaves Σ_t V_t in `w.sum` and calls `each_month(t, V_t)` for t = 0, 1, …: with AVX-512 or
+/// AVX2 once all months are computed (whole groups of draws run all their months in registers,
 /// [`path_lanes`]), otherwise month by month (the months one after the other over the draws,
 /// compiled for the caller's instruction set).
 #[allow(clippy::too_many_arguments)]
@@ -441,6 +430,11 @@ fn path_from_factors_at(
         let (sum, v_months) = (&mut w.sum, &mut w.v_months);
         // SAFETY: the CPU supports AVX-512 (the caller's level).
         done = unsafe { path_lanes::path_avx512::<true>(series, n, months, sum, v_months) };
+    } else if level >= SimdLevel::Avx2 {
+        let series = AdjustWork::series(&w.keep, &w.lambda, month, partial, v_interim, v_deal);
+        let (sum, v_months) = (&mut w.sum, &mut w.v_months);
+        // SAFETY: the CPU supports AVX2 (the caller's level).
+        done = unsafe { path_lanes::path_avx2::<true>(series, n, months, sum, v_months) };
     }
     // V*_t takes three values: V(interim) in whole interim months, V(scenario) after, and the
     // mix of the month in which the deal takes effect; their logs are taken once.
@@ -461,7 +455,7 @@ fn path_from_factors_at(
             let target = month_target(month[d], start, ln_i[d], ln_s[d], ln_p[d]);
             let l = keep[d] * ln_v[d] + lambda[d] * target;
             ln_v[d] = l;
-            let v = fastmath::exp(l);
+            let v = fastmath::exp_tabled(l);
             v_month[d] = v;
             sum[d] += v;
         }
@@ -1859,8 +1853,8 @@ mod path_tests {
                 lp
             };
             ln_v = keep * ln_v + lambda * target;
-            each.push(fastmath::exp(ln_v));
-            total += fastmath::exp(ln_v);
+            each.push(fastmath::exp_tabled(ln_v));
+            total += fastmath::exp_tabled(ln_v);
         }
         (total, each)
     }

@@ -4,13 +4,13 @@
 //! registers for the 12 months, where the month-by-month loop over the block's columns loads
 //! and stores them every month. LLVM does not vectorise that loop nest from the scalar code
 //! (tried), hence intrinsics. Every lane runs the scalar code's IEEE operations in its order
-//! (the vector [`fastmath::vector`] exp and ln are bit-identical to the scalar ones), so the
+//! (the vector [`fastmath::vector`] exp, table-driven exp of the months and ln are
+//! bit-identical to the scalar ones), so the
 //! results are the same bits at every level (tested against the scalar path). The draws
 //! beyond the last whole group go through the scalar code.
 
-#[cfg(test)]
-use crate::fastmath::vector::{exp_avx2, ln_avx2};
-use crate::fastmath::vector::{exp_avx512, ln_avx512};
+use crate::fastmath::vector::{exp_avx2, exp_tabled_avx2, ln_avx2};
+use crate::fastmath::vector::{exp_avx512, exp_tabled_avx512, ln_avx512};
 use std::arch::x86_64::*;
 
 /// The columns of one series over the block's draws 0..n (the inputs of
@@ -33,12 +33,15 @@ macro_rules! path_groups {
         $factors:ident, $path:ident,
         load: $load:ident, store: $store:ident, set: $set:ident,
         add: $add:ident, sub: $sub:ident, mul: $mul:ident, div: $div:ident,
-        exp: $exp:ident, ln: $ln:ident,
+        exp: $exp:ident, path_exp: $path_exp:ident, ln: $ln:ident,
         target: $target:expr
     ) => {
         /// keep = 2^(−1/h) = exp(−ln 2 / h) and λ = 1 − keep for the draws of the whole
         /// groups of 0..n ([`super::half_life_factors`]); returns how many draws were done.
         #[target_feature(enable = $features)]
+        // factors_avx2 is tested, not dispatched: half_life_factors' loop compiled for AVX2
+        // runs at AVX2.
+        #[cfg_attr(not(test), allow(dead_code))]
         pub(super) fn $factors(keep: &mut [f64], lambda: &mut [f64], half_life: &[f64]) -> usize {
             let n = half_life.len();
             let done = n - n % $width;
@@ -96,7 +99,7 @@ macro_rules! path_groups {
                         start = $add(start, one);
                         let target = $target(a_t, ln_i, ln_s, ln_p);
                         ln_v = $add($mul(keep, ln_v), $mul(lambda, target));
-                        let v = $exp(ln_v);
+                        let v = $path_exp(ln_v);
                         if MONTHLY {
                             $store(v_months.as_mut_ptr().add(t * n + d), v);
                         }
@@ -121,7 +124,6 @@ fn month_target_avx512(a: __m512d, ln_i: __m512d, ln_s: __m512d, ln_p: __m512d) 
 }
 
 /// [`super::month_target`] of 4 lanes.
-#[cfg(test)]
 #[inline]
 #[target_feature(enable = "avx2")]
 fn month_target_avx2(a: __m256d, ln_i: __m256d, ln_s: __m256d, ln_p: __m256d) -> __m256d {
@@ -135,20 +137,19 @@ path_groups!(
     factors_avx512, path_avx512,
     load: _mm512_loadu_pd, store: _mm512_storeu_pd, set: _mm512_set1_pd,
     add: _mm512_add_pd, sub: _mm512_sub_pd, mul: _mm512_mul_pd, div: _mm512_div_pd,
-    exp: exp_avx512, ln: ln_avx512,
+    exp: exp_avx512, path_exp: exp_tabled_avx512, ln: ln_avx512,
     target: month_target_avx512
 );
 
-// The 4-draw form: bit-identical, but measured slower than the month-outer loop compiled for
-// AVX2 (AVX2's 16 registers cannot hold a group's state and exp's 15 constants, so constants
-// are re-broadcast every month), hence not dispatched; kept, tested and timed
-// (`path_timing`) for a CPU or a model where it pays.
-#[cfg(test)]
+// The 4-draw form. Slower than the month-outer loop compiled for AVX2 with fastmath::exp
+// (AVX2's 16 registers cannot hold a group's state and exp's 15 constants, so constants are
+// re-broadcast every month), but with exp_tabled's table, which LLVM does not vectorise in the
+// month-outer loop (a gather per lane), it is the faster form: dispatched at AVX2 (`path_timing`).
 path_groups!(
     "avx2", 4,
     factors_avx2, path_avx2,
     load: _mm256_loadu_pd, store: _mm256_storeu_pd, set: _mm256_set1_pd,
     add: _mm256_add_pd, sub: _mm256_sub_pd, mul: _mm256_mul_pd, div: _mm256_div_pd,
-    exp: exp_avx2, ln: ln_avx2,
+    exp: exp_avx2, path_exp: exp_tabled_avx2, ln: ln_avx2,
     target: month_target_avx2
 );
